@@ -1,0 +1,5 @@
+"""Project package: settings, URL routes, the Celery app."""
+
+from project.celery import app as celery_app
+
+__all__ = ("celery_app",)

@@ -1,0 +1,356 @@
+"""Synthetic demo data: five panels, an instrument covering every comparison, two waves.
+
+Every rating is drawn from a stated ground-truth profile (``TRUTH``, the seed abstract's
+claims put into numbers) plus noise: a per-panel scale bias (so that differential item
+functioning is present to be corrected later), a per-expert bias and per-rating noise.
+Everything made here is labelled synthetic: wave titles, the ``is_synthetic`` flag, expert
+names and e-mail addresses on the reserved ``example.org`` domain.
+"""
+
+from dataclasses import dataclass
+from datetime import UTC, datetime
+
+import numpy as np
+from django.contrib.auth import get_user_model
+from django.db import transaction
+from django.utils import timezone
+
+from surveys.models import (
+    Actor,
+    Expert,
+    Invitation,
+    Panel,
+    Perspective,
+    Rating,
+    Response,
+    Role,
+    Wave,
+)
+from surveys.services import (
+    block_create,
+    invitation_create,
+    invitation_reissue_token,
+    pseudonym_new,
+    wave_close,
+    wave_open,
+)
+
+RNG_SEED = 20260301
+EXPERTS_PER_PANEL = 15
+UNANSWERED_PER_PANEL_OPEN_WAVE = 2
+DRAFT_PER_PANEL_OPEN_WAVE = 1
+CANNOT_JUDGE_SHARE = 0.05
+
+# panel code, city (en), city (ru), actor
+PANELS = [
+    ("MOW", "Moscow", "Москва", "RUS"),
+    ("AST", "Astana", "Астана", "KAZ"),
+    ("YER", "Yerevan", "Ереван", "ARM"),
+    ("BIS", "Bishkek", "Бишкек", "KGZ"),
+    ("DYU", "Dushanbe", "Душанбе", "TJK"),
+]
+ALLIES = ["KAZ", "ARM", "KGZ", "TJK"]
+PANEL_BIAS = {"MOW": 0.6, "AST": -0.4, "YER": -0.8, "BIS": 0.3, "DYU": 0.7}
+EXPERT_BIAS_SD = 0.5
+NOISE_SD = 1.3
+
+STATE_ROLES = [
+    "regional_leader",
+    "great_power",
+    "regional_protector",
+    "protectee",
+    "faithful_ally",
+    "independent",
+    "active_independent",
+    "mediator_integrator",
+    "regional_subsystem_collaborator",
+    "bridge",
+]
+RUSSIA_ROLES = [*STATE_ROLES, "bastion_of_revolution", "defender_of_faith"]
+BASELINE = 2.5
+
+# Ground truth: (holder, subject, perspective) -> {role: mean on 0–10} for wave 2025, with
+# the 2021 values in ``TRUTH_2021`` where the abstract describes a change.
+TRUTH: dict[tuple[str, str, str], dict[str, float]] = {
+    ("RUS", "RUS", "conception"): {
+        "great_power": 9.3,
+        "regional_leader": 9.0,
+        "regional_protector": 7.5,
+        "bastion_of_revolution": 6.5,
+        "defender_of_faith": 6.8,
+        "independent": 6.0,
+    },
+    ("RUS", "RUS", "performance"): {
+        "great_power": 6.5,
+        "regional_leader": 4.8,
+        "regional_protector": 3.8,
+        "bastion_of_revolution": 5.0,
+        "defender_of_faith": 5.0,
+        "independent": 6.0,
+    },
+    ("RUS", "ARM", "expectation"): {"protectee": 8.6, "faithful_ally": 6.8},
+    ("RUS", "KAZ", "expectation"): {
+        "faithful_ally": 8.7,
+        "regional_subsystem_collaborator": 6.2,
+        "protectee": 4.5,
+    },
+    ("RUS", "KGZ", "expectation"): {"protectee": 8.3, "faithful_ally": 7.0},
+    ("RUS", "TJK", "expectation"): {"protectee": 8.2, "faithful_ally": 6.9},
+    ("ARM", "ARM", "conception"): {"independent": 8.6, "protectee": 3.5, "bridge": 5.0},
+    ("KAZ", "KAZ", "conception"): {
+        "active_independent": 8.7,
+        "mediator_integrator": 8.2,
+        "bridge": 6.5,
+        "faithful_ally": 4.0,
+    },
+    ("KGZ", "KGZ", "conception"): {
+        "regional_subsystem_collaborator": 8.4,
+        "bridge": 7.9,
+        "protectee": 5.5,
+    },
+    ("TJK", "TJK", "conception"): {"independent": 8.0, "protectee": 5.2},
+    ("ARM", "ARM", "performance"): {"independent": 5.5, "protectee": 5.0},
+    ("KAZ", "KAZ", "performance"): {
+        "active_independent": 7.0,
+        "mediator_integrator": 5.5,
+        "faithful_ally": 5.0,
+    },
+    ("KGZ", "KGZ", "performance"): {"regional_subsystem_collaborator": 6.5, "protectee": 6.5},
+    ("TJK", "TJK", "performance"): {"independent": 6.0, "protectee": 6.3},
+    # What the allies expect of Russia: protection, not global leadership.
+    **{
+        (ally, "RUS", "expectation"): {
+            "regional_protector": 7.8,
+            "regional_leader": 4.5,
+            "great_power": 3.0,
+            "mediator_integrator": 6.0,
+        }
+        for ally in ALLIES
+    },
+    ("CSTO", "RUS", "expectation"): {"regional_protector": 8.5, "regional_leader": 8.0},
+}
+# Moscow's perception of what the allies expect of Russia (second-order view): "disloyal
+# followers" who expect little leadership from Moscow.
+MOSCOW_PERCEIVED = {
+    (ally, "RUS", "expectation"): {
+        "regional_protector": 5.5,
+        "regional_leader": 2.5,
+        "great_power": 2.0,
+        "independent": 5.0,
+    }
+    for ally in ALLIES
+}
+TRUTH_2021: dict[tuple[str, str, str], dict[str, float]] = {
+    ("RUS", "RUS", "conception"): {"bastion_of_revolution": 3.0, "defender_of_faith": 4.0},
+    ("RUS", "RUS", "performance"): {"regional_leader": 6.5, "regional_protector": 6.0},
+    ("ARM", "ARM", "conception"): {"independent": 6.0, "protectee": 6.5},
+    ("TJK", "TJK", "conception"): {"independent": 5.5, "protectee": 6.5},
+}
+
+
+@dataclass(frozen=True)
+class DemoResult:
+    admin_username: str
+    admin_password: str
+    created: bool
+    open_wave_links: list[str]
+
+
+def truth(
+    *, wave: str, viewer: str, holder: str, subject: str, perspective: str, role: str
+) -> float:
+    """The planted mean rating of ``role`` for the view (holder, subject, perspective)."""
+    key = (holder, subject, perspective)
+    profile = dict(TRUTH.get(key, {}))
+    if viewer == "RUS":
+        profile.update(MOSCOW_PERCEIVED.get(key, {}))
+    if wave == "2021":
+        profile.update(TRUTH_2021.get(key, {}))
+    return profile.get(role, BASELINE)
+
+
+def instrument_blocks() -> list[tuple[str, str, str, list[str], list[str]]]:
+    """(holder, subject, perspective, roles, panels) of every block of the demo instrument.
+
+    The blocks cover every comparison of DESIGN.md: Russia's ego role and performance;
+    for each ally what Moscow ascribes, what the ally conceives and enacts, and what the ally
+    expects of Russia as seen from Moscow and from the ally's own capital.
+    """
+    home = {actor: code for code, _en, _ru, actor in PANELS}
+    all_panels = [code for code, *_ in PANELS]
+    blocks = [
+        ("RUS", "RUS", "conception", RUSSIA_ROLES, ["MOW"]),
+        ("RUS", "RUS", "performance", RUSSIA_ROLES, all_panels),
+        ("CSTO", "RUS", "expectation", STATE_ROLES, ["MOW"]),
+    ]
+    for ally in ALLIES:
+        both = ["MOW", home[ally]]
+        blocks += [
+            ("RUS", ally, "expectation", STATE_ROLES, both),
+            (ally, ally, "conception", STATE_ROLES, [home[ally]]),
+            (ally, ally, "performance", STATE_ROLES, both),
+            (ally, "RUS", "expectation", STATE_ROLES, both),
+        ]
+    return blocks
+
+
+def _panels() -> dict[str, Panel]:
+    panels = {}
+    for code, city_en, city_ru, actor_code in PANELS:
+        panels[code], _ = Panel.objects.get_or_create(
+            code=code,
+            defaults={
+                "city_en": city_en,
+                "city_ru": city_ru,
+                "actor": Actor.objects.get(code=actor_code),
+            },
+        )
+    return panels
+
+
+def _experts(panels: dict[str, Panel]) -> dict[str, list[Expert]]:
+    experts: dict[str, list[Expert]] = {}
+    for code, panel in panels.items():
+        language = "ru" if code in ("MOW", "AST", "BIS", "DYU") else "hy"
+        experts[code] = [
+            Expert.objects.get_or_create(
+                panel=panel,
+                email=f"synthetic.{code.lower()}{number:02d}@example.org",
+                defaults={
+                    "name": f"Synthetic Expert {code}-{number:02d}",
+                    "affiliation": "Synthetic demo institute",
+                    "language": language,
+                },
+            )[0]
+            for number in range(1, EXPERTS_PER_PANEL + 1)
+        ]
+    return experts
+
+
+def _build_wave(slug: str, panels: dict[str, Panel]) -> Wave:
+    wave = Wave.objects.create(slug=slug, title=f"{slug} (synthetic demo)", is_synthetic=True)
+    actors = {actor.code: actor for actor in Actor.objects.all()}
+    roles = {role.code: role for role in Role.objects.all()}
+    for holder, subject, perspective, role_codes, panel_codes in instrument_blocks():
+        block_create(
+            wave=wave,
+            holder=actors[holder],
+            subject=actors[subject],
+            perspective=Perspective(perspective),
+            roles=[roles[code] for code in role_codes],
+            panels=[panels[code] for code in panel_codes],
+        )
+    return wave
+
+
+def _fill_wave(
+    wave: Wave,
+    experts: dict[str, list[Expert]],
+    rng: np.random.Generator,
+    *,
+    open_wave: bool,
+    now: datetime,
+) -> None:
+    """Invite every expert and write synthetic ratings for those who answered."""
+    blocks = list(wave.blocks.select_related("holder", "subject").prefetch_related("panels"))
+    items = {block.pk: list(block.items.select_related("role")) for block in blocks}
+    ratings = []
+    for panel_code, panel_experts in experts.items():
+        viewer = panel_experts[0].panel.actor.code
+        panel_blocks = [b for b in blocks if any(p.code == panel_code for p in b.panels.all())]
+        for position, expert in enumerate(panel_experts):
+            invitation, _token = invitation_create(expert=expert, wave=wave)
+            unanswered = (
+                open_wave and position >= EXPERTS_PER_PANEL - UNANSWERED_PER_PANEL_OPEN_WAVE
+            )
+            if unanswered:
+                continue
+            draft = (
+                open_wave
+                and position
+                >= EXPERTS_PER_PANEL - UNANSWERED_PER_PANEL_OPEN_WAVE - DRAFT_PER_PANEL_OPEN_WAVE
+            )
+            response = Response.objects.create(
+                wave=wave,
+                panel=expert.panel,
+                invitation=invitation,
+                pseudonym=pseudonym_new(),
+                status=Response.Status.DRAFT if draft else Response.Status.SUBMITTED,
+                submitted_at=None if draft else now,
+                consented_at=now,
+                last_block=panel_blocks[-1].order,
+            )
+            invitation.status = Invitation.Status.STARTED if draft else Invitation.Status.SUBMITTED
+            invitation.opened_at = now
+            invitation.submitted_at = None if draft else now
+            invitation.save(update_fields=["status", "opened_at", "submitted_at"])
+            expert_bias = rng.normal(0.0, EXPERT_BIAS_SD)
+            for block in panel_blocks:
+                for item in items[block.pk]:
+                    mean = truth(
+                        wave=wave.slug,
+                        viewer=viewer,
+                        holder=block.holder.code,
+                        subject=block.subject.code,
+                        perspective=block.perspective,
+                        role=item.role.code,
+                    )
+                    if rng.random() < CANNOT_JUDGE_SHARE:
+                        ratings.append(Rating(response=response, item=item, cannot_judge=True))
+                        continue
+                    raw = mean + PANEL_BIAS[panel_code] + expert_bias + rng.normal(0, NOISE_SD)
+                    confidence = int(rng.integers(2, 6)) if rng.random() < 0.7 else None
+                    ratings.append(
+                        Rating(
+                            response=response,
+                            item=item,
+                            value=int(np.clip(round(raw), 0, 10)),
+                            confidence=confidence,
+                        )
+                    )
+    Rating.objects.bulk_create(ratings, batch_size=2000)
+
+
+def _admin_user(username: str, password: str) -> None:
+    user_model = get_user_model()
+    user, _ = user_model.objects.get_or_create(username=username, defaults={"is_staff": True})
+    user.is_staff = True
+    user.is_superuser = True
+    user.set_password(password)
+    user.save()
+
+
+def demo_links(*, wave: Wave, base_url: str) -> list[str]:
+    """Re-issue the tokens of the wave's unanswered invitations and return their links.
+
+    Only token hashes are stored, so the links printed last time cannot be shown again.
+    """
+    links = []
+    for invitation in wave.invitations.filter(response__isnull=True).order_by("id"):
+        token = invitation_reissue_token(invitation=invitation)
+        links.append(f"{base_url.rstrip('/')}/s/{token}/")
+    return links
+
+
+@transaction.atomic
+def demo_seed(*, base_url: str, admin_username: str, admin_password: str) -> DemoResult:
+    """Build the demo once; on later runs only re-issue the printed links and the admin login."""
+    panels = _panels()
+    experts = _experts(panels)
+    created = not Wave.objects.filter(slug__in=["2021", "2025"]).exists()
+    if created:
+        rng = np.random.default_rng(RNG_SEED)
+        old = wave_open(wave=_build_wave("2021", panels), now=datetime(2021, 3, 1, tzinfo=UTC))
+        _fill_wave(old, experts, rng, open_wave=False, now=datetime(2021, 4, 15, tzinfo=UTC))
+        wave_close(wave=old, now=datetime(2021, 5, 31, tzinfo=UTC))
+        new = wave_open(wave=_build_wave("2025", panels))
+        _fill_wave(new, experts, rng, open_wave=True, now=timezone.now())
+    elif not Wave.objects.filter(slug="2025").exists():
+        raise ValueError("The demo waves are half there; delete wave 2021 and run seed_demo again.")
+    _admin_user(admin_username, admin_password)
+    return DemoResult(
+        admin_username=admin_username,
+        admin_password=admin_password,
+        created=created,
+        open_wave_links=demo_links(wave=Wave.objects.get(slug="2025"), base_url=base_url),
+    )

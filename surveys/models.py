@@ -1,0 +1,408 @@
+"""The survey data model: the cube's dimensions, the instrument, experts and their ratings.
+
+A rating is one value of the cube (wave, panel, holder, subject, perspective, role): the wave
+and panel come from the response, holder, subject and perspective from the item's block, the
+role from the item. See DESIGN.md, "The data cube".
+"""
+
+from django.conf import settings
+from django.db import models
+from django.db.models import F, Q
+from django.utils.translation import gettext_lazy as _
+
+CONFIDENCE_MIN = 1
+CONFIDENCE_MAX = 5
+
+
+def text_in_language(texts: dict[str, str], language: str) -> str:
+    """Pick a text for ``language`` from ``{code: text}``, falling back to Russian, then English.
+
+    The fallback order is ``settings.LANGUAGE_FALLBACKS``: experts in the region read Russian
+    when their own language has no translation yet.
+    """
+    for code in (language, *settings.LANGUAGE_FALLBACKS):
+        text = texts.get(code)
+        if text:
+            return text
+    return next((text for text in texts.values() if text), "")
+
+
+class Actor(models.Model):
+    """A state or an organisation that can hold and be ascribed roles."""
+
+    class Kind(models.TextChoices):
+        STATE = "state", _("state")
+        ORGANISATION = "organisation", _("organisation")
+
+    code = models.CharField(
+        max_length=8, unique=True, help_text="ISO-style code, e.g. RUS, KAZ, CSTO."
+    )
+    kind = models.CharField(max_length=16, choices=Kind.choices, default=Kind.STATE)
+    name_en = models.CharField("name (English)", max_length=100)
+    name_ru = models.CharField("name (Russian)", max_length=100)
+    names = models.JSONField(
+        "names in other languages",
+        default=dict,
+        blank=True,
+        help_text='Other languages as {"kk": "...", "hy": "..."}.',
+    )
+    order = models.PositiveSmallIntegerField(default=0)
+
+    class Meta:
+        ordering = ["order", "code"]
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(code__regex=r"^[A-Z]{2,8}$"), name="actor_code_upper"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.code} ({self.name_en})"
+
+    def name_in(self, language: str) -> str:
+        return text_in_language({**self.names, "en": self.name_en, "ru": self.name_ru}, language)
+
+
+class Role(models.Model):
+    """A foreign-policy role of the typology (Holsti 1970 and later additions)."""
+
+    code = models.SlugField(max_length=64, unique=True)
+    name_en = models.CharField("name (English)", max_length=120)
+    name_ru = models.CharField("name (Russian)", max_length=120)
+    definition_en = models.TextField("definition (English)")
+    definition_ru = models.TextField("definition (Russian)")
+    translations = models.JSONField(
+        "other languages",
+        default=dict,
+        blank=True,
+        help_text='Other languages as {"kk": {"name": "...", "definition": "..."}}.',
+    )
+    source = models.CharField(max_length=120, blank=True, help_text="Where the role comes from.")
+    order = models.PositiveSmallIntegerField(default=0)
+    is_active = models.BooleanField(default=True)
+
+    class Meta:
+        ordering = ["order", "code"]
+
+    def __str__(self) -> str:
+        return self.name_en
+
+    def texts(self) -> dict[str, dict[str, str]]:
+        """All texts of the role as ``{language: {"name": ..., "definition": ...}}``."""
+        return {
+            **self.translations,
+            "en": {"name": self.name_en, "definition": self.definition_en},
+            "ru": {"name": self.name_ru, "definition": self.definition_ru},
+        }
+
+
+class Panel(models.Model):
+    """The experts of one capital, tied to the state actor whose view they give."""
+
+    code = models.CharField(max_length=8, unique=True, help_text="e.g. MOW, AST, YER.")
+    city_en = models.CharField("city (English)", max_length=100)
+    city_ru = models.CharField("city (Russian)", max_length=100)
+    actor = models.ForeignKey(Actor, on_delete=models.PROTECT, related_name="panels")
+
+    class Meta:
+        ordering = ["code"]
+
+    def __str__(self) -> str:
+        return f"{self.city_en} ({self.code})"
+
+
+class Scale(models.Model):
+    """A rating scale: integers from ``min_value`` to ``max_value`` with end labels.
+
+    *Cannot judge* is a separate choice on every scale, stored as missing, never as a value.
+    """
+
+    name = models.CharField(max_length=100, unique=True)
+    min_value = models.SmallIntegerField(default=0)
+    max_value = models.SmallIntegerField(default=10)
+    low_label_en = models.CharField(max_length=100, default="not at all")
+    low_label_ru = models.CharField(max_length=100, default="совсем нет")
+    high_label_en = models.CharField(max_length=100, default="fully")
+    high_label_ru = models.CharField(max_length=100, default="полностью")
+
+    class Meta:
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(max_value__gt=F("min_value")), name="scale_max_above_min"
+            ),
+            models.CheckConstraint(
+                condition=Q(min_value__gte=0, max_value__lte=100), name="scale_within_0_100"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.name} ({self.min_value}–{self.max_value})"
+
+    @property
+    def points(self) -> int:
+        return self.max_value - self.min_value + 1
+
+
+class Wave(models.Model):
+    """A survey round; its instrument is frozen once the wave opens."""
+
+    class Status(models.TextChoices):
+        DRAFT = "draft", _("draft")
+        OPEN = "open", _("open")
+        CLOSED = "closed", _("closed")
+
+    slug = models.SlugField(max_length=50, unique=True, help_text="e.g. 2025; used by commands.")
+    title = models.CharField(max_length=200)
+    status = models.CharField(max_length=10, choices=Status.choices, default=Status.DRAFT)
+    opens_at = models.DateTimeField(null=True, blank=True)
+    closes_at = models.DateTimeField(null=True, blank=True)
+    is_synthetic = models.BooleanField(
+        default=False, help_text="Demo data generated by seed_demo, not real expert ratings."
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["-slug"]
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(opens_at__isnull=True)
+                | Q(closes_at__isnull=True)
+                | Q(closes_at__gt=F("opens_at")),
+                name="wave_closes_after_opening",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.title} [{self.slug}]"
+
+
+class Perspective(models.TextChoices):
+    """Whose view of whose role an item asks about (DESIGN.md, "The data cube")."""
+
+    CONCEPTION = "conception", _("conception")
+    EXPECTATION = "expectation", _("expectation")
+    PERFORMANCE = "performance", _("performance")
+
+
+class Block(models.Model):
+    """One page of the questionnaire: a holder's view of a subject's roles, in one perspective."""
+
+    wave = models.ForeignKey(Wave, on_delete=models.CASCADE, related_name="blocks")
+    order = models.PositiveSmallIntegerField()
+    holder = models.ForeignKey(Actor, on_delete=models.PROTECT, related_name="+")
+    subject = models.ForeignKey(Actor, on_delete=models.PROTECT, related_name="+")
+    perspective = models.CharField(max_length=12, choices=Perspective.choices)
+    scale = models.ForeignKey(Scale, on_delete=models.PROTECT, related_name="blocks")
+    panels = models.ManyToManyField(Panel, related_name="blocks")
+    prompt_en = models.TextField(
+        "prompt (English)", blank=True, help_text="Leave empty for the standard prompt."
+    )
+    prompt_ru = models.TextField("prompt (Russian)", blank=True)
+
+    class Meta:
+        ordering = ["wave", "order"]
+        constraints = [
+            models.UniqueConstraint(fields=["wave", "order"], name="block_order_unique_in_wave"),
+            models.UniqueConstraint(
+                fields=["wave", "holder", "subject", "perspective"],
+                name="block_unique_view_in_wave",
+            ),
+            models.CheckConstraint(
+                condition=Q(perspective=Perspective.CONCEPTION, holder=F("subject"))
+                | (Q(perspective=Perspective.EXPECTATION) & ~Q(holder=F("subject")))
+                | Q(perspective=Perspective.PERFORMANCE),
+                name="block_perspective_matches_actors",
+                violation_error_message=_(
+                    "A conception block needs holder = subject; "
+                    "an expectation block needs holder ≠ subject."
+                ),
+            ),
+        ]
+
+    def __str__(self) -> str:
+        view = f"{self.holder.code}→{self.subject.code} {self.perspective}"
+        return f"{self.wave.slug} #{self.order}: {view}"
+
+
+class Item(models.Model):
+    """One role inside a block; keeps the role texts the wave was fielded with."""
+
+    block = models.ForeignKey(Block, on_delete=models.CASCADE, related_name="items")
+    role = models.ForeignKey(Role, on_delete=models.PROTECT, related_name="items")
+    code = models.SlugField(
+        max_length=120, help_text="Stable across waves: perspective.holder.subject.role."
+    )
+    order = models.PositiveSmallIntegerField(default=0)
+    fielded_texts = models.JSONField(
+        default=dict,
+        blank=True,
+        help_text="Role names and definitions as fielded, frozen when the wave opens.",
+    )
+
+    class Meta:
+        ordering = ["block", "order", "id"]
+        constraints = [
+            models.UniqueConstraint(fields=["block", "role"], name="item_role_unique_in_block"),
+            models.UniqueConstraint(fields=["block", "code"], name="item_code_unique_in_block"),
+        ]
+
+    def __str__(self) -> str:
+        return self.code
+
+    def role_texts(self) -> dict[str, dict[str, str]]:
+        """The role's texts as fielded (frozen at opening), else the typology's current ones."""
+        return self.fielded_texts or self.role.texts()
+
+
+class Expert(models.Model):
+    """A person on a panel; name, e-mail and affiliation need ``view_expert_identity``."""
+
+    panel = models.ForeignKey(Panel, on_delete=models.PROTECT, related_name="experts")
+    name = models.CharField(max_length=200)
+    email = models.EmailField()
+    affiliation = models.CharField(max_length=300, blank=True)
+    language = models.CharField(max_length=8, choices=settings.LANGUAGES, default="ru")
+    other_languages = models.CharField(
+        max_length=60, blank=True, help_text="Comma-separated language codes the expert reads."
+    )
+    is_active = models.BooleanField(default=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["panel", "id"]
+        permissions = [("view_expert_identity", "Can see experts' names, e-mails, affiliations")]
+        constraints = [
+            models.UniqueConstraint(fields=["panel", "email"], name="expert_email_unique_in_panel"),
+        ]
+
+    def __str__(self) -> str:
+        # Deliberately no name or e-mail: __str__ reaches logs, admin messages and exports.
+        return f"Expert #{self.pk} ({self.panel.code})"
+
+
+class Invitation(models.Model):
+    """An expert's personal link to one wave. Only the SHA-256 hash of the token is stored."""
+
+    class Status(models.TextChoices):
+        CREATED = "created", _("created")
+        SENT = "sent", _("sent")
+        STARTED = "started", _("started")
+        SUBMITTED = "submitted", _("submitted")
+
+    expert = models.ForeignKey(Expert, on_delete=models.CASCADE, related_name="invitations")
+    wave = models.ForeignKey(Wave, on_delete=models.CASCADE, related_name="invitations")
+    token_hash = models.CharField(max_length=64, unique=True, editable=False)
+    language = models.CharField(max_length=8, choices=settings.LANGUAGES, default="ru")
+    status = models.CharField(max_length=10, choices=Status.choices, default=Status.CREATED)
+    created_at = models.DateTimeField(auto_now_add=True)
+    sent_at = models.DateTimeField(null=True, blank=True)
+    opened_at = models.DateTimeField(null=True, blank=True)
+    submitted_at = models.DateTimeField(null=True, blank=True)
+    reminders_sent = models.PositiveSmallIntegerField(default=0)
+    last_reminder_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["wave", "expert"]
+        constraints = [
+            models.UniqueConstraint(fields=["expert", "wave"], name="invitation_once_per_wave"),
+            models.CheckConstraint(
+                condition=Q(token_hash__regex=r"^[0-9a-f]{64}$"), name="invitation_token_is_hash"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"Invitation #{self.pk} ({self.wave.slug})"
+
+
+class Response(models.Model):
+    """One questionnaire filled by one expert in one wave, stored under a pseudonym."""
+
+    class Status(models.TextChoices):
+        DRAFT = "draft", _("draft")
+        SUBMITTED = "submitted", _("submitted")
+
+    class Source(models.TextChoices):
+        WEB = "web", _("web form")
+        IMPORT = "import", _("imported")
+
+    wave = models.ForeignKey(Wave, on_delete=models.PROTECT, related_name="responses")
+    panel = models.ForeignKey(Panel, on_delete=models.PROTECT, related_name="responses")
+    invitation = models.OneToOneField(
+        Invitation, on_delete=models.SET_NULL, null=True, blank=True, related_name="response"
+    )
+    pseudonym = models.CharField(max_length=16, unique=True, editable=False)
+    status = models.CharField(max_length=10, choices=Status.choices, default=Status.DRAFT)
+    source = models.CharField(max_length=10, choices=Source.choices, default=Source.WEB)
+    last_block = models.PositiveSmallIntegerField(
+        default=0, help_text="Order of the last block the expert saved, to resume there."
+    )
+    consented_at = models.DateTimeField(null=True, blank=True)
+    started_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+    submitted_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["wave", "pseudonym"]
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(status="draft") | Q(submitted_at__isnull=False),
+                name="response_submitted_has_time",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return self.pseudonym
+
+
+class Rating(models.Model):
+    """One cell value of the cube: a value on the item's scale, or *cannot judge*."""
+
+    response = models.ForeignKey(Response, on_delete=models.CASCADE, related_name="ratings")
+    item = models.ForeignKey(Item, on_delete=models.PROTECT, related_name="ratings")
+    value = models.SmallIntegerField(null=True, blank=True)
+    cannot_judge = models.BooleanField(default=False)
+    confidence = models.PositiveSmallIntegerField(null=True, blank=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["response", "item"]
+        constraints = [
+            models.UniqueConstraint(fields=["response", "item"], name="rating_once_per_item"),
+            models.CheckConstraint(
+                condition=Q(value__isnull=False, cannot_judge=False)
+                | Q(value__isnull=True, cannot_judge=True),
+                name="rating_value_xor_cannot_judge",
+                violation_error_message=_("Give a value or choose “cannot judge”, not both."),
+            ),
+            models.CheckConstraint(
+                condition=Q(confidence__isnull=True)
+                | Q(confidence__gte=CONFIDENCE_MIN, confidence__lte=CONFIDENCE_MAX),
+                name="rating_confidence_1_5",
+                violation_error_message=_("Confidence runs from 1 to 5."),
+            ),
+            # The exact scale bounds are the item's; a database trigger (migration
+            # 0002_rating_value_in_item_scale) enforces them, this is the outer limit.
+            models.CheckConstraint(
+                condition=Q(value__isnull=True) | Q(value__gte=0, value__lte=100),
+                name="rating_value_0_100",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.response.pseudonym} {self.item.code}"
+
+
+class BlockComment(models.Model):
+    """An expert's optional free-text comment on one block."""
+
+    response = models.ForeignKey(Response, on_delete=models.CASCADE, related_name="comments")
+    block = models.ForeignKey(Block, on_delete=models.PROTECT, related_name="comments")
+    text = models.TextField(max_length=4000)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["response", "block"], name="comment_once_per_block"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.response.pseudonym} block {self.block.order}"
