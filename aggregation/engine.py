@@ -22,6 +22,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 import pandas as pd
+from numpy.typing import NDArray
 from scipy import stats as sps
 
 from aggregation import stats
@@ -242,9 +243,22 @@ PRESET_LABELS: dict[str, str] = {
 # --------------------------------------------------------------------------------------------
 
 
-def _describe_groups(frame: pd.DataFrame, keys: list[str]) -> pd.DataFrame:
-    """Vectorised per-group statistics over prepared columns x, w, wx, cj, a."""
-    grouped = frame.groupby(keys, sort=False, observed=True)
+def _factorized_keys(frame: pd.DataFrame, keys: list[str]) -> dict[str, tuple[np.ndarray, pd.Index]]:
+    """Integer codes and uniques per key column, computed once (factorizing strings is the
+    expensive part of a groupby)."""
+    return {key: pd.factorize(frame[key], sort=False) for key in keys}
+
+
+def _describe_groups(
+    frame: pd.DataFrame, factorized: dict[str, tuple[np.ndarray, pd.Index]], keys: list[str]
+) -> pd.DataFrame:
+    """Vectorised per-group statistics over the prepared columns x, w, wx, cj, a.
+
+    Groups by one int64 code combining the keys' factor codes, then decodes the keys.
+    """
+    shape = tuple(max(len(factorized[key][1]), 1) for key in keys)
+    group = np.ravel_multi_index(tuple(factorized[key][0] for key in keys), shape)
+    grouped = frame.groupby(group, sort=False)
     table = grouped.agg(
         n=("x", "count"),
         n_cannot_judge=("cj", "sum"),
@@ -254,7 +268,11 @@ def _describe_groups(frame: pd.DataFrame, keys: list[str]) -> pd.DataFrame:
         weight_sum=("w", "sum"),
         weighted_sum=("wx", "sum"),
         scale_points=("a", "max"),
-    ).reset_index()
+    )
+    key_codes = np.unravel_index(table.index.to_numpy(), shape)
+    for position, key in enumerate(keys):
+        table.insert(position, key, factorized[key][1].take(key_codes[position]).to_numpy())
+    table = table.reset_index(drop=True)
 
     n = table["n"].to_numpy(dtype=float)
     sd = table["sd"].to_numpy(dtype=float)
@@ -264,7 +282,8 @@ def _describe_groups(frame: pd.DataFrame, keys: list[str]) -> pd.DataFrame:
         se = sd / np.sqrt(n)
         t = sps.t.ppf(0.975, np.where(enough, n - 1, np.nan))
         weight_sum = table["weight_sum"].to_numpy(dtype=float)
-        weighted = np.where(weight_sum > 0, table["weighted_sum"] / weight_sum, np.nan)
+        weighted_sum = table["weighted_sum"].to_numpy(dtype=float)
+        weighted = np.where(weight_sum > 0, weighted_sum / weight_sum, np.nan)
         scale = table["scale_points"].to_numpy(dtype=float)
         null_variance = np.where(scale >= 2, (scale**2 - 1) / 12, np.nan)
         rwg = np.clip(1 - sd**2 / null_variance, 0.0, None)
@@ -295,33 +314,30 @@ def cell_statistics(ratings: pd.DataFrame) -> pd.DataFrame:
     * ``rwg``: James, Demaree & Wolf (1984) 1 − s²/σ²_EU with σ²_EU = (A² − 1)/12 from the
       cell's ``scale_points``, truncated at 0 (see ``stats.rwg``); NaN when n < 2.
 
-    Vectorised with one groupby per level (no per-cell Python loop).
+    Vectorised with one groupby per level (no per-cell Python loop). Rows are sorted by the
+    keys.
     """
     _validate(ratings)
+    if ratings.empty:
+        return pd.DataFrame(columns=CELL_COLUMNS)
     values = _observed_values(ratings)
     weights = pd.to_numeric(ratings["confidence"], errors="coerce").astype(float)
     weights = weights.fillna(MISSING_CONFIDENCE_WEIGHT).where(values.notna())
     frame = pd.DataFrame(
         {
-            "wave": ratings["wave"],
-            "panel": ratings["panel"],
-            "holder": ratings["holder"],
-            "subject": ratings["subject"],
-            "perspective": ratings["perspective"],
-            "role": ratings["role"],
-            "x": values,
-            "w": weights,
-            "wx": weights * values,
-            "cj": _cannot_judge(ratings).astype(int),
-            "a": pd.to_numeric(ratings["scale_points"], errors="coerce"),
+            "x": values.to_numpy(),
+            "w": weights.to_numpy(),
+            "wx": (weights * values).to_numpy(),
+            "cj": _cannot_judge(ratings).to_numpy(dtype=int),
+            "a": pd.to_numeric(ratings["scale_points"], errors="coerce").to_numpy(),
         }
     )
-    if frame.empty:
-        return pd.DataFrame(columns=CELL_COLUMNS)
-
-    per_panel = _describe_groups(frame, CELL_KEYS)
+    factorized = _factorized_keys(ratings, CELL_KEYS)
+    if any((codes < 0).any() for codes, _ in factorized.values()):
+        raise ValueError(f"ratings have missing values in the key columns {CELL_KEYS}")
+    per_panel = _describe_groups(frame, factorized, CELL_KEYS)
     pooled_keys = [key for key in CELL_KEYS if key != "panel"]
-    pooled = _describe_groups(frame, pooled_keys)
+    pooled = _describe_groups(frame, factorized, pooled_keys)
     pooled.insert(1, "panel", POOLED_PANEL)
 
     table = pd.concat([per_panel, pooled], ignore_index=True)[CELL_COLUMNS]
@@ -352,28 +368,57 @@ class ComparisonResult:
     profile_distance: float
 
 
-def _side(ratings: pd.DataFrame, selector: Selector) -> pd.DataFrame:
-    """The observed (respondent, role, value) rows a selector picks."""
-    picked = ratings.loc[selector.mask(ratings)]
-    frame = pd.DataFrame(
-        {
-            "respondent": picked["respondent"],
-            "role": picked["role"],
-            "value": _observed_values(picked),
+SIDE_KEYS = ["holder", "subject", "perspective"]
+
+
+def _observed_slim(ratings: pd.DataFrame) -> pd.DataFrame:
+    """The observed ratings reduced to what a comparison side needs."""
+    values = _observed_values(ratings)
+    keep = values.notna().to_numpy()
+    columns = ["wave", "panel", *SIDE_KEYS, "respondent", "role"]
+    slim = ratings.loc[keep, columns]
+    return slim.assign(value=values.to_numpy()[keep])
+
+
+def _pick(slim: pd.DataFrame, selector: Selector) -> pd.DataFrame:
+    """The (respondent, role, value) rows of an observed frame that a selector picks."""
+    return slim.loc[selector.mask(slim), ["respondent", "role", "value"]]
+
+
+class _SideIndex:
+    """Observed ratings split once by (holder, subject, perspective), so that many selectors
+    over one large frame do not each scan it."""
+
+    def __init__(self, slim: pd.DataFrame) -> None:
+        self._parts = {
+            key: part for key, part in slim.groupby(SIDE_KEYS, sort=False, observed=True)
         }
-    )
-    return frame.dropna(subset=["value"])
+        self._empty = slim.iloc[:0]
+
+    def pick(self, selector: Selector) -> pd.DataFrame:
+        part = self._parts.get((selector.holder, selector.subject, selector.perspective))
+        if part is None:
+            part = self._empty
+        if selector.panel is not None:
+            part = part.loc[part["panel"] == selector.panel]
+        return part.loc[:, ["respondent", "role", "value"]]
 
 
-def _per_respondent(side: pd.DataFrame, role: str) -> pd.Series:
-    """One value per respondent for a role (the mean, should a respondent have rated twice)."""
-    return side.loc[side["role"] == role].groupby("respondent", sort=True)["value"].mean()
+def _by_role(side: pd.DataFrame) -> dict[str, pd.DataFrame]:
+    return {str(role): part for role, part in side.groupby("role", sort=False, observed=True)}
+
+
+def _per_respondent(part: pd.DataFrame | None) -> pd.Series:
+    """One value per respondent (the mean, should a respondent have rated an item twice)."""
+    if part is None:
+        return pd.Series(dtype=float)
+    return part.groupby("respondent", sort=True)["value"].mean()
 
 
 def _role_order(left: pd.DataFrame, right: pd.DataFrame, roles: Sequence[str] | None):
     if roles is not None:
         return list(roles)
-    return sorted(set(left["role"]).union(right["role"]))
+    return sorted(set(left["role"]).union(right["role"]), key=str)
 
 
 def _compare_sides(
@@ -381,11 +426,14 @@ def _compare_sides(
 ) -> pd.DataFrame:
     """Role-by-role comparison table of two (respondent, role, value) frames."""
     method = "paired" if paired else "welch"
+    left_roles, right_roles = _by_role(left), _by_role(right)
+    no_values = np.array([], dtype=float)
     rows = []
     for role in _role_order(left, right, roles):
+        left_part, right_part = left_roles.get(role), right_roles.get(role)
         if paired:
             both = pd.concat(
-                [_per_respondent(left, role), _per_respondent(right, role)],
+                [_per_respondent(left_part), _per_respondent(right_part)],
                 axis=1,
                 keys=["left", "right"],
                 join="inner",
@@ -393,8 +441,8 @@ def _compare_sides(
             a, b = both["left"].to_numpy(), both["right"].to_numpy()
             difference = stats.paired_difference(a, b)
         else:
-            a = left.loc[left["role"] == role, "value"].to_numpy()
-            b = right.loc[right["role"] == role, "value"].to_numpy()
+            a = no_values if left_part is None else left_part["value"].to_numpy(dtype=float)
+            b = no_values if right_part is None else right_part["value"].to_numpy(dtype=float)
             difference = stats.welch_difference(a, b)
         summary_left, summary_right = stats.mean_ci(a), stats.mean_ci(b)
         rows.append(
@@ -459,8 +507,20 @@ def compare(
     """
     _validate(ratings)
     _single_wave(ratings, "compare()")
+    slim = _observed_slim(ratings)
+    return _comparison(left, right, _pick(slim, left), _pick(slim, right), roles=roles)
+
+
+def _comparison(
+    left: Selector,
+    right: Selector,
+    left_side: pd.DataFrame,
+    right_side: pd.DataFrame,
+    *,
+    roles: Sequence[str] | None,
+) -> ComparisonResult:
     paired = left.panel is not None and left.panel == right.panel
-    table = _compare_sides(_side(ratings, left), _side(ratings, right), paired=paired, roles=roles)
+    table = _compare_sides(left_side, right_side, paired=paired, roles=roles)
     return ComparisonResult(
         left=left,
         right=right,
@@ -508,9 +568,9 @@ def inter_role(
     """
     _validate(ratings)
     _single_wave(ratings, "inter_role()")
-    side = _side(ratings, selector)
+    side = _by_role(_pick(_observed_slim(ratings), selector))
     both = pd.concat(
-        [_per_respondent(side, role_a), _per_respondent(side, role_b)],
+        [_per_respondent(side.get(role_a)), _per_respondent(side.get(role_b))],
         axis=1,
         keys=["a", "b"],
         join="inner",
@@ -553,7 +613,10 @@ def wave_change(
     _validate(ratings_t)
     _validate(ratings_prev)
     table = _compare_sides(
-        _side(ratings_t, selector), _side(ratings_prev, selector), paired=False, roles=roles
+        _pick(_observed_slim(ratings_t), selector),
+        _pick(_observed_slim(ratings_prev), selector),
+        paired=False,
+        roles=roles,
     )
     table.columns = WAVE_CHANGE_COLUMNS
     return table
@@ -564,11 +627,40 @@ def wave_change(
 # --------------------------------------------------------------------------------------------
 
 
-def _complete_block(matrix: pd.DataFrame) -> pd.DataFrame:
-    """The larger complete sub-matrix: drop incomplete raters (columns) or incomplete units."""
-    by_raters = matrix.dropna(axis=1, how="any")
-    by_units = matrix.dropna(axis=0, how="any")
-    return max(by_raters, by_units, key=lambda part: (part.size, part.shape[1]))
+def _complete_part(matrix: NDArray[np.float64]) -> NDArray[np.float64]:
+    """The larger complete sub-matrix of a targets × raters matrix: drop the raters
+    (columns) or the targets (rows) that have a missing value, whichever keeps more cells."""
+    present = ~np.isnan(matrix)
+    by_raters = matrix[:, present.all(axis=0)]
+    by_targets = matrix[present.all(axis=1), :]
+    return max(by_raters, by_targets, key=lambda part: (part.size, part.shape[1]))
+
+
+def _block_reliability(units: np.ndarray, raters: np.ndarray, values: np.ndarray) -> dict:
+    """Reliability of one block from aligned unit codes, rater codes and values."""
+    observed = ~np.isnan(values)
+    units, raters, values = units[observed], raters[observed], values[observed]
+    unit_codes, unit_index = np.unique(units, return_inverse=True)
+    rater_codes, rater_index = np.unique(raters, return_inverse=True)
+    shape = (unit_codes.size, rater_codes.size)
+    # a targets × raters matrix; duplicate ratings of one item by one respondent are averaged
+    sums, counts = np.zeros(shape), np.zeros(shape)
+    np.add.at(sums, (unit_index, rater_index), values)
+    np.add.at(counts, (unit_index, rater_index), 1.0)
+    with np.errstate(all="ignore"):
+        matrix = sums / counts
+
+    row: dict = {"n_raters": int(shape[1]), "n_units": int(shape[0])}
+    row["alpha_interval"] = stats.krippendorff_alpha(matrix.T, "interval")
+    row["alpha_ordinal"] = stats.krippendorff_alpha(matrix.T, "ordinal")
+    complete = _complete_part(matrix)
+    row["icc_n_targets"], row["icc_n_raters"] = (int(size) for size in complete.shape)
+    if complete.shape[0] >= 2 and complete.shape[1] >= 2:
+        coefficients = stats.icc(complete)
+    else:
+        coefficients = dict.fromkeys(ICC_NAMES, np.nan)
+    row.update({name.lower(): coefficients[name] for name in ICC_NAMES})
+    return row
 
 
 def reliability(ratings: pd.DataFrame) -> pd.DataFrame:
@@ -583,33 +675,25 @@ def reliability(ratings: pd.DataFrame) -> pd.DataFrame:
       and judges = raters, built by dropping either the raters or the items with a missing
       value, whichever keeps more cells; ``icc_n_targets``/``icc_n_raters`` give its size.
       NaN when that leaves fewer than 2 × 2.
+
+    Rows are sorted by (wave, panel, block); a block whose ratings are all missing still
+    gets a row (zero counts, NaN coefficients).
     """
     _validate(ratings)
-    frame = ratings.loc[:, [*RELIABILITY_KEYS, "respondent", "holder", "subject", "perspective"]]
-    frame = frame.assign(role=ratings["role"], value=_observed_values(ratings))
-    unit_keys = ["holder", "subject", "perspective", "role"]
+    if ratings.empty:
+        return pd.DataFrame(columns=RELIABILITY_COLUMNS)
+    unit_keys = [*SIDE_KEYS, "role"]
+    factorized = _factorized_keys(ratings, unit_keys)
+    unit_shape = tuple(max(len(factorized[key][1]), 1) for key in unit_keys)
+    units = np.ravel_multi_index(tuple(factorized[key][0] for key in unit_keys), unit_shape)
+    raters = pd.factorize(ratings["respondent"])[0]
+    values = _observed_values(ratings).to_numpy(dtype=float)
+
     rows = []
-    for key, group in frame.groupby(RELIABILITY_KEYS, sort=True, observed=True):
-        observed = group.dropna(subset=["value"])
-        matrix = observed.pivot_table(
-            index=unit_keys, columns="respondent", values="value", aggfunc="mean"
-        )
+    groups = ratings.groupby(RELIABILITY_KEYS, sort=True, observed=True).indices
+    for key, positions in groups.items():
         row = dict(zip(RELIABILITY_KEYS, key, strict=True))
-        row["n_raters"] = int(matrix.shape[1])
-        row["n_units"] = int(matrix.shape[0])
-        rater_by_unit = matrix.to_numpy(dtype=float).T
-        if matrix.size:
-            row["alpha_interval"] = stats.krippendorff_alpha(rater_by_unit, "interval")
-            row["alpha_ordinal"] = stats.krippendorff_alpha(rater_by_unit, "ordinal")
-        else:
-            row["alpha_interval"] = row["alpha_ordinal"] = np.nan
-        complete = _complete_block(matrix)
-        row["icc_n_targets"], row["icc_n_raters"] = (int(size) for size in complete.shape)
-        if complete.shape[0] >= 2 and complete.shape[1] >= 2:
-            coefficients = stats.icc(complete.to_numpy(dtype=float))
-        else:
-            coefficients = dict.fromkeys(ICC_NAMES, np.nan)
-        row.update({name.lower(): coefficients[name] for name in ICC_NAMES})
+        row.update(_block_reliability(units[positions], raters[positions], values[positions]))
         rows.append(row)
     return pd.DataFrame(rows, columns=RELIABILITY_COLUMNS)
 
@@ -639,17 +723,18 @@ def all_preset_comparisons(ratings: pd.DataFrame, home_panel: Mapping[str, str])
     role row of its comparison. Columns ``PRESET_COMPARISON_COLUMNS``.
     """
     _validate(ratings)
-    observed = ratings.loc[_observed_values(ratings).notna()]
     frames = []
-    for wave, wave_ratings in observed.groupby("wave", sort=True, observed=True):
+    for wave, wave_slim in _observed_slim(ratings).groupby("wave", sort=True, observed=True):
+        sides = _SideIndex(wave_slim)
         for preset, build in PRESETS.items():
             for subject in home_panel:
                 if subject == ANCHOR_ACTOR:
                     continue
                 left, right = build(subject, home_panel)
-                if not (left.mask(wave_ratings).any() and right.mask(wave_ratings).any()):
+                left_side, right_side = sides.pick(left), sides.pick(right)
+                if left_side.empty or right_side.empty:
                     continue
-                result = compare(wave_ratings, left, right)
+                result = _comparison(left, right, left_side, right_side, roles=None)
                 table = result.roles.assign(
                     wave=wave,
                     preset=preset,

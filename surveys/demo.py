@@ -136,6 +136,7 @@ MOSCOW_PERCEIVED = {
         "regional_protector": 5.5,
         "regional_leader": 2.5,
         "great_power": 2.0,
+        "mediator_integrator": 3.0,
         "independent": 5.0,
     }
     for ally in ALLIES

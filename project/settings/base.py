@@ -200,3 +200,18 @@ REST_FRAMEWORK = {
 
 DATA_UPLOAD_MAX_MEMORY_SIZE = 256 * 1024
 DATA_UPLOAD_MAX_NUMBER_FIELDS = 2000
+
+# Aggregation scheduling: submissions within the debounce window share one run; a request
+# whose task has not run after the redispatch age is published again by the sweep.
+AGGREGATION_DEBOUNCE_SECONDS = env.float("AGGREGATION_DEBOUNCE_SECONDS", default=10.0)
+AGGREGATION_REDISPATCH_AFTER = env.float("AGGREGATION_REDISPATCH_AFTER", default=15 * 60)
+CELERY_BEAT_SCHEDULE = {
+    "dispatch-pending-aggregations": {
+        "task": "aggregation.tasks.dispatch_pending_aggregations",
+        "schedule": 60.0,
+    },
+    "refresh-open-waves": {
+        "task": "aggregation.tasks.refresh_open_waves",
+        "schedule": 60.0 * 60,
+    },
+}

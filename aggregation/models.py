@@ -1,0 +1,142 @@
+"""Stored aggregation results, keyed by an aggregation run.
+
+A run is written whole or not at all: its result rows are inserted in one transaction and
+the run is marked complete at the end of it. Readers use the newest complete run of a wave
+(``aggregation.selectors.run_latest_complete``); a failed or unfinished run never replaces it.
+"""
+
+from django.db import models
+from django.db.models import Q
+
+from surveys.models import Actor, Block, Panel, Perspective, Role, Wave
+
+
+class AggregationRun(models.Model):
+    class Status(models.TextChoices):
+        RUNNING = "running", "running"
+        COMPLETE = "complete", "complete"
+        FAILED = "failed", "failed"
+
+    wave = models.ForeignKey(Wave, on_delete=models.CASCADE, related_name="aggregation_runs")
+    status = models.CharField(max_length=10, choices=Status.choices, default=Status.RUNNING)
+    estimator_name = models.CharField(max_length=50)
+    estimator_version = models.CharField(max_length=20)
+    n_ratings = models.PositiveIntegerField(default=0)
+    input_fingerprint = models.CharField(
+        max_length=64, blank=True, help_text="SHA-256 over the ratings that went in."
+    )
+    started_at = models.DateTimeField()
+    finished_at = models.DateTimeField(null=True, blank=True)
+    error = models.TextField(blank=True)
+
+    class Meta:
+        ordering = ["-started_at"]
+        indexes = [models.Index(fields=["wave", "status", "-finished_at"])]
+        constraints = [
+            models.CheckConstraint(
+                condition=~Q(status="complete") | Q(finished_at__isnull=False),
+                name="run_complete_has_finish_time",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"Run #{self.pk} of {self.wave.slug} ({self.status})"
+
+
+class CellResult(models.Model):
+    """Statistics of one cell: (panel or all panels, holder, subject, perspective, role)."""
+
+    run = models.ForeignKey(AggregationRun, on_delete=models.CASCADE, related_name="cells")
+    panel = models.ForeignKey(
+        Panel, on_delete=models.CASCADE, null=True, blank=True, help_text="Empty: all panels."
+    )
+    holder = models.ForeignKey(Actor, on_delete=models.CASCADE, related_name="+")
+    subject = models.ForeignKey(Actor, on_delete=models.CASCADE, related_name="+")
+    perspective = models.CharField(max_length=12, choices=Perspective.choices)
+    role = models.ForeignKey(Role, on_delete=models.CASCADE, related_name="+")
+    n = models.PositiveIntegerField()
+    n_cannot_judge = models.PositiveIntegerField()
+    mean = models.FloatField(null=True)
+    median = models.FloatField(null=True)
+    sd = models.FloatField(null=True)
+    se = models.FloatField(null=True)
+    ci_low = models.FloatField(null=True)
+    ci_high = models.FloatField(null=True)
+    weighted_mean = models.FloatField(null=True)
+    rwg = models.FloatField(null=True)
+
+    class Meta:
+        indexes = [models.Index(fields=["run", "subject", "perspective"])]
+
+    def __str__(self) -> str:
+        panel = self.panel.code if self.panel_id else "ALL"
+        return f"{panel} {self.holder.code}→{self.subject.code} {self.perspective} {self.role.code}"
+
+
+class ComparisonResult(models.Model):
+    """One role of a named comparison (a preset of DESIGN.md) for one subject."""
+
+    run = models.ForeignKey(AggregationRun, on_delete=models.CASCADE, related_name="comparisons")
+    preset = models.CharField(max_length=50)
+    subject = models.ForeignKey(Actor, on_delete=models.CASCADE, related_name="+")
+    left_label = models.CharField(max_length=100)
+    right_label = models.CharField(max_length=100)
+    role = models.ForeignKey(Role, on_delete=models.CASCADE, related_name="+")
+    method = models.CharField(max_length=10)
+    n_left = models.PositiveIntegerField()
+    mean_left = models.FloatField(null=True)
+    sd_left = models.FloatField(null=True)
+    ci_low_left = models.FloatField(null=True)
+    ci_high_left = models.FloatField(null=True)
+    n_right = models.PositiveIntegerField()
+    mean_right = models.FloatField(null=True)
+    sd_right = models.FloatField(null=True)
+    ci_low_right = models.FloatField(null=True)
+    ci_high_right = models.FloatField(null=True)
+    diff = models.FloatField(null=True)
+    diff_ci_low = models.FloatField(null=True)
+    diff_ci_high = models.FloatField(null=True)
+    hedges_g = models.FloatField(null=True)
+    p_value = models.FloatField(null=True)
+    p_adjusted = models.FloatField(null=True)
+    dominant_left = models.CharField(max_length=64, blank=True)
+    dominant_right = models.CharField(max_length=64, blank=True)
+    profile_distance = models.FloatField(null=True)
+
+    class Meta:
+        indexes = [models.Index(fields=["run", "preset", "subject"])]
+
+    def __str__(self) -> str:
+        return f"{self.preset} {self.subject.code} {self.role.code}"
+
+
+class ReliabilityResult(models.Model):
+    """Agreement among the experts of one panel on one block (Krippendorff's alpha, ICC)."""
+
+    run = models.ForeignKey(AggregationRun, on_delete=models.CASCADE, related_name="reliability")
+    panel = models.ForeignKey(Panel, on_delete=models.CASCADE)
+    block = models.ForeignKey(Block, on_delete=models.CASCADE, related_name="+")
+    n_raters = models.PositiveIntegerField()
+    n_units = models.PositiveIntegerField()
+    alpha_interval = models.FloatField(null=True)
+    alpha_ordinal = models.FloatField(null=True)
+    icc2 = models.FloatField(null=True)
+    icc2k = models.FloatField(null=True)
+
+    def __str__(self) -> str:
+        return f"{self.panel.code} block {self.block.order}"
+
+
+class PendingAggregation(models.Model):
+    """A durable request to aggregate a wave, written in the same transaction as the ratings.
+
+    It survives a broker that is down: the periodic sweep and a starting worker dispatch
+    every request still pending. A run removes the request only if nothing newer arrived.
+    """
+
+    wave = models.OneToOneField(Wave, on_delete=models.CASCADE, related_name="+")
+    requested_at = models.DateTimeField()
+    dispatched_at = models.DateTimeField(null=True, blank=True)
+
+    def __str__(self) -> str:
+        return f"Pending aggregation of {self.wave.slug}"

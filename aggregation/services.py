@@ -1,0 +1,231 @@
+"""Running an aggregation: load a wave's ratings, call the engine, store the results whole.
+
+``aggregation_run_wave`` is idempotent: the same ratings (same input fingerprint) under the
+same estimator give no new run. A run is created as ``running`` and becomes ``complete`` in
+the same transaction that inserts its result rows, so readers, who only look at complete
+runs, never see half a run; a failure marks it ``failed`` and leaves earlier runs in place.
+"""
+
+import hashlib
+import logging
+import math
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+from django.db import transaction
+from django.utils import timezone
+
+from aggregation import engine
+from aggregation.loaders import ratings_frame
+from aggregation.models import (
+    AggregationRun,
+    CellResult,
+    ComparisonResult,
+    PendingAggregation,
+    ReliabilityResult,
+)
+from surveys.models import Actor, Panel, Role, Wave
+
+logger = logging.getLogger(__name__)
+BATCH_SIZE = 2000
+
+
+@dataclass(frozen=True)
+class CodeMaps:
+    """Database ids of the codes the engine speaks in."""
+
+    panels: dict[str, int]
+    actors: dict[str, int]
+    roles: dict[str, int]
+
+    @classmethod
+    def load(cls) -> "CodeMaps":
+        return cls(
+            panels=dict(Panel.objects.values_list("code", "id")),
+            actors=dict(Actor.objects.values_list("code", "id")),
+            roles=dict(Role.objects.values_list("code", "id")),
+        )
+
+
+def home_panels() -> dict[str, str]:
+    """Actor code → the code of the panel sitting in that actor's capital."""
+    return dict(Panel.objects.values_list("actor__code", "code"))
+
+
+def ratings_fingerprint(ratings: pd.DataFrame) -> str:
+    """SHA-256 over the ratings' content, independent of row order."""
+    if ratings.empty:
+        return hashlib.sha256(b"empty").hexdigest()
+    row_hashes = np.sort(
+        pd.util.hash_pandas_object(ratings[engine.RATINGS_COLUMNS], index=False).to_numpy()
+    )
+    return hashlib.sha256(row_hashes.tobytes()).hexdigest()
+
+
+def _number(value) -> float | None:
+    """A float for the database: NaN and infinities become NULL."""
+    if value is None or pd.isna(value):
+        return None
+    value = float(value)
+    return value if math.isfinite(value) else None
+
+
+def _cell_rows(run: AggregationRun, cells: pd.DataFrame, codes: CodeMaps) -> list[CellResult]:
+    return [
+        CellResult(
+            run=run,
+            panel_id=None if row.panel == engine.POOLED_PANEL else codes.panels[row.panel],
+            holder_id=codes.actors[row.holder],
+            subject_id=codes.actors[row.subject],
+            perspective=row.perspective,
+            role_id=codes.roles[row.role],
+            n=int(row.n),
+            n_cannot_judge=int(row.n_cannot_judge),
+            mean=_number(row.mean),
+            median=_number(row.median),
+            sd=_number(row.sd),
+            se=_number(row.se),
+            ci_low=_number(row.ci_low),
+            ci_high=_number(row.ci_high),
+            weighted_mean=_number(row.weighted_mean),
+            rwg=_number(row.rwg),
+        )
+        for row in cells.itertuples(index=False)
+    ]
+
+
+def _side_label(row, side: str) -> str:
+    panel = getattr(row, f"{side}_panel") or engine.POOLED_PANEL
+    holder = getattr(row, f"{side}_holder")
+    subject = getattr(row, f"{side}_subject")
+    perspective = getattr(row, f"{side}_perspective")
+    return f"{perspective} {holder}→{subject} ({panel})"
+
+
+def _comparison_rows(
+    run: AggregationRun, comparisons: pd.DataFrame, codes: CodeMaps
+) -> list[ComparisonResult]:
+    numbers = [
+        "mean_left",
+        "sd_left",
+        "ci_low_left",
+        "ci_high_left",
+        "mean_right",
+        "sd_right",
+        "ci_low_right",
+        "ci_high_right",
+        "diff",
+        "diff_ci_low",
+        "diff_ci_high",
+        "hedges_g",
+        "p_value",
+        "p_adjusted",
+        "profile_distance",
+    ]
+    return [
+        ComparisonResult(
+            run=run,
+            preset=row.preset,
+            subject_id=codes.actors[row.subject],
+            left_label=_side_label(row, "left"),
+            right_label=_side_label(row, "right"),
+            role_id=codes.roles[row.role],
+            method=row.method,
+            n_left=int(row.n_left),
+            n_right=int(row.n_right),
+            dominant_left=row.dominant_left or "",
+            dominant_right=row.dominant_right or "",
+            **{name: _number(getattr(row, name)) for name in numbers},
+        )
+        for row in comparisons.itertuples(index=False)
+    ]
+
+
+def _reliability_rows(
+    run: AggregationRun, reliability: pd.DataFrame, codes: CodeMaps
+) -> list[ReliabilityResult]:
+    return [
+        ReliabilityResult(
+            run=run,
+            panel_id=codes.panels[row.panel],
+            block_id=int(row.block),
+            n_raters=int(row.n_raters),
+            n_units=int(row.n_units),
+            alpha_interval=_number(row.alpha_interval),
+            alpha_ordinal=_number(row.alpha_ordinal),
+            icc2=_number(row.icc2),
+            icc2k=_number(row.icc2k),
+        )
+        for row in reliability.itertuples(index=False)
+        if row.panel != engine.POOLED_PANEL
+    ]
+
+
+def _pending_clear(*, wave_id: int, loaded_at) -> None:
+    """Drop the wave's pending request unless a newer submission arrived during the run."""
+    from aggregation.scheduling import aggregation_dispatch
+
+    done = PendingAggregation.objects.filter(wave_id=wave_id, requested_at__lte=loaded_at)
+    if done.delete()[0]:
+        return
+    # Newer ratings came in while this run computed: send the next run on its way.
+    PendingAggregation.objects.filter(wave_id=wave_id).update(dispatched_at=None)
+    transaction.on_commit(lambda: aggregation_dispatch(wave_id=wave_id))
+
+
+def aggregation_run_wave(*, wave_id: int, force: bool = False) -> AggregationRun:
+    """Aggregate the submitted ratings of a wave and store the results as one complete run."""
+    wave = Wave.objects.get(pk=wave_id)
+    loaded_at = timezone.now()
+    ratings = ratings_frame(wave_id=wave.pk, wave_slug=wave.slug)
+    fingerprint = ratings_fingerprint(ratings)
+    latest = (
+        AggregationRun.objects.filter(
+            wave=wave,
+            status=AggregationRun.Status.COMPLETE,
+            estimator_name=engine.ESTIMATOR_NAME,
+            estimator_version=engine.ESTIMATOR_VERSION,
+        )
+        .order_by("-finished_at")
+        .first()
+    )
+    if latest and latest.input_fingerprint == fingerprint and not force:
+        _pending_clear(wave_id=wave.pk, loaded_at=loaded_at)
+        return latest
+
+    run = AggregationRun.objects.create(
+        wave=wave,
+        estimator_name=engine.ESTIMATOR_NAME,
+        estimator_version=engine.ESTIMATOR_VERSION,
+        n_ratings=len(ratings),
+        input_fingerprint=fingerprint,
+        started_at=loaded_at,
+    )
+    try:
+        cells = engine.cell_statistics(ratings)
+        comparisons = engine.all_preset_comparisons(ratings, home_panels())
+        reliability = engine.reliability(ratings)
+        codes = CodeMaps.load()
+        with transaction.atomic():
+            CellResult.objects.bulk_create(_cell_rows(run, cells, codes), batch_size=BATCH_SIZE)
+            ComparisonResult.objects.bulk_create(
+                _comparison_rows(run, comparisons, codes), batch_size=BATCH_SIZE
+            )
+            ReliabilityResult.objects.bulk_create(
+                _reliability_rows(run, reliability, codes), batch_size=BATCH_SIZE
+            )
+            run.status = AggregationRun.Status.COMPLETE
+            run.finished_at = timezone.now()
+            run.save(update_fields=["status", "finished_at"])
+            _pending_clear(wave_id=wave.pk, loaded_at=loaded_at)
+    except Exception as error:
+        AggregationRun.objects.filter(pk=run.pk).update(
+            status=AggregationRun.Status.FAILED,
+            finished_at=timezone.now(),
+            error=f"{type(error).__name__}: {error}"[:2000],
+        )
+        logger.exception("Aggregation run %s of wave %s failed", run.pk, wave.slug)
+        raise
+    logger.info("Aggregation run %s of wave %s complete (%s ratings)", run.pk, wave.slug, len(ratings))
+    return run
