@@ -92,11 +92,15 @@ def instrument_frame(wave_id: int) -> pd.DataFrame:
 
 def ratings_frame(*, wave_id: int, wave_slug: str) -> pd.DataFrame:
     """The submitted ratings of a wave in the engine's format (``engine.RATINGS_COLUMNS``)."""
-    raw = _read_with_copy(wave_id) if connection.vendor == "postgresql" else _read_with_iterator(
-        wave_id
+    raw = (
+        _read_with_copy(wave_id)
+        if connection.vendor == "postgresql"
+        else _read_with_iterator(wave_id)
     )
     items = instrument_frame(wave_id)
-    panels = pd.DataFrame(list(Panel.objects.values_list("id", "code")), columns=["panel_id", "panel"])
+    panels = pd.DataFrame(
+        list(Panel.objects.values_list("id", "code")), columns=["panel_id", "panel"]
+    )
     pseudonyms = pd.DataFrame(
         list(Response.objects.filter(wave_id=wave_id).values_list("id", "pseudonym")),
         columns=["response_id", "respondent"],

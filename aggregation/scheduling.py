@@ -53,7 +53,9 @@ def aggregation_dispatch(*, wave_id: int, countdown: float | None = None) -> boo
         # A fresh connection from the current settings: a broker that is down fails here,
         # quickly, instead of in a pooled connection that retries for a long time.
         with app.connection_for_write() as connection:
-            connection.ensure_connection(max_retries=1, timeout=settings.CELERY_BROKER_CONNECTION_TIMEOUT)
+            connection.ensure_connection(
+                max_retries=1, timeout=settings.CELERY_BROKER_CONNECTION_TIMEOUT
+            )
             aggregate_wave.apply_async(
                 args=[wave_id], countdown=countdown, connection=connection, retry=False
             )

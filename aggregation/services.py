@@ -227,5 +227,7 @@ def aggregation_run_wave(*, wave_id: int, force: bool = False) -> AggregationRun
         )
         logger.exception("Aggregation run %s of wave %s failed", run.pk, wave.slug)
         raise
-    logger.info("Aggregation run %s of wave %s complete (%s ratings)", run.pk, wave.slug, len(ratings))
+    logger.info(
+        "Aggregation run %s of wave %s complete (%s ratings)", run.pk, wave.slug, len(ratings)
+    )
     return run

@@ -141,6 +141,7 @@ if CELERY_BROKER_URL.startswith("filesystem://"):
         "data_folder_in": str(_queue_dir),
         "data_folder_out": str(_queue_dir),
         "processed_folder": str(_processed_dir),
+        "control_folder": str(_processed_dir.parent / "control"),
         "store_processed": False,
     }
 elif CELERY_RESULT_BACKEND.startswith("file://"):

@@ -1,6 +1,30 @@
-"""Test settings: the base settings with fast hashing and in-memory e-mail."""
+"""Test settings: the base settings with fast hashing, in-memory e-mail and test-only queues.
+
+The SQLite test database is a file, not memory, so that a real Celery worker process started
+by a test sees the same data; the filesystem broker uses folders of its own.
+"""
 
 from project.settings.base import *  # noqa: F403
+from project.settings.base import CELERY_BROKER_URL, DATABASES, VAR_DIR, env
 
 PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
 EMAIL_BACKEND = "django.core.mail.backends.locmem.EmailBackend"
+
+if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
+    DATABASES["default"]["TEST"] = {"NAME": str(VAR_DIR / "test-db.sqlite3")}
+
+CELERY_TASK_DEFAULT_QUEUE = env.str("CELERY_TASK_DEFAULT_QUEUE", default="tests")
+if CELERY_BROKER_URL.startswith("filesystem://"):
+    _queue_dir = VAR_DIR / "test-celery" / "queue"
+    _processed_dir = VAR_DIR / "test-celery" / "processed"
+    for _folder in (_queue_dir, _processed_dir):
+        _folder.mkdir(parents=True, exist_ok=True)
+    CELERY_BROKER_TRANSPORT_OPTIONS = {
+        "data_folder_in": str(_queue_dir),
+        "data_folder_out": str(_queue_dir),
+        "processed_folder": str(_processed_dir),
+        "control_folder": str(_processed_dir.parent / "control"),
+        "store_processed": False,
+    }
+    CELERY_RESULT_BACKEND = f"file://{VAR_DIR / 'test-celery'}"
+AGGREGATION_DEBOUNCE_SECONDS = 0.0

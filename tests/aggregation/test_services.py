@@ -1,0 +1,92 @@
+"""Stored aggregation runs: complete or invisible, idempotent, the newest complete one read."""
+
+from unittest import mock
+
+import pytest
+
+from aggregation.models import AggregationRun, CellResult, ComparisonResult, ReliabilityResult
+from aggregation.selectors import run_latest_complete
+from aggregation.services import aggregation_run_wave
+from surveys.models import Rating
+
+pytestmark = pytest.mark.django_db
+
+
+def test_run_stores_cells_comparisons_and_reliability(rated_wave):
+    run = aggregation_run_wave(wave_id=rated_wave.pk)
+    assert run.status == AggregationRun.Status.COMPLETE
+    assert run.n_ratings == Rating.objects.count()
+    assert run.estimator_name == "plain_means" and run.estimator_version
+    assert len(run.input_fingerprint) == 64
+    cell = CellResult.objects.get(
+        run=run,
+        panel__code="MOW",
+        perspective="expectation",
+        role__code="protectee",
+    )
+    assert cell.n == 5 and cell.mean == pytest.approx(9 - 1 / 5 * 1)  # values 8,9,10,8,9
+    assert ReliabilityResult.objects.filter(run=run).exists()
+
+
+def test_ascribed_vs_conceived_recovers_planted_roles(rated_wave):
+    run = aggregation_run_wave(wave_id=rated_wave.pk)
+    row = ComparisonResult.objects.filter(
+        run=run, preset="ascribed_vs_conceived", subject__code="ARM"
+    ).first()
+    assert row.dominant_left == "protectee"
+    assert row.dominant_right == "independent"
+
+
+def test_same_ratings_make_no_new_run(rated_wave):
+    first = aggregation_run_wave(wave_id=rated_wave.pk)
+    again = aggregation_run_wave(wave_id=rated_wave.pk)
+    assert again.pk == first.pk
+    assert AggregationRun.objects.count() == 1
+
+
+def test_changed_ratings_make_a_new_run_that_readers_see(rated_wave):
+    first = aggregation_run_wave(wave_id=rated_wave.pk)
+    Rating.objects.filter(value=9).update(value=10)
+    second = aggregation_run_wave(wave_id=rated_wave.pk)
+    assert second.pk != first.pk
+    assert run_latest_complete(wave=rated_wave) == second
+
+
+def test_failed_run_leaves_previous_results_visible(rated_wave):
+    good = aggregation_run_wave(wave_id=rated_wave.pk)
+    Rating.objects.filter(value=9).update(value=10)
+    with (
+        mock.patch("aggregation.engine.reliability", side_effect=RuntimeError("disk full")),
+        pytest.raises(RuntimeError),
+    ):
+        aggregation_run_wave(wave_id=rated_wave.pk)
+    failed = AggregationRun.objects.exclude(pk=good.pk).get()
+    assert failed.status == AggregationRun.Status.FAILED
+    assert "disk full" in failed.error
+    assert not failed.cells.exists()
+    assert run_latest_complete(wave=rated_wave) == good
+
+
+def test_failure_while_storing_leaves_no_half_run(rated_wave):
+    good = aggregation_run_wave(wave_id=rated_wave.pk)
+    Rating.objects.filter(value=9).update(value=10)
+    with (
+        mock.patch(
+            "aggregation.models.ReliabilityResult.objects.bulk_create",
+            side_effect=RuntimeError("connection lost"),
+        ),
+        pytest.raises(RuntimeError),
+    ):
+        aggregation_run_wave(wave_id=rated_wave.pk)
+    failed = AggregationRun.objects.get(status=AggregationRun.Status.FAILED)
+    assert not CellResult.objects.filter(run=failed).exists()
+    assert run_latest_complete(wave=rated_wave) == good
+
+
+def test_running_run_is_not_visible(rated_wave):
+    from django.utils import timezone
+
+    AggregationRun.objects.create(
+        wave=rated_wave, estimator_name="x", estimator_version="1", started_at=timezone.now()
+    )
+    assert run_latest_complete(wave=rated_wave) is None

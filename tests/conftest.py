@@ -1,0 +1,123 @@
+"""Shared fixtures: a small instrument built through the services, as an admin would."""
+
+import importlib
+
+import pytest
+from django.apps import apps as django_apps
+
+from surveys import services
+from surveys.models import Actor, Panel, Role, Wave
+
+REFERENCE_DATA = importlib.import_module("surveys.migrations.0003_typology_actors_default_scale")
+
+
+@pytest.fixture
+def reference_data(db) -> None:
+    """The typology, actors and default scale of the data migration.
+
+    Transactional tests empty the tables after they run; this puts the rows back.
+    """
+    if not Role.objects.exists():
+        REFERENCE_DATA.add_reference_data(django_apps, None)
+
+
+@pytest.fixture
+def actors(reference_data) -> dict[str, Actor]:
+    return {actor.code: actor for actor in Actor.objects.all()}
+
+
+@pytest.fixture
+def roles(reference_data) -> dict[str, Role]:
+    return {role.code: role for role in Role.objects.all()}
+
+
+@pytest.fixture
+def panels(actors) -> dict[str, Panel]:
+    return {
+        "MOW": Panel.objects.create(
+            code="MOW", city_en="Moscow", city_ru="Москва", actor=actors["RUS"]
+        ),
+        "YER": Panel.objects.create(
+            code="YER", city_en="Yerevan", city_ru="Ереван", actor=actors["ARM"]
+        ),
+    }
+
+
+@pytest.fixture
+def draft_wave(actors, roles, panels) -> Wave:
+    """A draft wave with three blocks: Moscow's expectation of Armenia, Armenia's conception
+    and Armenia's performance as seen by both panels."""
+    wave = Wave.objects.create(slug="test-wave", title="Test wave")
+    role_set = [roles["protectee"], roles["independent"], roles["faithful_ally"]]
+    services.block_create(
+        wave=wave,
+        holder=actors["RUS"],
+        subject=actors["ARM"],
+        perspective="expectation",
+        roles=role_set,
+        panels=[panels["MOW"]],
+    )
+    services.block_create(
+        wave=wave,
+        holder=actors["ARM"],
+        subject=actors["ARM"],
+        perspective="conception",
+        roles=role_set,
+        panels=[panels["YER"]],
+    )
+    services.block_create(
+        wave=wave,
+        holder=actors["ARM"],
+        subject=actors["ARM"],
+        perspective="performance",
+        roles=role_set,
+        panels=[panels["MOW"], panels["YER"]],
+    )
+    return wave
+
+
+@pytest.fixture
+def open_wave(draft_wave) -> Wave:
+    return services.wave_open(wave=draft_wave)
+
+
+@pytest.fixture
+def rated_wave(open_wave, panels):
+    """The open test wave with five submitted responses per panel: Moscow ascribes protectee,
+    Yerevan conceives of Armenia as independent."""
+    from django.utils import timezone
+
+    from surveys.models import Rating, Response
+
+    planted = {
+        ("MOW", "expectation"): {"protectee": 9, "independent": 2, "faithful_ally": 6},
+        ("YER", "conception"): {"protectee": 2, "independent": 9, "faithful_ally": 4},
+        ("MOW", "performance"): {"protectee": 5, "independent": 4, "faithful_ally": 5},
+        ("YER", "performance"): {"protectee": 4, "independent": 6, "faithful_ally": 3},
+    }
+    blocks = list(open_wave.blocks.prefetch_related("panels", "items__role"))
+    ratings = []
+    for code, panel in panels.items():
+        for offset in range(5):
+            response = Response.objects.create(
+                wave=open_wave,
+                panel=panel,
+                pseudonym=services.pseudonym_new(),
+                status=Response.Status.SUBMITTED,
+                submitted_at=timezone.now(),
+            )
+            for block in blocks:
+                if panel not in block.panels.all():
+                    continue
+                for item in block.items.all():
+                    base = planted[(code, block.perspective)][item.role.code]
+                    ratings.append(
+                        Rating(
+                            response=response,
+                            item=item,
+                            value=min(10, max(0, base + (offset % 3) - 1)),
+                            confidence=3,
+                        )
+                    )
+    Rating.objects.bulk_create(ratings)
+    return open_wave
