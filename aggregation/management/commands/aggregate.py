@@ -14,7 +14,9 @@ class Command(BaseCommand):
         parser.add_argument("wave", help="The wave's slug, e.g. 2025.")
         parser.add_argument("--sync", action="store_true", help="Run here instead of queueing.")
         parser.add_argument(
-            "--force", action="store_true", help="Store a new run even if nothing changed."
+            "--force",
+            action="store_true",
+            help="With --sync: store a new run even if nothing changed.",
         )
 
     def handle(self, *args, wave: str, sync: bool, force: bool, **options):
