@@ -1,0 +1,83 @@
+"""The admin: every model's pages render; expert identities need their own permission."""
+
+from io import StringIO
+
+import pytest
+from django.contrib import admin
+from django.contrib.auth.models import Permission, User
+from django.core.management import call_command
+from django.urls import reverse
+
+from surveys.models import Block, Expert, Wave
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture
+def demo():
+    call_command("seed_demo", stdout=StringIO())
+    call_command("aggregate", "2025", "--sync", stdout=StringIO())
+
+
+def staff_user(*permissions: str) -> User:
+    user = User.objects.create_user("staff", password="pw", is_staff=True)
+    codenames = [p.split(".")[1] for p in permissions]
+    user.user_permissions.set(Permission.objects.filter(codename__in=codenames))
+    return user
+
+
+def test_every_registered_model_has_a_working_changelist(client, demo):
+    client.force_login(User.objects.get(username="admin"))
+    for model in admin.site._registry:
+        opts = model._meta
+        url = reverse(f"admin:{opts.app_label}_{opts.model_name}_changelist")
+        assert client.get(url).status_code == 200, url
+        obj = model.objects.first()
+        if obj is not None:
+            change = reverse(f"admin:{opts.app_label}_{opts.model_name}_change", args=[obj.pk])
+            assert client.get(change).status_code == 200, change
+
+
+def test_staff_without_identity_permission_sees_no_names_or_emails(client, demo):
+    user = staff_user("surveys.view_expert", "surveys.view_invitation", "surveys.view_response")
+    client.force_login(user)
+    expert = Expert.objects.first()
+    pages = [
+        reverse("admin:surveys_expert_changelist"),
+        reverse("admin:surveys_expert_change", args=[expert.pk]),
+        reverse("admin:surveys_invitation_changelist"),
+        reverse("admin:surveys_response_changelist"),
+        reverse("admin:surveys_expert_changelist") + "?q=Synthetic",
+    ]
+    for page in pages:
+        body = client.get(page).content.decode()
+        assert expert.name not in body and expert.email not in body, page
+        assert "Synthetic Expert" not in body and "@example.org" not in body, page
+
+
+def test_identity_permission_shows_names(client, demo):
+    user = staff_user("surveys.view_expert", "surveys.view_expert_identity")
+    client.force_login(user)
+    body = client.get(reverse("admin:surveys_expert_changelist")).content.decode()
+    assert "Synthetic Expert" in body
+
+
+def test_open_wave_blocks_are_read_only_in_the_admin(client, demo):
+    client.force_login(User.objects.get(username="admin"))
+    block = Block.objects.filter(wave__status=Wave.Status.OPEN).first()
+    url = reverse("admin:surveys_block_change", args=[block.pk])
+    response = client.post(url, {"order": 99})
+    assert response.status_code == 403
+    block.refresh_from_db()
+    assert block.order != 99
+
+
+def test_admin_open_action_reports_lifecycle_errors(client, demo):
+    client.force_login(User.objects.get(username="admin"))
+    wave = Wave.objects.get(slug="2025")
+    response = client.post(
+        reverse("admin:surveys_wave_changelist"),
+        {"action": "open_waves", "_selected_action": [wave.pk]},
+        follow=True,
+    )
+    assert "Only a draft wave can be opened" in response.content.decode()
