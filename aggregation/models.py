@@ -31,6 +31,7 @@ class AggregationRun(models.Model):
 
     class Meta:
         ordering = ["-started_at"]
+        permissions = [("export_results", "Can export aggregates and anonymised ratings")]
         indexes = [models.Index(fields=["wave", "status", "-finished_at"])]
         constraints = [
             models.CheckConstraint(

@@ -9,6 +9,7 @@ from django.db.models import Count
 from surveys import services
 from surveys.models import (
     Actor,
+    AuditEntry,
     Block,
     BlockComment,
     Expert,
@@ -217,3 +218,21 @@ class BlockCommentAdmin(admin.ModelAdmin):
     list_filter = ("block__wave",)
     list_select_related = ("response", "block__wave", "block__holder", "block__subject")
     raw_id_fields = ("response", "block")
+
+
+@admin.register(AuditEntry)
+class AuditEntryAdmin(admin.ModelAdmin):
+    list_display = ("created_at", "user", "action", "object_type", "object_id")
+    list_filter = ("action", "object_type", "user")
+    list_select_related = ("user",)
+    search_fields = ("action", "object_id")
+    date_hierarchy = "created_at"
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False

@@ -1,0 +1,59 @@
+"""The user groups and what each may do; kept in sync after every migrate."""
+
+from django.contrib.auth.models import Group, Permission
+from django.db.models import Q
+
+RESEARCHERS = "Researchers"
+PANEL_ADMINS = "Panel admins"
+
+# app_label.codename of each group's permissions
+GROUP_PERMISSIONS: dict[str, list[str]] = {
+    RESEARCHERS: [
+        "surveys.view_actor",
+        "surveys.view_role",
+        "surveys.view_panel",
+        "surveys.view_scale",
+        "surveys.view_wave",
+        "surveys.view_block",
+        "surveys.view_item",
+        "surveys.view_anonymised_ratings",
+        "aggregation.view_aggregationrun",
+        "aggregation.view_cellresult",
+        "aggregation.view_comparisonresult",
+        "aggregation.view_reliabilityresult",
+        "aggregation.export_results",
+    ],
+    PANEL_ADMINS: [
+        "surveys.view_actor",
+        "surveys.view_role",
+        "surveys.view_panel",
+        "surveys.view_scale",
+        "surveys.view_wave",
+        "surveys.change_wave",
+        "surveys.view_block",
+        "surveys.view_item",
+        "surveys.view_expert",
+        "surveys.add_expert",
+        "surveys.change_expert",
+        "surveys.view_expert_identity",
+        "surveys.view_invitation",
+        "surveys.add_invitation",
+        "surveys.change_invitation",
+        "surveys.view_response",
+        "surveys.change_response",
+        "surveys.import_ratings",
+        "surveys.view_auditentry",
+        "aggregation.view_aggregationrun",
+    ],
+}
+
+
+def groups_sync(**kwargs) -> None:
+    """Create the groups and give each exactly its permissions (a post_migrate receiver)."""
+    for name, labels in GROUP_PERMISSIONS.items():
+        group, _ = Group.objects.get_or_create(name=name)
+        query = Q(pk__in=[])
+        for label in labels:
+            app_label, codename = label.split(".")
+            query |= Q(content_type__app_label=app_label, codename=codename)
+        group.permissions.set(Permission.objects.filter(query))
