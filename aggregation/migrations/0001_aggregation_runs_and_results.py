@@ -5,124 +5,280 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     initial = True
 
     dependencies = [
-        ('surveys', '0003_typology_actors_default_scale'),
+        ("surveys", "0003_typology_actors_default_scale"),
     ]
 
     operations = [
         migrations.CreateModel(
-            name='AggregationRun',
+            name="AggregationRun",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('status', models.CharField(choices=[('running', 'running'), ('complete', 'complete'), ('failed', 'failed')], default='running', max_length=10)),
-                ('estimator_name', models.CharField(max_length=50)),
-                ('estimator_version', models.CharField(max_length=20)),
-                ('n_ratings', models.PositiveIntegerField(default=0)),
-                ('input_fingerprint', models.CharField(blank=True, help_text='SHA-256 over the ratings that went in.', max_length=64)),
-                ('started_at', models.DateTimeField()),
-                ('finished_at', models.DateTimeField(blank=True, null=True)),
-                ('error', models.TextField(blank=True)),
-                ('wave', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='aggregation_runs', to='surveys.wave')),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                (
+                    "status",
+                    models.CharField(
+                        choices=[
+                            ("running", "running"),
+                            ("complete", "complete"),
+                            ("failed", "failed"),
+                        ],
+                        default="running",
+                        max_length=10,
+                    ),
+                ),
+                ("estimator_name", models.CharField(max_length=50)),
+                ("estimator_version", models.CharField(max_length=20)),
+                ("n_ratings", models.PositiveIntegerField(default=0)),
+                (
+                    "input_fingerprint",
+                    models.CharField(
+                        blank=True,
+                        help_text="SHA-256 over the ratings that went in.",
+                        max_length=64,
+                    ),
+                ),
+                ("started_at", models.DateTimeField()),
+                ("finished_at", models.DateTimeField(blank=True, null=True)),
+                ("error", models.TextField(blank=True)),
+                (
+                    "wave",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="aggregation_runs",
+                        to="surveys.wave",
+                    ),
+                ),
             ],
             options={
-                'ordering': ['-started_at'],
+                "ordering": ["-started_at"],
             },
         ),
         migrations.CreateModel(
-            name='CellResult',
+            name="CellResult",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('perspective', models.CharField(choices=[('conception', 'conception'), ('expectation', 'expectation'), ('performance', 'performance')], max_length=12)),
-                ('n', models.PositiveIntegerField()),
-                ('n_cannot_judge', models.PositiveIntegerField()),
-                ('mean', models.FloatField(null=True)),
-                ('median', models.FloatField(null=True)),
-                ('sd', models.FloatField(null=True)),
-                ('se', models.FloatField(null=True)),
-                ('ci_low', models.FloatField(null=True)),
-                ('ci_high', models.FloatField(null=True)),
-                ('weighted_mean', models.FloatField(null=True)),
-                ('rwg', models.FloatField(null=True)),
-                ('holder', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='+', to='surveys.actor')),
-                ('panel', models.ForeignKey(blank=True, help_text='Empty: all panels.', null=True, on_delete=django.db.models.deletion.CASCADE, to='surveys.panel')),
-                ('role', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='+', to='surveys.role')),
-                ('run', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='cells', to='aggregation.aggregationrun')),
-                ('subject', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='+', to='surveys.actor')),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                (
+                    "perspective",
+                    models.CharField(
+                        choices=[
+                            ("conception", "conception"),
+                            ("expectation", "expectation"),
+                            ("performance", "performance"),
+                        ],
+                        max_length=12,
+                    ),
+                ),
+                ("n", models.PositiveIntegerField()),
+                ("n_cannot_judge", models.PositiveIntegerField()),
+                ("mean", models.FloatField(null=True)),
+                ("median", models.FloatField(null=True)),
+                ("sd", models.FloatField(null=True)),
+                ("se", models.FloatField(null=True)),
+                ("ci_low", models.FloatField(null=True)),
+                ("ci_high", models.FloatField(null=True)),
+                ("weighted_mean", models.FloatField(null=True)),
+                ("rwg", models.FloatField(null=True)),
+                (
+                    "holder",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="+",
+                        to="surveys.actor",
+                    ),
+                ),
+                (
+                    "panel",
+                    models.ForeignKey(
+                        blank=True,
+                        help_text="Empty: all panels.",
+                        null=True,
+                        on_delete=django.db.models.deletion.CASCADE,
+                        to="surveys.panel",
+                    ),
+                ),
+                (
+                    "role",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="+",
+                        to="surveys.role",
+                    ),
+                ),
+                (
+                    "run",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="cells",
+                        to="aggregation.aggregationrun",
+                    ),
+                ),
+                (
+                    "subject",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="+",
+                        to="surveys.actor",
+                    ),
+                ),
             ],
         ),
         migrations.CreateModel(
-            name='ComparisonResult',
+            name="ComparisonResult",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('preset', models.CharField(max_length=50)),
-                ('left_label', models.CharField(max_length=100)),
-                ('right_label', models.CharField(max_length=100)),
-                ('method', models.CharField(max_length=10)),
-                ('n_left', models.PositiveIntegerField()),
-                ('mean_left', models.FloatField(null=True)),
-                ('sd_left', models.FloatField(null=True)),
-                ('ci_low_left', models.FloatField(null=True)),
-                ('ci_high_left', models.FloatField(null=True)),
-                ('n_right', models.PositiveIntegerField()),
-                ('mean_right', models.FloatField(null=True)),
-                ('sd_right', models.FloatField(null=True)),
-                ('ci_low_right', models.FloatField(null=True)),
-                ('ci_high_right', models.FloatField(null=True)),
-                ('diff', models.FloatField(null=True)),
-                ('diff_ci_low', models.FloatField(null=True)),
-                ('diff_ci_high', models.FloatField(null=True)),
-                ('hedges_g', models.FloatField(null=True)),
-                ('p_value', models.FloatField(null=True)),
-                ('p_adjusted', models.FloatField(null=True)),
-                ('dominant_left', models.CharField(blank=True, max_length=64)),
-                ('dominant_right', models.CharField(blank=True, max_length=64)),
-                ('profile_distance', models.FloatField(null=True)),
-                ('role', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='+', to='surveys.role')),
-                ('run', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='comparisons', to='aggregation.aggregationrun')),
-                ('subject', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='+', to='surveys.actor')),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                ("preset", models.CharField(max_length=50)),
+                ("left_label", models.CharField(max_length=100)),
+                ("right_label", models.CharField(max_length=100)),
+                ("method", models.CharField(max_length=10)),
+                ("n_left", models.PositiveIntegerField()),
+                ("mean_left", models.FloatField(null=True)),
+                ("sd_left", models.FloatField(null=True)),
+                ("ci_low_left", models.FloatField(null=True)),
+                ("ci_high_left", models.FloatField(null=True)),
+                ("n_right", models.PositiveIntegerField()),
+                ("mean_right", models.FloatField(null=True)),
+                ("sd_right", models.FloatField(null=True)),
+                ("ci_low_right", models.FloatField(null=True)),
+                ("ci_high_right", models.FloatField(null=True)),
+                ("diff", models.FloatField(null=True)),
+                ("diff_ci_low", models.FloatField(null=True)),
+                ("diff_ci_high", models.FloatField(null=True)),
+                ("hedges_g", models.FloatField(null=True)),
+                ("p_value", models.FloatField(null=True)),
+                ("p_adjusted", models.FloatField(null=True)),
+                ("dominant_left", models.CharField(blank=True, max_length=64)),
+                ("dominant_right", models.CharField(blank=True, max_length=64)),
+                ("profile_distance", models.FloatField(null=True)),
+                (
+                    "role",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="+",
+                        to="surveys.role",
+                    ),
+                ),
+                (
+                    "run",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="comparisons",
+                        to="aggregation.aggregationrun",
+                    ),
+                ),
+                (
+                    "subject",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="+",
+                        to="surveys.actor",
+                    ),
+                ),
             ],
         ),
         migrations.CreateModel(
-            name='PendingAggregation',
+            name="PendingAggregation",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('requested_at', models.DateTimeField()),
-                ('dispatched_at', models.DateTimeField(blank=True, null=True)),
-                ('wave', models.OneToOneField(on_delete=django.db.models.deletion.CASCADE, related_name='+', to='surveys.wave')),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                ("requested_at", models.DateTimeField()),
+                ("dispatched_at", models.DateTimeField(blank=True, null=True)),
+                (
+                    "wave",
+                    models.OneToOneField(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="+",
+                        to="surveys.wave",
+                    ),
+                ),
             ],
         ),
         migrations.CreateModel(
-            name='ReliabilityResult',
+            name="ReliabilityResult",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('n_raters', models.PositiveIntegerField()),
-                ('n_units', models.PositiveIntegerField()),
-                ('alpha_interval', models.FloatField(null=True)),
-                ('alpha_ordinal', models.FloatField(null=True)),
-                ('icc2', models.FloatField(null=True)),
-                ('icc2k', models.FloatField(null=True)),
-                ('block', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='+', to='surveys.block')),
-                ('panel', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, to='surveys.panel')),
-                ('run', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='reliability', to='aggregation.aggregationrun')),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                ("n_raters", models.PositiveIntegerField()),
+                ("n_units", models.PositiveIntegerField()),
+                ("alpha_interval", models.FloatField(null=True)),
+                ("alpha_ordinal", models.FloatField(null=True)),
+                ("icc2", models.FloatField(null=True)),
+                ("icc2k", models.FloatField(null=True)),
+                (
+                    "block",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="+",
+                        to="surveys.block",
+                    ),
+                ),
+                (
+                    "panel",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE, to="surveys.panel"
+                    ),
+                ),
+                (
+                    "run",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="reliability",
+                        to="aggregation.aggregationrun",
+                    ),
+                ),
             ],
         ),
         migrations.AddIndex(
-            model_name='aggregationrun',
-            index=models.Index(fields=['wave', 'status', '-finished_at'], name='aggregation_wave_id_8b559e_idx'),
+            model_name="aggregationrun",
+            index=models.Index(
+                fields=["wave", "status", "-finished_at"], name="aggregation_wave_id_8b559e_idx"
+            ),
         ),
         migrations.AddConstraint(
-            model_name='aggregationrun',
-            constraint=models.CheckConstraint(condition=models.Q(models.Q(('status', 'complete'), _negated=True), ('finished_at__isnull', False), _connector='OR'), name='run_complete_has_finish_time'),
+            model_name="aggregationrun",
+            constraint=models.CheckConstraint(
+                condition=models.Q(
+                    models.Q(("status", "complete"), _negated=True),
+                    ("finished_at__isnull", False),
+                    _connector="OR",
+                ),
+                name="run_complete_has_finish_time",
+            ),
         ),
         migrations.AddIndex(
-            model_name='cellresult',
-            index=models.Index(fields=['run', 'subject', 'perspective'], name='aggregation_run_id_83142f_idx'),
+            model_name="cellresult",
+            index=models.Index(
+                fields=["run", "subject", "perspective"], name="aggregation_run_id_83142f_idx"
+            ),
         ),
         migrations.AddIndex(
-            model_name='comparisonresult',
-            index=models.Index(fields=['run', 'preset', 'subject'], name='aggregation_run_id_f1ca54_idx'),
+            model_name="comparisonresult",
+            index=models.Index(
+                fields=["run", "preset", "subject"], name="aggregation_run_id_f1ca54_idx"
+            ),
         ),
     ]

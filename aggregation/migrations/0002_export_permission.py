@@ -4,14 +4,16 @@ from django.db import migrations
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('aggregation', '0001_aggregation_runs_and_results'),
+        ("aggregation", "0001_aggregation_runs_and_results"),
     ]
 
     operations = [
         migrations.AlterModelOptions(
-            name='aggregationrun',
-            options={'ordering': ['-started_at'], 'permissions': [('export_results', 'Can export aggregates and anonymised ratings')]},
+            name="aggregationrun",
+            options={
+                "ordering": ["-started_at"],
+                "permissions": [("export_results", "Can export aggregates and anonymised ratings")],
+            },
         ),
     ]

@@ -5,285 +5,680 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     initial = True
 
-    dependencies = [
-    ]
+    dependencies = []
 
     operations = [
         migrations.CreateModel(
-            name='Expert',
+            name="Expert",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('name', models.CharField(max_length=200)),
-                ('email', models.EmailField(max_length=254)),
-                ('affiliation', models.CharField(blank=True, max_length=300)),
-                ('language', models.CharField(choices=[('en', 'English'), ('ru', 'Russian'), ('kk', 'Kazakh'), ('hy', 'Armenian'), ('ky', 'Kyrgyz'), ('tg', 'Tajik')], default='ru', max_length=8)),
-                ('other_languages', models.CharField(blank=True, help_text='Comma-separated language codes the expert reads.', max_length=60)),
-                ('is_active', models.BooleanField(default=True)),
-                ('created_at', models.DateTimeField(auto_now_add=True)),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                ("name", models.CharField(max_length=200)),
+                ("email", models.EmailField(max_length=254)),
+                ("affiliation", models.CharField(blank=True, max_length=300)),
+                (
+                    "language",
+                    models.CharField(
+                        choices=[
+                            ("en", "English"),
+                            ("ru", "Russian"),
+                            ("kk", "Kazakh"),
+                            ("hy", "Armenian"),
+                            ("ky", "Kyrgyz"),
+                            ("tg", "Tajik"),
+                        ],
+                        default="ru",
+                        max_length=8,
+                    ),
+                ),
+                (
+                    "other_languages",
+                    models.CharField(
+                        blank=True,
+                        help_text="Comma-separated language codes the expert reads.",
+                        max_length=60,
+                    ),
+                ),
+                ("is_active", models.BooleanField(default=True)),
+                ("created_at", models.DateTimeField(auto_now_add=True)),
             ],
             options={
-                'ordering': ['panel', 'id'],
-                'permissions': [('view_expert_identity', "Can see experts' names, e-mails, affiliations")],
+                "ordering": ["panel", "id"],
+                "permissions": [
+                    ("view_expert_identity", "Can see experts' names, e-mails, affiliations")
+                ],
             },
         ),
         migrations.CreateModel(
-            name='Role',
+            name="Role",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('code', models.SlugField(max_length=64, unique=True)),
-                ('name_en', models.CharField(max_length=120, verbose_name='name (English)')),
-                ('name_ru', models.CharField(max_length=120, verbose_name='name (Russian)')),
-                ('definition_en', models.TextField(verbose_name='definition (English)')),
-                ('definition_ru', models.TextField(verbose_name='definition (Russian)')),
-                ('translations', models.JSONField(blank=True, default=dict, help_text='Other languages as {"kk": {"name": "...", "definition": "..."}}.', verbose_name='other languages')),
-                ('source', models.CharField(blank=True, help_text='Where the role comes from.', max_length=120)),
-                ('order', models.PositiveSmallIntegerField(default=0)),
-                ('is_active', models.BooleanField(default=True)),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                ("code", models.SlugField(max_length=64, unique=True)),
+                ("name_en", models.CharField(max_length=120, verbose_name="name (English)")),
+                ("name_ru", models.CharField(max_length=120, verbose_name="name (Russian)")),
+                ("definition_en", models.TextField(verbose_name="definition (English)")),
+                ("definition_ru", models.TextField(verbose_name="definition (Russian)")),
+                (
+                    "translations",
+                    models.JSONField(
+                        blank=True,
+                        default=dict,
+                        help_text='Other languages as {"kk": {"name": "...", "definition": "..."}}.',
+                        verbose_name="other languages",
+                    ),
+                ),
+                (
+                    "source",
+                    models.CharField(
+                        blank=True, help_text="Where the role comes from.", max_length=120
+                    ),
+                ),
+                ("order", models.PositiveSmallIntegerField(default=0)),
+                ("is_active", models.BooleanField(default=True)),
             ],
             options={
-                'ordering': ['order', 'code'],
+                "ordering": ["order", "code"],
             },
         ),
         migrations.CreateModel(
-            name='Actor',
+            name="Actor",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('code', models.CharField(help_text='ISO-style code, e.g. RUS, KAZ, CSTO.', max_length=8, unique=True)),
-                ('kind', models.CharField(choices=[('state', 'state'), ('organisation', 'organisation')], default='state', max_length=16)),
-                ('name_en', models.CharField(max_length=100, verbose_name='name (English)')),
-                ('name_ru', models.CharField(max_length=100, verbose_name='name (Russian)')),
-                ('names', models.JSONField(blank=True, default=dict, help_text='Other languages as {"kk": "...", "hy": "..."}.', verbose_name='names in other languages')),
-                ('order', models.PositiveSmallIntegerField(default=0)),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                (
+                    "code",
+                    models.CharField(
+                        help_text="ISO-style code, e.g. RUS, KAZ, CSTO.", max_length=8, unique=True
+                    ),
+                ),
+                (
+                    "kind",
+                    models.CharField(
+                        choices=[("state", "state"), ("organisation", "organisation")],
+                        default="state",
+                        max_length=16,
+                    ),
+                ),
+                ("name_en", models.CharField(max_length=100, verbose_name="name (English)")),
+                ("name_ru", models.CharField(max_length=100, verbose_name="name (Russian)")),
+                (
+                    "names",
+                    models.JSONField(
+                        blank=True,
+                        default=dict,
+                        help_text='Other languages as {"kk": "...", "hy": "..."}.',
+                        verbose_name="names in other languages",
+                    ),
+                ),
+                ("order", models.PositiveSmallIntegerField(default=0)),
             ],
             options={
-                'ordering': ['order', 'code'],
-                'constraints': [models.CheckConstraint(condition=models.Q(('code__regex', '^[A-Z]{2,8}$')), name='actor_code_upper')],
+                "ordering": ["order", "code"],
+                "constraints": [
+                    models.CheckConstraint(
+                        condition=models.Q(("code__regex", "^[A-Z]{2,8}$")), name="actor_code_upper"
+                    )
+                ],
             },
         ),
         migrations.CreateModel(
-            name='Block',
+            name="Block",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('order', models.PositiveSmallIntegerField()),
-                ('perspective', models.CharField(choices=[('conception', 'conception'), ('expectation', 'expectation'), ('performance', 'performance')], max_length=12)),
-                ('prompt_en', models.TextField(blank=True, help_text='Leave empty for the standard prompt.', verbose_name='prompt (English)')),
-                ('prompt_ru', models.TextField(blank=True, verbose_name='prompt (Russian)')),
-                ('holder', models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='+', to='surveys.actor')),
-                ('subject', models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='+', to='surveys.actor')),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                ("order", models.PositiveSmallIntegerField()),
+                (
+                    "perspective",
+                    models.CharField(
+                        choices=[
+                            ("conception", "conception"),
+                            ("expectation", "expectation"),
+                            ("performance", "performance"),
+                        ],
+                        max_length=12,
+                    ),
+                ),
+                (
+                    "prompt_en",
+                    models.TextField(
+                        blank=True,
+                        help_text="Leave empty for the standard prompt.",
+                        verbose_name="prompt (English)",
+                    ),
+                ),
+                ("prompt_ru", models.TextField(blank=True, verbose_name="prompt (Russian)")),
+                (
+                    "holder",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="+",
+                        to="surveys.actor",
+                    ),
+                ),
+                (
+                    "subject",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="+",
+                        to="surveys.actor",
+                    ),
+                ),
             ],
             options={
-                'ordering': ['wave', 'order'],
+                "ordering": ["wave", "order"],
             },
         ),
         migrations.CreateModel(
-            name='Invitation',
+            name="Invitation",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('token_hash', models.CharField(editable=False, max_length=64, unique=True)),
-                ('language', models.CharField(choices=[('en', 'English'), ('ru', 'Russian'), ('kk', 'Kazakh'), ('hy', 'Armenian'), ('ky', 'Kyrgyz'), ('tg', 'Tajik')], default='ru', max_length=8)),
-                ('status', models.CharField(choices=[('created', 'created'), ('sent', 'sent'), ('started', 'started'), ('submitted', 'submitted')], default='created', max_length=10)),
-                ('created_at', models.DateTimeField(auto_now_add=True)),
-                ('sent_at', models.DateTimeField(blank=True, null=True)),
-                ('opened_at', models.DateTimeField(blank=True, null=True)),
-                ('submitted_at', models.DateTimeField(blank=True, null=True)),
-                ('reminders_sent', models.PositiveSmallIntegerField(default=0)),
-                ('last_reminder_at', models.DateTimeField(blank=True, null=True)),
-                ('expert', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='invitations', to='surveys.expert')),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                ("token_hash", models.CharField(editable=False, max_length=64, unique=True)),
+                (
+                    "language",
+                    models.CharField(
+                        choices=[
+                            ("en", "English"),
+                            ("ru", "Russian"),
+                            ("kk", "Kazakh"),
+                            ("hy", "Armenian"),
+                            ("ky", "Kyrgyz"),
+                            ("tg", "Tajik"),
+                        ],
+                        default="ru",
+                        max_length=8,
+                    ),
+                ),
+                (
+                    "status",
+                    models.CharField(
+                        choices=[
+                            ("created", "created"),
+                            ("sent", "sent"),
+                            ("started", "started"),
+                            ("submitted", "submitted"),
+                        ],
+                        default="created",
+                        max_length=10,
+                    ),
+                ),
+                ("created_at", models.DateTimeField(auto_now_add=True)),
+                ("sent_at", models.DateTimeField(blank=True, null=True)),
+                ("opened_at", models.DateTimeField(blank=True, null=True)),
+                ("submitted_at", models.DateTimeField(blank=True, null=True)),
+                ("reminders_sent", models.PositiveSmallIntegerField(default=0)),
+                ("last_reminder_at", models.DateTimeField(blank=True, null=True)),
+                (
+                    "expert",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="invitations",
+                        to="surveys.expert",
+                    ),
+                ),
             ],
             options={
-                'ordering': ['wave', 'expert'],
+                "ordering": ["wave", "expert"],
             },
         ),
         migrations.CreateModel(
-            name='Item',
+            name="Item",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('code', models.SlugField(help_text='Stable across waves: perspective.holder.subject.role.', max_length=120)),
-                ('order', models.PositiveSmallIntegerField(default=0)),
-                ('fielded_texts', models.JSONField(blank=True, default=dict, help_text='Role names and definitions as fielded, frozen when the wave opens.')),
-                ('block', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='items', to='surveys.block')),
-                ('role', models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='items', to='surveys.role')),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                (
+                    "code",
+                    models.SlugField(
+                        help_text="Stable across waves: perspective.holder.subject.role.",
+                        max_length=120,
+                    ),
+                ),
+                ("order", models.PositiveSmallIntegerField(default=0)),
+                (
+                    "fielded_texts",
+                    models.JSONField(
+                        blank=True,
+                        default=dict,
+                        help_text="Role names and definitions as fielded, frozen when the wave opens.",
+                    ),
+                ),
+                (
+                    "block",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="items",
+                        to="surveys.block",
+                    ),
+                ),
+                (
+                    "role",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="items",
+                        to="surveys.role",
+                    ),
+                ),
             ],
             options={
-                'ordering': ['block', 'order', 'id'],
+                "ordering": ["block", "order", "id"],
             },
         ),
         migrations.CreateModel(
-            name='Panel',
+            name="Panel",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('code', models.CharField(help_text='e.g. MOW, AST, YER.', max_length=8, unique=True)),
-                ('city_en', models.CharField(max_length=100, verbose_name='city (English)')),
-                ('city_ru', models.CharField(max_length=100, verbose_name='city (Russian)')),
-                ('actor', models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='panels', to='surveys.actor')),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                (
+                    "code",
+                    models.CharField(help_text="e.g. MOW, AST, YER.", max_length=8, unique=True),
+                ),
+                ("city_en", models.CharField(max_length=100, verbose_name="city (English)")),
+                ("city_ru", models.CharField(max_length=100, verbose_name="city (Russian)")),
+                (
+                    "actor",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="panels",
+                        to="surveys.actor",
+                    ),
+                ),
             ],
             options={
-                'ordering': ['code'],
+                "ordering": ["code"],
             },
         ),
         migrations.AddField(
-            model_name='expert',
-            name='panel',
-            field=models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='experts', to='surveys.panel'),
+            model_name="expert",
+            name="panel",
+            field=models.ForeignKey(
+                on_delete=django.db.models.deletion.PROTECT,
+                related_name="experts",
+                to="surveys.panel",
+            ),
         ),
         migrations.AddField(
-            model_name='block',
-            name='panels',
-            field=models.ManyToManyField(related_name='blocks', to='surveys.panel'),
+            model_name="block",
+            name="panels",
+            field=models.ManyToManyField(related_name="blocks", to="surveys.panel"),
         ),
         migrations.CreateModel(
-            name='Response',
+            name="Response",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('pseudonym', models.CharField(editable=False, max_length=16, unique=True)),
-                ('status', models.CharField(choices=[('draft', 'draft'), ('submitted', 'submitted')], default='draft', max_length=10)),
-                ('source', models.CharField(choices=[('web', 'web form'), ('import', 'imported')], default='web', max_length=10)),
-                ('last_block', models.PositiveSmallIntegerField(default=0, help_text='Order of the last block the expert saved, to resume there.')),
-                ('consented_at', models.DateTimeField(blank=True, null=True)),
-                ('started_at', models.DateTimeField(auto_now_add=True)),
-                ('updated_at', models.DateTimeField(auto_now=True)),
-                ('submitted_at', models.DateTimeField(blank=True, null=True)),
-                ('invitation', models.OneToOneField(blank=True, null=True, on_delete=django.db.models.deletion.SET_NULL, related_name='response', to='surveys.invitation')),
-                ('panel', models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='responses', to='surveys.panel')),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                ("pseudonym", models.CharField(editable=False, max_length=16, unique=True)),
+                (
+                    "status",
+                    models.CharField(
+                        choices=[("draft", "draft"), ("submitted", "submitted")],
+                        default="draft",
+                        max_length=10,
+                    ),
+                ),
+                (
+                    "source",
+                    models.CharField(
+                        choices=[("web", "web form"), ("import", "imported")],
+                        default="web",
+                        max_length=10,
+                    ),
+                ),
+                (
+                    "last_block",
+                    models.PositiveSmallIntegerField(
+                        default=0,
+                        help_text="Order of the last block the expert saved, to resume there.",
+                    ),
+                ),
+                ("consented_at", models.DateTimeField(blank=True, null=True)),
+                ("started_at", models.DateTimeField(auto_now_add=True)),
+                ("updated_at", models.DateTimeField(auto_now=True)),
+                ("submitted_at", models.DateTimeField(blank=True, null=True)),
+                (
+                    "invitation",
+                    models.OneToOneField(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.SET_NULL,
+                        related_name="response",
+                        to="surveys.invitation",
+                    ),
+                ),
+                (
+                    "panel",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="responses",
+                        to="surveys.panel",
+                    ),
+                ),
             ],
             options={
-                'ordering': ['wave', 'pseudonym'],
+                "ordering": ["wave", "pseudonym"],
             },
         ),
         migrations.CreateModel(
-            name='Rating',
+            name="Rating",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('value', models.SmallIntegerField(blank=True, null=True)),
-                ('cannot_judge', models.BooleanField(default=False)),
-                ('confidence', models.PositiveSmallIntegerField(blank=True, null=True)),
-                ('updated_at', models.DateTimeField(auto_now=True)),
-                ('item', models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='ratings', to='surveys.item')),
-                ('response', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='ratings', to='surveys.response')),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                ("value", models.SmallIntegerField(blank=True, null=True)),
+                ("cannot_judge", models.BooleanField(default=False)),
+                ("confidence", models.PositiveSmallIntegerField(blank=True, null=True)),
+                ("updated_at", models.DateTimeField(auto_now=True)),
+                (
+                    "item",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="ratings",
+                        to="surveys.item",
+                    ),
+                ),
+                (
+                    "response",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="ratings",
+                        to="surveys.response",
+                    ),
+                ),
             ],
             options={
-                'ordering': ['response', 'item'],
+                "ordering": ["response", "item"],
             },
         ),
         migrations.CreateModel(
-            name='BlockComment',
+            name="BlockComment",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('text', models.TextField(max_length=4000)),
-                ('block', models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='comments', to='surveys.block')),
-                ('response', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='comments', to='surveys.response')),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                ("text", models.TextField(max_length=4000)),
+                (
+                    "block",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="comments",
+                        to="surveys.block",
+                    ),
+                ),
+                (
+                    "response",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="comments",
+                        to="surveys.response",
+                    ),
+                ),
             ],
         ),
         migrations.CreateModel(
-            name='Scale',
+            name="Scale",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('name', models.CharField(max_length=100, unique=True)),
-                ('min_value', models.SmallIntegerField(default=0)),
-                ('max_value', models.SmallIntegerField(default=10)),
-                ('low_label_en', models.CharField(default='not at all', max_length=100)),
-                ('low_label_ru', models.CharField(default='совсем нет', max_length=100)),
-                ('high_label_en', models.CharField(default='fully', max_length=100)),
-                ('high_label_ru', models.CharField(default='полностью', max_length=100)),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                ("name", models.CharField(max_length=100, unique=True)),
+                ("min_value", models.SmallIntegerField(default=0)),
+                ("max_value", models.SmallIntegerField(default=10)),
+                ("low_label_en", models.CharField(default="not at all", max_length=100)),
+                ("low_label_ru", models.CharField(default="совсем нет", max_length=100)),
+                ("high_label_en", models.CharField(default="fully", max_length=100)),
+                ("high_label_ru", models.CharField(default="полностью", max_length=100)),
             ],
             options={
-                'constraints': [models.CheckConstraint(condition=models.Q(('max_value__gt', models.F('min_value'))), name='scale_max_above_min'), models.CheckConstraint(condition=models.Q(('max_value__lte', 100), ('min_value__gte', 0)), name='scale_within_0_100')],
+                "constraints": [
+                    models.CheckConstraint(
+                        condition=models.Q(("max_value__gt", models.F("min_value"))),
+                        name="scale_max_above_min",
+                    ),
+                    models.CheckConstraint(
+                        condition=models.Q(("max_value__lte", 100), ("min_value__gte", 0)),
+                        name="scale_within_0_100",
+                    ),
+                ],
             },
         ),
         migrations.AddField(
-            model_name='block',
-            name='scale',
-            field=models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='blocks', to='surveys.scale'),
+            model_name="block",
+            name="scale",
+            field=models.ForeignKey(
+                on_delete=django.db.models.deletion.PROTECT,
+                related_name="blocks",
+                to="surveys.scale",
+            ),
         ),
         migrations.CreateModel(
-            name='Wave',
+            name="Wave",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('slug', models.SlugField(help_text='e.g. 2025; used by commands.', unique=True)),
-                ('title', models.CharField(max_length=200)),
-                ('status', models.CharField(choices=[('draft', 'draft'), ('open', 'open'), ('closed', 'closed')], default='draft', max_length=10)),
-                ('opens_at', models.DateTimeField(blank=True, null=True)),
-                ('closes_at', models.DateTimeField(blank=True, null=True)),
-                ('is_synthetic', models.BooleanField(default=False, help_text='Demo data generated by seed_demo, not real expert ratings.')),
-                ('created_at', models.DateTimeField(auto_now_add=True)),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                ("slug", models.SlugField(help_text="e.g. 2025; used by commands.", unique=True)),
+                ("title", models.CharField(max_length=200)),
+                (
+                    "status",
+                    models.CharField(
+                        choices=[("draft", "draft"), ("open", "open"), ("closed", "closed")],
+                        default="draft",
+                        max_length=10,
+                    ),
+                ),
+                ("opens_at", models.DateTimeField(blank=True, null=True)),
+                ("closes_at", models.DateTimeField(blank=True, null=True)),
+                (
+                    "is_synthetic",
+                    models.BooleanField(
+                        default=False,
+                        help_text="Demo data generated by seed_demo, not real expert ratings.",
+                    ),
+                ),
+                ("created_at", models.DateTimeField(auto_now_add=True)),
             ],
             options={
-                'ordering': ['-slug'],
-                'constraints': [models.CheckConstraint(condition=models.Q(('opens_at__isnull', True), ('closes_at__isnull', True), ('closes_at__gt', models.F('opens_at')), _connector='OR'), name='wave_closes_after_opening')],
+                "ordering": ["-slug"],
+                "constraints": [
+                    models.CheckConstraint(
+                        condition=models.Q(
+                            ("opens_at__isnull", True),
+                            ("closes_at__isnull", True),
+                            ("closes_at__gt", models.F("opens_at")),
+                            _connector="OR",
+                        ),
+                        name="wave_closes_after_opening",
+                    )
+                ],
             },
         ),
         migrations.AddField(
-            model_name='response',
-            name='wave',
-            field=models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='responses', to='surveys.wave'),
+            model_name="response",
+            name="wave",
+            field=models.ForeignKey(
+                on_delete=django.db.models.deletion.PROTECT,
+                related_name="responses",
+                to="surveys.wave",
+            ),
         ),
         migrations.AddField(
-            model_name='invitation',
-            name='wave',
-            field=models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='invitations', to='surveys.wave'),
+            model_name="invitation",
+            name="wave",
+            field=models.ForeignKey(
+                on_delete=django.db.models.deletion.CASCADE,
+                related_name="invitations",
+                to="surveys.wave",
+            ),
         ),
         migrations.AddField(
-            model_name='block',
-            name='wave',
-            field=models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='blocks', to='surveys.wave'),
+            model_name="block",
+            name="wave",
+            field=models.ForeignKey(
+                on_delete=django.db.models.deletion.CASCADE,
+                related_name="blocks",
+                to="surveys.wave",
+            ),
         ),
         migrations.AddConstraint(
-            model_name='expert',
-            constraint=models.UniqueConstraint(fields=('panel', 'email'), name='expert_email_unique_in_panel'),
+            model_name="expert",
+            constraint=models.UniqueConstraint(
+                fields=("panel", "email"), name="expert_email_unique_in_panel"
+            ),
         ),
         migrations.AddConstraint(
-            model_name='rating',
-            constraint=models.UniqueConstraint(fields=('response', 'item'), name='rating_once_per_item'),
+            model_name="rating",
+            constraint=models.UniqueConstraint(
+                fields=("response", "item"), name="rating_once_per_item"
+            ),
         ),
         migrations.AddConstraint(
-            model_name='rating',
-            constraint=models.CheckConstraint(condition=models.Q(models.Q(('cannot_judge', False), ('value__isnull', False)), models.Q(('cannot_judge', True), ('value__isnull', True)), _connector='OR'), name='rating_value_xor_cannot_judge', violation_error_message='Give a value or choose “cannot judge”, not both.'),
+            model_name="rating",
+            constraint=models.CheckConstraint(
+                condition=models.Q(
+                    models.Q(("cannot_judge", False), ("value__isnull", False)),
+                    models.Q(("cannot_judge", True), ("value__isnull", True)),
+                    _connector="OR",
+                ),
+                name="rating_value_xor_cannot_judge",
+                violation_error_message="Give a value or choose “cannot judge”, not both.",
+            ),
         ),
         migrations.AddConstraint(
-            model_name='rating',
-            constraint=models.CheckConstraint(condition=models.Q(('confidence__isnull', True), models.Q(('confidence__gte', 1), ('confidence__lte', 5)), _connector='OR'), name='rating_confidence_1_5', violation_error_message='Confidence runs from 1 to 5.'),
+            model_name="rating",
+            constraint=models.CheckConstraint(
+                condition=models.Q(
+                    ("confidence__isnull", True),
+                    models.Q(("confidence__gte", 1), ("confidence__lte", 5)),
+                    _connector="OR",
+                ),
+                name="rating_confidence_1_5",
+                violation_error_message="Confidence runs from 1 to 5.",
+            ),
         ),
         migrations.AddConstraint(
-            model_name='rating',
-            constraint=models.CheckConstraint(condition=models.Q(('value__isnull', True), models.Q(('value__gte', 0), ('value__lte', 100)), _connector='OR'), name='rating_value_0_100'),
+            model_name="rating",
+            constraint=models.CheckConstraint(
+                condition=models.Q(
+                    ("value__isnull", True),
+                    models.Q(("value__gte", 0), ("value__lte", 100)),
+                    _connector="OR",
+                ),
+                name="rating_value_0_100",
+            ),
         ),
         migrations.AddConstraint(
-            model_name='blockcomment',
-            constraint=models.UniqueConstraint(fields=('response', 'block'), name='comment_once_per_block'),
+            model_name="blockcomment",
+            constraint=models.UniqueConstraint(
+                fields=("response", "block"), name="comment_once_per_block"
+            ),
         ),
         migrations.AddConstraint(
-            model_name='item',
-            constraint=models.UniqueConstraint(fields=('block', 'role'), name='item_role_unique_in_block'),
+            model_name="item",
+            constraint=models.UniqueConstraint(
+                fields=("block", "role"), name="item_role_unique_in_block"
+            ),
         ),
         migrations.AddConstraint(
-            model_name='item',
-            constraint=models.UniqueConstraint(fields=('block', 'code'), name='item_code_unique_in_block'),
+            model_name="item",
+            constraint=models.UniqueConstraint(
+                fields=("block", "code"), name="item_code_unique_in_block"
+            ),
         ),
         migrations.AddConstraint(
-            model_name='response',
-            constraint=models.CheckConstraint(condition=models.Q(('status', 'draft'), ('submitted_at__isnull', False), _connector='OR'), name='response_submitted_has_time'),
+            model_name="response",
+            constraint=models.CheckConstraint(
+                condition=models.Q(
+                    ("status", "draft"), ("submitted_at__isnull", False), _connector="OR"
+                ),
+                name="response_submitted_has_time",
+            ),
         ),
         migrations.AddConstraint(
-            model_name='invitation',
-            constraint=models.UniqueConstraint(fields=('expert', 'wave'), name='invitation_once_per_wave'),
+            model_name="invitation",
+            constraint=models.UniqueConstraint(
+                fields=("expert", "wave"), name="invitation_once_per_wave"
+            ),
         ),
         migrations.AddConstraint(
-            model_name='invitation',
-            constraint=models.CheckConstraint(condition=models.Q(('token_hash__regex', '^[0-9a-f]{64}$')), name='invitation_token_is_hash'),
+            model_name="invitation",
+            constraint=models.CheckConstraint(
+                condition=models.Q(("token_hash__regex", "^[0-9a-f]{64}$")),
+                name="invitation_token_is_hash",
+            ),
         ),
         migrations.AddConstraint(
-            model_name='block',
-            constraint=models.UniqueConstraint(fields=('wave', 'order'), name='block_order_unique_in_wave'),
+            model_name="block",
+            constraint=models.UniqueConstraint(
+                fields=("wave", "order"), name="block_order_unique_in_wave"
+            ),
         ),
         migrations.AddConstraint(
-            model_name='block',
-            constraint=models.UniqueConstraint(fields=('wave', 'holder', 'subject', 'perspective'), name='block_unique_view_in_wave'),
+            model_name="block",
+            constraint=models.UniqueConstraint(
+                fields=("wave", "holder", "subject", "perspective"),
+                name="block_unique_view_in_wave",
+            ),
         ),
         migrations.AddConstraint(
-            model_name='block',
-            constraint=models.CheckConstraint(condition=models.Q(models.Q(('holder', models.F('subject')), ('perspective', 'conception')), models.Q(('perspective', 'expectation'), models.Q(('holder', models.F('subject')), _negated=True)), ('perspective', 'performance'), _connector='OR'), name='block_perspective_matches_actors', violation_error_message='A conception block needs holder = subject; an expectation block needs holder ≠ subject.'),
+            model_name="block",
+            constraint=models.CheckConstraint(
+                condition=models.Q(
+                    models.Q(("holder", models.F("subject")), ("perspective", "conception")),
+                    models.Q(
+                        ("perspective", "expectation"),
+                        models.Q(("holder", models.F("subject")), _negated=True),
+                    ),
+                    ("perspective", "performance"),
+                    _connector="OR",
+                ),
+                name="block_perspective_matches_actors",
+                violation_error_message="A conception block needs holder = subject; an expectation block needs holder ≠ subject.",
+            ),
         ),
     ]

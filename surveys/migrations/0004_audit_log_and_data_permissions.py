@@ -6,32 +6,62 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('surveys', '0003_typology_actors_default_scale'),
+        ("surveys", "0003_typology_actors_default_scale"),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 
     operations = [
         migrations.AlterModelOptions(
-            name='rating',
-            options={'ordering': ['response', 'item'], 'permissions': [('view_anonymised_ratings', 'Can read anonymised raw ratings'), ('import_ratings', 'Can import ratings collected outside the web form')]},
+            name="rating",
+            options={
+                "ordering": ["response", "item"],
+                "permissions": [
+                    ("view_anonymised_ratings", "Can read anonymised raw ratings"),
+                    ("import_ratings", "Can import ratings collected outside the web form"),
+                ],
+            },
         ),
         migrations.CreateModel(
-            name='AuditEntry',
+            name="AuditEntry",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('action', models.CharField(help_text='e.g. wave.open, expert.import.', max_length=60)),
-                ('object_type', models.CharField(blank=True, max_length=60)),
-                ('object_id', models.CharField(blank=True, max_length=40)),
-                ('detail', models.JSONField(blank=True, default=dict, help_text='Counts, codes and ids only.')),
-                ('created_at', models.DateTimeField(auto_now_add=True, db_index=True)),
-                ('user', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.SET_NULL, to=settings.AUTH_USER_MODEL)),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                (
+                    "action",
+                    models.CharField(help_text="e.g. wave.open, expert.import.", max_length=60),
+                ),
+                ("object_type", models.CharField(blank=True, max_length=60)),
+                ("object_id", models.CharField(blank=True, max_length=40)),
+                (
+                    "detail",
+                    models.JSONField(
+                        blank=True, default=dict, help_text="Counts, codes and ids only."
+                    ),
+                ),
+                ("created_at", models.DateTimeField(auto_now_add=True, db_index=True)),
+                (
+                    "user",
+                    models.ForeignKey(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.SET_NULL,
+                        to=settings.AUTH_USER_MODEL,
+                    ),
+                ),
             ],
             options={
-                'verbose_name_plural': 'audit entries',
-                'ordering': ['-created_at', '-id'],
-                'indexes': [models.Index(fields=['action', '-created_at'], name='surveys_aud_action_413a37_idx')],
+                "verbose_name_plural": "audit entries",
+                "ordering": ["-created_at", "-id"],
+                "indexes": [
+                    models.Index(
+                        fields=["action", "-created_at"], name="surveys_aud_action_413a37_idx"
+                    )
+                ],
             },
         ),
     ]
