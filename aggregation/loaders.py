@@ -2,12 +2,14 @@
 
 Only integer ids and values travel from the database: six numeric columns per rating. The
 codes (panel, holder, subject, perspective, role) are joined in pandas from the few hundred
-rows of the wave's instrument. On PostgreSQL the rows come through ``COPY ... TO STDOUT``,
-elsewhere through a server-side iterator in chunks; no model instance is built either way.
+rows of the wave's instrument. On PostgreSQL the rows come as Arrow through ADBC (whose driver reads
+with binary ``COPY``), elsewhere through a server-side iterator in chunks; no model instance
+is built either way.
 """
 
-import io
+from urllib.parse import quote
 
+import numpy as np
 import pandas as pd
 from django.db import connection
 
@@ -26,31 +28,56 @@ RATING_DTYPES = {
 }
 
 
-def _submitted_ratings_queryset(wave_id: int):
-    return Rating.objects.filter(
+def _submitted_ratings_queryset(wave_id: int, item_ids: list[int] | None = None):
+    ratings = Rating.objects.filter(
         response__wave_id=wave_id, response__status=Response.Status.SUBMITTED
-    ).values_list(
+    )
+    if item_ids is not None:
+        ratings = ratings.filter(item_id__in=item_ids)
+    # order_by(): the model's default ordering would join and sort for nothing.
+    return ratings.order_by().values_list(
         "response__panel_id", "response_id", "item_id", "value", "cannot_judge", "confidence"
     )
 
 
-def _read_with_copy(wave_id: int) -> pd.DataFrame:
-    sql, params = _submitted_ratings_queryset(wave_id).query.sql_with_params()
-    buffer = io.BytesIO()
-    with connection.cursor() as cursor:
-        copy_sql = f"COPY ({sql}) TO STDOUT WITH (FORMAT csv)"
-        with cursor.cursor.copy(copy_sql, params) as copy:
-            for block in copy:
-                buffer.write(block)
-    buffer.seek(0)
-    frame = pd.read_csv(buffer, names=RATING_COLUMNS, header=None, engine="c")
-    frame["cannot_judge"] = frame["cannot_judge"].map({"t": True, "f": False}).astype(bool)
+ARROW_SQL = """
+    SELECT r.panel_id, rt.response_id, rt.item_id, rt.value::float8 AS value, rt.cannot_judge,
+           rt.confidence::float8 AS confidence
+    FROM surveys_rating rt JOIN surveys_response r ON r.id = rt.response_id
+    WHERE r.wave_id = $1 AND r.status = 'submitted'
+"""
+ARROW_SQL_ITEMS = ARROW_SQL + " AND rt.item_id = ANY($2)"
+
+
+def _postgres_uri() -> str:
+    settings_dict = connection.settings_dict
+    user = quote(settings_dict.get("USER") or "")
+    password = f":{quote(settings_dict['PASSWORD'])}" if settings_dict.get("PASSWORD") else ""
+    host = settings_dict.get("HOST") or "localhost"
+    port = f":{settings_dict['PORT']}" if settings_dict.get("PORT") else ""
+    return f"postgresql://{user}{password}@{host}{port}/{quote(settings_dict['NAME'])}"
+
+
+def _read_with_arrow(wave_id: int, item_ids: list[int] | None) -> pd.DataFrame:
+    """PostgreSQL: the rows as Arrow through ADBC, whose driver reads with binary ``COPY``."""
+    import adbc_driver_postgresql.dbapi
+
+    with (
+        adbc_driver_postgresql.dbapi.connect(_postgres_uri()) as arrow_connection,
+        arrow_connection.cursor() as cursor,
+    ):
+        if item_ids is None:
+            cursor.execute(ARROW_SQL, [wave_id])
+        else:
+            cursor.execute(ARROW_SQL_ITEMS, [wave_id, item_ids])
+        frame = cursor.fetch_arrow_table().to_pandas()
+    frame.columns = RATING_COLUMNS
     return frame.astype(RATING_DTYPES)
 
 
-def _read_with_iterator(wave_id: int) -> pd.DataFrame:
+def _read_with_iterator(wave_id: int, item_ids: list[int] | None) -> pd.DataFrame:
     chunks = []
-    rows = _submitted_ratings_queryset(wave_id).iterator(chunk_size=CHUNK_ROWS)
+    rows = _submitted_ratings_queryset(wave_id, item_ids).iterator(chunk_size=CHUNK_ROWS)
     while True:
         chunk = [row for _, row in zip(range(CHUNK_ROWS), rows, strict=False)]
         if not chunk:
@@ -63,15 +90,19 @@ def _read_with_iterator(wave_id: int) -> pd.DataFrame:
 
 def instrument_frame(wave_id: int) -> pd.DataFrame:
     """The wave's items with their block, holder, subject, perspective, role and scale."""
-    rows = Item.objects.filter(block__wave_id=wave_id).values_list(
-        "id",
-        "block_id",
-        "block__holder__code",
-        "block__subject__code",
-        "block__perspective",
-        "role__code",
-        "block__scale__min_value",
-        "block__scale__max_value",
+    rows = (
+        Item.objects.filter(block__wave_id=wave_id)
+        .order_by()
+        .values_list(
+            "id",
+            "block_id",
+            "block__holder__code",
+            "block__subject__code",
+            "block__perspective",
+            "role__code",
+            "block__scale__min_value",
+            "block__scale__max_value",
+        )
     )
     frame = pd.DataFrame(
         list(rows),
@@ -90,12 +121,30 @@ def instrument_frame(wave_id: int) -> pd.DataFrame:
     return frame.drop(columns=["scale_min", "scale_max"])
 
 
-def ratings_frame(*, wave_id: int, wave_slug: str) -> pd.DataFrame:
-    """The submitted ratings of a wave in the engine's format (``engine.RATINGS_COLUMNS``)."""
+def _lookup(keys: pd.Series, table: pd.DataFrame, key: str) -> "pd.Index":
+    """Row positions in ``table`` of each key (``-1`` where absent)."""
+    return pd.Index(table[key]).get_indexer(keys)
+
+
+def _categorical(positions, values: pd.Series) -> pd.Categorical:
+    """``values[positions]`` as a categorical, built from integer codes (no string copies)."""
+    codes, categories = pd.factorize(values)
+    return pd.Categorical.from_codes(codes[positions], categories=categories)
+
+
+def ratings_frame(
+    *, wave_id: int, wave_slug: str, item_ids: list[int] | None = None
+) -> pd.DataFrame:
+    """The submitted ratings of a wave in the engine's format (``engine.RATINGS_COLUMNS``).
+
+    ``item_ids`` restricts the load to some items (one part of a wave split by subject).
+    The codes are attached by position lookups on the small instrument, panel and response
+    tables and stored as categoricals, so a million ratings cost a few arrays of integers.
+    """
     raw = (
-        _read_with_copy(wave_id)
+        _read_with_arrow(wave_id, item_ids)
         if connection.vendor == "postgresql"
-        else _read_with_iterator(wave_id)
+        else _read_with_iterator(wave_id, item_ids)
     )
     items = instrument_frame(wave_id)
     panels = pd.DataFrame(
@@ -105,12 +154,31 @@ def ratings_frame(*, wave_id: int, wave_slug: str) -> pd.DataFrame:
         list(Response.objects.filter(wave_id=wave_id).values_list("id", "pseudonym")),
         columns=["response_id", "respondent"],
     )
-    frame = (
-        raw.merge(items, on="item_id", how="inner")
-        .merge(panels, on="panel_id", how="inner")
-        .merge(pseudonyms, on="response_id", how="inner")
+    item_at = _lookup(raw["item_id"], items, "item_id")
+    panel_at = _lookup(raw["panel_id"], panels, "panel_id")
+    response_at = _lookup(raw["response_id"], pseudonyms, "response_id")
+    known = (item_at >= 0) & (panel_at >= 0) & (response_at >= 0)
+    if not known.all():
+        raw, item_at, panel_at, response_at = (
+            raw[known],
+            item_at[known],
+            panel_at[known],
+            response_at[known],
+        )
+    frame = pd.DataFrame(
+        {
+            "wave": pd.Categorical.from_codes(np.zeros(len(raw), dtype=np.int8), [wave_slug]),
+            "panel": _categorical(panel_at, panels["panel"]),
+            "respondent": _categorical(response_at, pseudonyms["respondent"]),
+            "block": items["block"].to_numpy()[item_at],
+            "holder": _categorical(item_at, items["holder"]),
+            "subject": _categorical(item_at, items["subject"]),
+            "perspective": _categorical(item_at, items["perspective"]),
+            "role": _categorical(item_at, items["role"]),
+            "value": raw["value"].to_numpy(),
+            "cannot_judge": raw["cannot_judge"].to_numpy(),
+            "confidence": raw["confidence"].to_numpy(),
+            "scale_points": items["scale_points"].to_numpy()[item_at],
+        }
     )
-    frame["wave"] = wave_slug
-    for column in ("wave", "panel", "respondent", "holder", "subject", "perspective", "role"):
-        frame[column] = frame[column].astype("category")
-    return frame[RATINGS_COLUMNS].reset_index(drop=True)
+    return frame[RATINGS_COLUMNS]

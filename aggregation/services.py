@@ -14,6 +14,7 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 from django.db import transaction
+from django.db.models import Count, F, Max, Q, Sum
 from django.utils import timezone
 
 from aggregation import engine
@@ -25,7 +26,7 @@ from aggregation.models import (
     PendingAggregation,
     ReliabilityResult,
 )
-from surveys.models import Actor, Panel, Role, Wave
+from surveys.models import Actor, Block, Item, Panel, Rating, Response, Role, Wave
 
 logger = logging.getLogger(__name__)
 BATCH_SIZE = 2000
@@ -174,13 +175,8 @@ def _pending_clear(*, wave_id: int, loaded_at) -> None:
     transaction.on_commit(lambda: aggregation_dispatch(wave_id=wave_id))
 
 
-def aggregation_run_wave(*, wave_id: int, force: bool = False) -> AggregationRun:
-    """Aggregate the submitted ratings of a wave and store the results as one complete run."""
-    wave = Wave.objects.get(pk=wave_id)
-    loaded_at = timezone.now()
-    ratings = ratings_frame(wave_id=wave.pk, wave_slug=wave.slug)
-    fingerprint = ratings_fingerprint(ratings)
-    latest = (
+def _latest_complete(wave: Wave) -> AggregationRun | None:
+    return (
         AggregationRun.objects.filter(
             wave=wave,
             status=AggregationRun.Status.COMPLETE,
@@ -190,44 +186,189 @@ def aggregation_run_wave(*, wave_id: int, force: bool = False) -> AggregationRun
         .order_by("-finished_at")
         .first()
     )
+
+
+def _run_create(*, wave: Wave, n_ratings: int, fingerprint: str, started_at) -> AggregationRun:
+    return AggregationRun.objects.create(
+        wave=wave,
+        estimator_name=engine.ESTIMATOR_NAME,
+        estimator_version=engine.ESTIMATOR_VERSION,
+        n_ratings=n_ratings,
+        input_fingerprint=fingerprint,
+        started_at=started_at,
+    )
+
+
+def _run_fail(run: AggregationRun, error: BaseException) -> None:
+    AggregationRun.objects.filter(pk=run.pk).exclude(status=AggregationRun.Status.COMPLETE).update(
+        status=AggregationRun.Status.FAILED,
+        finished_at=timezone.now(),
+        error=f"{type(error).__name__}: {error}"[:2000],
+    )
+    logger.error("Aggregation run %s of wave %s failed", run.pk, run.wave_id)
+
+
+def _results_store(
+    run: AggregationRun,
+    *,
+    cells: pd.DataFrame,
+    comparisons: pd.DataFrame,
+    reliability: pd.DataFrame,
+) -> None:
+    codes = CodeMaps.load()
+    CellResult.objects.bulk_create(_cell_rows(run, cells, codes), batch_size=BATCH_SIZE)
+    ComparisonResult.objects.bulk_create(
+        _comparison_rows(run, comparisons, codes), batch_size=BATCH_SIZE
+    )
+    ReliabilityResult.objects.bulk_create(
+        _reliability_rows(run, reliability, codes), batch_size=BATCH_SIZE
+    )
+
+
+def _run_complete(run: AggregationRun) -> None:
+    run.status = AggregationRun.Status.COMPLETE
+    run.finished_at = timezone.now()
+    run.save(update_fields=["status", "finished_at"])
+    _pending_clear(wave_id=run.wave_id, loaded_at=run.started_at)
+
+
+def aggregation_run_wave(*, wave_id: int, force: bool = False) -> AggregationRun:
+    """Aggregate the submitted ratings of a wave and store the results as one complete run."""
+    wave = Wave.objects.get(pk=wave_id)
+    loaded_at = timezone.now()
+    ratings = ratings_frame(wave_id=wave.pk, wave_slug=wave.slug)
+    fingerprint = ratings_fingerprint(ratings)
+    latest = _latest_complete(wave)
     if latest and latest.input_fingerprint == fingerprint and not force:
         _pending_clear(wave_id=wave.pk, loaded_at=loaded_at)
         return latest
 
-    run = AggregationRun.objects.create(
-        wave=wave,
-        estimator_name=engine.ESTIMATOR_NAME,
-        estimator_version=engine.ESTIMATOR_VERSION,
-        n_ratings=len(ratings),
-        input_fingerprint=fingerprint,
-        started_at=loaded_at,
+    run = _run_create(
+        wave=wave, n_ratings=len(ratings), fingerprint=fingerprint, started_at=loaded_at
     )
     try:
         cells = engine.cell_statistics(ratings)
         comparisons = engine.all_preset_comparisons(ratings, home_panels())
         reliability = engine.reliability(ratings)
-        codes = CodeMaps.load()
         with transaction.atomic():
-            CellResult.objects.bulk_create(_cell_rows(run, cells, codes), batch_size=BATCH_SIZE)
-            ComparisonResult.objects.bulk_create(
-                _comparison_rows(run, comparisons, codes), batch_size=BATCH_SIZE
-            )
-            ReliabilityResult.objects.bulk_create(
-                _reliability_rows(run, reliability, codes), batch_size=BATCH_SIZE
-            )
-            run.status = AggregationRun.Status.COMPLETE
-            run.finished_at = timezone.now()
-            run.save(update_fields=["status", "finished_at"])
-            _pending_clear(wave_id=wave.pk, loaded_at=loaded_at)
+            _results_store(run, cells=cells, comparisons=comparisons, reliability=reliability)
+            _run_complete(run)
     except Exception as error:
-        AggregationRun.objects.filter(pk=run.pk).update(
-            status=AggregationRun.Status.FAILED,
-            finished_at=timezone.now(),
-            error=f"{type(error).__name__}: {error}"[:2000],
-        )
-        logger.exception("Aggregation run %s of wave %s failed", run.pk, wave.slug)
+        _run_fail(run, error)
         raise
     logger.info(
         "Aggregation run %s of wave %s complete (%s ratings)", run.pk, wave.slug, len(ratings)
     )
     return run
+
+
+# A wave split by subject ------------------------------------------------------------------
+# Large waves are aggregated in parts, one per subject actor, by several workers at once (a
+# Celery chord). Each part stores its rows under the still-running run; the chord's final
+# task marks the run complete. Readers see nothing of it until then.
+
+
+def wave_ratings_summary(*, wave_id: int) -> tuple[int, str]:
+    """Number of submitted ratings and a fingerprint computed by the database.
+
+    The fingerprint is SHA-256 over count, sums and the newest change of the ratings: cheap
+    enough to decide whether a large wave needs a new run before loading anything.
+    """
+    summary = (
+        Rating.objects.filter(response__wave_id=wave_id, response__status=Response.Status.SUBMITTED)
+        .order_by()
+        .aggregate(
+            n=Count("id"),
+            values=Sum("value"),
+            squares=Sum(F("value") * F("value")),
+            confidence=Sum("confidence"),
+            items=Sum("item_id"),
+            responses=Sum("response_id"),
+            cannot_judge=Count("id", filter=Q(cannot_judge=True)),
+            changed=Max("updated_at"),
+        )
+    )
+    text = "|".join(str(summary[key]) for key in sorted(summary))
+    return summary["n"], hashlib.sha256(text.encode()).hexdigest()
+
+
+def wave_subjects(*, wave_id: int) -> list[str]:
+    """The subject actors of a wave's blocks: the parts of a split aggregation."""
+    return sorted(
+        set(Block.objects.filter(wave_id=wave_id).values_list("subject__code", flat=True))
+    )
+
+
+def aggregation_split_start(*, wave_id: int, force: bool = False) -> AggregationRun | None:
+    """Create the running run of a split aggregation; None if the latest run is current."""
+    wave = Wave.objects.get(pk=wave_id)
+    started_at = timezone.now()
+    n_ratings, fingerprint = wave_ratings_summary(wave_id=wave_id)
+    latest = _latest_complete(wave)
+    if latest and latest.input_fingerprint == fingerprint and not force:
+        _pending_clear(wave_id=wave.pk, loaded_at=started_at)
+        return None
+    return _run_create(
+        wave=wave, n_ratings=n_ratings, fingerprint=fingerprint, started_at=started_at
+    )
+
+
+def _part_item_ids(*, wave_id: int, subject: str) -> list[int]:
+    """Items a part needs: the subject's blocks, plus the anchor's blocks that the presets of
+    this subject compare with (conception of Russia, the subject's expectations of Russia)."""
+    anchor = engine.ANCHOR_ACTOR
+    return list(
+        Item.objects.filter(block__wave_id=wave_id)
+        .filter(
+            Q(block__subject__code=subject)
+            | Q(block__subject__code=anchor, block__holder__code__in=[anchor, subject])
+        )
+        .values_list("id", flat=True)
+    )
+
+
+def aggregation_split_part(*, run_id: int, subject: str) -> None:
+    """Compute and store one subject's cells, comparisons and reliability under a run.
+
+    Idempotent: a redelivered part replaces the rows it wrote before.
+    """
+    run = AggregationRun.objects.select_related("wave").get(pk=run_id)
+    if run.status != AggregationRun.Status.RUNNING:
+        return
+    ratings = ratings_frame(
+        wave_id=run.wave_id,
+        wave_slug=run.wave.slug,
+        item_ids=_part_item_ids(wave_id=run.wave_id, subject=subject),
+    )
+    own = ratings[ratings["subject"] == subject]
+    homes = home_panels()
+    part_homes = {
+        actor: panel for actor, panel in homes.items() if actor in (engine.ANCHOR_ACTOR, subject)
+    }
+    cells = engine.cell_statistics(own)
+    comparisons = (
+        engine.all_preset_comparisons(ratings, part_homes)
+        if subject != engine.ANCHOR_ACTOR
+        else engine.all_preset_comparisons(ratings.iloc[0:0], part_homes)
+    )
+    reliability = engine.reliability(own)
+    with transaction.atomic():
+        CellResult.objects.filter(run=run, subject__code=subject).delete()
+        ComparisonResult.objects.filter(run=run, subject__code=subject).delete()
+        ReliabilityResult.objects.filter(run=run, block__subject__code=subject).delete()
+        _results_store(run, cells=cells, comparisons=comparisons, reliability=reliability)
+
+
+def aggregation_split_finish(*, run_id: int) -> AggregationRun:
+    """All parts are stored: the run becomes the one readers see."""
+    with transaction.atomic():
+        run = AggregationRun.objects.select_for_update().get(pk=run_id)
+        if run.status == AggregationRun.Status.RUNNING:
+            _run_complete(run)
+    logger.info("Split aggregation run %s complete", run_id)
+    return run
+
+
+def aggregation_split_fail(*, run_id: int, reason: str) -> None:
+    run = AggregationRun.objects.get(pk=run_id)
+    _run_fail(run, RuntimeError(reason))

@@ -27,14 +27,21 @@ def test_database_url() -> str:
 
 
 @contextmanager
-def celery_worker(*, ready_timeout: float = 60.0) -> Iterator[subprocess.Popen]:
-    """Run a worker (solo pool) on the tests' queue until the block ends."""
+def celery_worker(
+    *, ready_timeout: float = 60.0, **settings_env: str
+) -> Iterator[subprocess.Popen]:
+    """Run a worker (solo pool) on the tests' queue until the block ends.
+
+    Keyword arguments become environment variables of the worker (settings read from the
+    environment, e.g. ``AGGREGATION_SPLIT_MIN_RATINGS="0"``).
+    """
     env = {
         **os.environ,
         "DJANGO_SETTINGS_MODULE": "project.settings.test",
         "DATABASE_URL": test_database_url(),
         "CELERY_BROKER_URL": settings.CELERY_BROKER_URL,
         "CELERY_TASK_DEFAULT_QUEUE": settings.CELERY_TASK_DEFAULT_QUEUE,
+        **settings_env,
     }
     log_path = Path(settings.VAR_DIR) / "test-worker.log"
     with open(log_path, "w") as log:

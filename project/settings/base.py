@@ -51,6 +51,10 @@ INSTALLED_APPS = [
     "django.contrib.messages",
     "django.contrib.staticfiles",
     "rest_framework",
+    "rest_framework.authtoken",
+    "django_filters",
+    "drf_spectacular",
+    "drf_spectacular_sidecar",
     "surveys",
     "aggregation",
 ]
@@ -157,6 +161,8 @@ CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 # A submission must never wait on a broker that is down: publishing gives up fast.
 CELERY_BROKER_CONNECTION_TIMEOUT = env.float("CELERY_BROKER_CONNECTION_TIMEOUT", default=2.0)
 CELERY_TASK_PUBLISH_RETRY = False
+# Task modules beside the autodiscovered ``tasks`` modules.
+CELERY_IMPORTS = ["aggregation.export_tasks"]
 
 EMAIL_BACKEND = env.str("EMAIL_BACKEND", default="django.core.mail.backends.console.EmailBackend")
 EMAIL_HOST = env.str("EMAIL_HOST", default="localhost")
@@ -194,10 +200,36 @@ SESSION_COOKIE_HTTPONLY = True
 
 REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": [
+        "rest_framework.authentication.TokenAuthentication",
         "rest_framework.authentication.SessionAuthentication",
     ],
-    "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAdminUser"],
+    # Every API view also names the model permissions it needs (surveys.api.permissions).
+    "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
+    "DEFAULT_FILTER_BACKENDS": ["django_filters.rest_framework.DjangoFilterBackend"],
+    "DEFAULT_PAGINATION_CLASS": "surveys.api.pagination.ReferencePagination",
+    "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
+    "EXCEPTION_HANDLER": "surveys.api.exceptions.api_exception_handler",
+    "DEFAULT_THROTTLE_RATES": {"api_token": env.str("API_TOKEN_THROTTLE", default="20/minute")},
 }
+SPECTACULAR_SETTINGS = {
+    "TITLE": "Role survey API",
+    "DESCRIPTION": "Aggregates and anonymised raw ratings of the role-conflict expert survey. "
+    "See docs/api.md.",
+    "VERSION": "1.0.0",
+    "SERVE_INCLUDE_SCHEMA": False,
+    "SERVE_PERMISSIONS": ["rest_framework.permissions.IsAuthenticated"],
+    "SCHEMA_PATH_PREFIX": "/api/v1",
+    "COMPONENT_SPLIT_REQUEST": True,
+    "SWAGGER_UI_DIST": "SIDECAR",
+    "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
+    "REDOC_DIST": "SIDECAR",
+}
+
+# Exports: files of export jobs live under EXPORT_DIR; their signed download links expire.
+EXPORT_DIR = VAR_DIR / "exports"
+EXPORT_LINK_MAX_AGE_SECONDS = env.int("EXPORT_LINK_MAX_AGE_SECONDS", default=3600)
+EXPORT_RETENTION_SECONDS = env.int("EXPORT_RETENTION_SECONDS", default=24 * 3600)
+EXPORT_SYNC_MAX_ROWS = env.int("EXPORT_SYNC_MAX_ROWS", default=100_000)
 
 DATA_UPLOAD_MAX_MEMORY_SIZE = 256 * 1024
 DATA_UPLOAD_MAX_NUMBER_FIELDS = 2000
@@ -206,6 +238,8 @@ DATA_UPLOAD_MAX_NUMBER_FIELDS = 2000
 # whose task has not run after the redispatch age is published again by the sweep.
 AGGREGATION_DEBOUNCE_SECONDS = env.float("AGGREGATION_DEBOUNCE_SECONDS", default=10.0)
 AGGREGATION_REDISPATCH_AFTER = env.float("AGGREGATION_REDISPATCH_AFTER", default=15 * 60)
+# Waves with at least this many ratings are split by subject over several workers (a chord).
+AGGREGATION_SPLIT_MIN_RATINGS = env.int("AGGREGATION_SPLIT_MIN_RATINGS", default=200_000)
 CELERY_BEAT_SCHEDULE = {
     "dispatch-pending-aggregations": {
         "task": "aggregation.tasks.dispatch_pending_aggregations",
@@ -213,6 +247,10 @@ CELERY_BEAT_SCHEDULE = {
     },
     "refresh-open-waves": {
         "task": "aggregation.tasks.refresh_open_waves",
+        "schedule": 60.0 * 60,
+    },
+    "purge-expired-exports": {
+        "task": "aggregation.export_tasks.export_jobs_purge",
         "schedule": 60.0 * 60,
     },
 }

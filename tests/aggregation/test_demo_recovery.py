@@ -41,3 +41,35 @@ def test_kazakhstan_faithful_ally_against_active_independent_and_mediator(demo_r
         "active_independent",
         "mediator_integrator",
     }
+
+
+def test_split_by_subject_stores_the_same_results_as_one_run(demo_run):
+    """The parts of a chord (run here one after another) add up to the whole run."""
+    from aggregation import services
+    from aggregation.models import AggregationRun, CellResult, ReliabilityResult
+
+    wave = demo_run.wave
+    split = services.aggregation_split_start(wave_id=wave.pk, force=True)
+    subjects = services.wave_subjects(wave_id=wave.pk)
+    assert set(subjects) == {"RUS", "KAZ", "ARM", "KGZ", "TJK"}
+    for subject in subjects:
+        services.aggregation_split_part(run_id=split.pk, subject=subject)
+    services.aggregation_split_part(run_id=split.pk, subject="ARM")  # redelivered: idempotent
+    assert run_latest_complete(wave=wave) == demo_run  # nothing visible before the finish
+    services.aggregation_split_finish(run_id=split.pk)
+    assert AggregationRun.objects.get(pk=split.pk).status == "complete"
+    assert run_latest_complete(wave=wave).pk == split.pk
+
+    def rows(model, run, fields):
+        return sorted(model.objects.filter(run=run).values_list(*fields), key=str)
+
+    cell_fields = ("panel_id", "holder_id", "subject_id", "perspective", "role_id", "n", "mean")
+    comparison_fields = ("preset", "subject_id", "role_id", "diff", "p_adjusted")
+    reliability_fields = ("panel_id", "block_id", "n_raters", "alpha_interval")
+    assert rows(CellResult, split, cell_fields) == rows(CellResult, demo_run, cell_fields)
+    assert rows(ComparisonResult, split, comparison_fields) == rows(
+        ComparisonResult, demo_run, comparison_fields
+    )
+    assert rows(ReliabilityResult, split, reliability_fields) == rows(
+        ReliabilityResult, demo_run, reliability_fields
+    )

@@ -44,3 +44,45 @@ def test_request_left_by_a_broker_outage_runs_when_a_worker_starts(rated_wave):
                 wave=rated_wave, status=AggregationRun.Status.COMPLETE
             ).exists()
         ), "no complete run; see var/test-worker.log"
+
+
+def test_large_wave_split_by_subject_into_a_chord_gives_the_same_results(rated_wave):
+    """With the split threshold at 0 the worker aggregates the wave as a chord of one task
+    per subject; the stored cells and comparisons equal those of a run in one piece."""
+    from aggregation.models import CellResult, ComparisonResult
+    from aggregation.services import aggregation_run_wave
+
+    whole = aggregation_run_wave(wave_id=rated_wave.pk)
+    with celery_worker(AGGREGATION_SPLIT_MIN_RATINGS="0"):
+        assert aggregation_queue_now(wave_id=rated_wave.pk)
+        assert wait_for(
+            lambda: (
+                AggregationRun.objects.filter(
+                    wave=rated_wave, status=AggregationRun.Status.COMPLETE
+                )
+                .exclude(pk=whole.pk)
+                .exists()
+                or AggregationRun.objects.filter(status=AggregationRun.Status.FAILED).exists()
+            )
+        )
+    split = AggregationRun.objects.exclude(pk=whole.pk).get()
+    assert split.status == AggregationRun.Status.COMPLETE, split.error
+
+    def cells(run):
+        return sorted(
+            CellResult.objects.filter(run=run).values_list(
+                "panel_id", "holder_id", "subject_id", "perspective", "role_id", "n", "mean", "sd"
+            ),
+            key=str,
+        )
+
+    def comparisons(run):
+        return sorted(
+            ComparisonResult.objects.filter(run=run).values_list(
+                "preset", "subject_id", "role_id", "diff", "p_adjusted", "dominant_left"
+            ),
+            key=str,
+        )
+
+    assert cells(split) == cells(whole) and cells(whole)
+    assert comparisons(split) == comparisons(whole) and comparisons(whole)
