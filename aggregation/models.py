@@ -128,6 +128,34 @@ class ReliabilityResult(models.Model):
         return f"{self.panel.code} block {self.block.order}"
 
 
+class WaveChangeResult(models.Model):
+    """Change of one cell since the previous wave: this run's mean minus that run's."""
+
+    run = models.ForeignKey(AggregationRun, on_delete=models.CASCADE, related_name="changes")
+    previous_run = models.ForeignKey(AggregationRun, on_delete=models.CASCADE, related_name="+")
+    panel = models.ForeignKey(
+        Panel, on_delete=models.CASCADE, null=True, blank=True, help_text="Empty: all panels."
+    )
+    holder = models.ForeignKey(Actor, on_delete=models.CASCADE, related_name="+")
+    subject = models.ForeignKey(Actor, on_delete=models.CASCADE, related_name="+")
+    perspective = models.CharField(max_length=12, choices=Perspective.choices)
+    role = models.ForeignKey(Role, on_delete=models.CASCADE, related_name="+")
+    n_t = models.PositiveIntegerField()
+    mean_t = models.FloatField(null=True)
+    n_prev = models.PositiveIntegerField()
+    mean_prev = models.FloatField(null=True)
+    diff = models.FloatField(null=True)
+    ci_low = models.FloatField(null=True)
+    ci_high = models.FloatField(null=True)
+    p_value = models.FloatField(null=True)
+
+    class Meta:
+        indexes = [models.Index(fields=["run", "subject", "perspective"])]
+
+    def __str__(self) -> str:
+        return f"Δ {self.holder_id}→{self.subject_id} {self.perspective} {self.role_id}"
+
+
 class PendingAggregation(models.Model):
     """A durable request to aggregate a wave, written in the same transaction as the ratings.
 

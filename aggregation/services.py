@@ -18,6 +18,7 @@ from django.db.models import Count, F, Max, Q, Sum
 from django.utils import timezone
 
 from aggregation import engine
+from aggregation.changes import cell_changes
 from aggregation.loaders import ratings_frame
 from aggregation.models import (
     AggregationRun,
@@ -25,6 +26,7 @@ from aggregation.models import (
     ComparisonResult,
     PendingAggregation,
     ReliabilityResult,
+    WaveChangeResult,
 )
 from surveys.models import Actor, Block, Item, Panel, Rating, Response, Role, Wave
 
@@ -225,7 +227,62 @@ def _results_store(
     )
 
 
+def _previous_run(run: AggregationRun) -> AggregationRun | None:
+    """The newest complete run of the wave opened before this run's wave."""
+    wave = run.wave
+    if wave.opens_at is None:
+        return None
+    previous = (
+        Wave.objects.filter(opens_at__lt=wave.opens_at).exclude(pk=wave.pk).order_by("-opens_at")
+    ).first()
+    return _latest_complete(previous) if previous else None
+
+
+def _cells_frame(run: AggregationRun) -> pd.DataFrame:
+    fields = ["panel_id", "holder_id", "subject_id", "perspective", "role_id", "n", "mean", "sd"]
+    frame = pd.DataFrame(
+        list(CellResult.objects.filter(run=run).order_by().values_list(*fields)), columns=fields
+    )
+    frame["panel_id"] = frame["panel_id"].fillna(0).astype(int)  # 0: all panels
+    return frame.rename(
+        columns={"panel_id": "panel", "holder_id": "holder", "subject_id": "subject"}
+    ).rename(columns={"role_id": "role"})
+
+
+def _changes_store(run: AggregationRun) -> None:
+    """Store each cell's change since the previous wave (from both runs' stored cells)."""
+    previous = _previous_run(run)
+    if previous is None:
+        return
+    changes = cell_changes(_cells_frame(run), _cells_frame(previous))
+    WaveChangeResult.objects.bulk_create(
+        (
+            WaveChangeResult(
+                run=run,
+                previous_run=previous,
+                panel_id=row.panel or None,
+                holder_id=row.holder,
+                subject_id=row.subject,
+                perspective=row.perspective,
+                role_id=row.role,
+                n_t=int(row.n_t),
+                mean_t=_number(row.mean_t),
+                n_prev=int(row.n_prev),
+                mean_prev=_number(row.mean_prev),
+                diff=_number(row.diff),
+                ci_low=_number(row.ci_low),
+                ci_high=_number(row.ci_high),
+                p_value=_number(row.p_value),
+            )
+            for row in changes.itertuples(index=False)
+        ),
+        batch_size=BATCH_SIZE,
+    )
+
+
 def _run_complete(run: AggregationRun) -> None:
+    """Store the changes since the previous wave, then make the run the one readers see."""
+    _changes_store(run)
     run.status = AggregationRun.Status.COMPLETE
     run.finished_at = timezone.now()
     run.save(update_fields=["status", "finished_at"])
