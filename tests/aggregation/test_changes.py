@@ -23,7 +23,7 @@ def test_welch_from_summary_matches_scipy():
         np.array([4.8]),
         np.array([2.2]),
     )
-    t, p = sps.ttest_ind_from_stats(6.1, 1.4, 12, 4.8, 2.2, 9, equal_var=False)
+    _t, p = sps.ttest_ind_from_stats(6.1, 1.4, 12, 4.8, 2.2, 9, equal_var=False)
     assert result["p_value"][0] == pytest.approx(p)
     assert result["diff"][0] == pytest.approx(1.3)
     v1, v2 = 1.4**2 / 12, 2.2**2 / 9
