@@ -96,7 +96,16 @@ WAVE_CHANGE_COLUMNS = [
 
 RELIABILITY_KEYS = ["wave", "panel", "block"]
 ICC_NAMES = ["ICC1", "ICC2", "ICC3", "ICC1k", "ICC2k", "ICC3k"]
-RELIABILITY_COLUMNS = [*RELIABILITY_KEYS, "n_raters", "n_units", "alpha_interval", "alpha_ordinal", "icc_n_targets", "icc_n_raters", *(name.lower() for name in ICC_NAMES)]
+RELIABILITY_COLUMNS = [
+    *RELIABILITY_KEYS,
+    "n_raters",
+    "n_units",
+    "alpha_interval",
+    "alpha_ordinal",
+    "icc_n_targets",
+    "icc_n_raters",
+    *(name.lower() for name in ICC_NAMES),
+]
 
 SELECTOR_FIELDS = ["panel", "holder", "subject", "perspective"]
 PRESET_COMPARISON_COLUMNS = [
@@ -243,7 +252,9 @@ PRESET_LABELS: dict[str, str] = {
 # --------------------------------------------------------------------------------------------
 
 
-def _factorized_keys(frame: pd.DataFrame, keys: list[str]) -> dict[str, tuple[np.ndarray, pd.Index]]:
+def _factorized_keys(
+    frame: pd.DataFrame, keys: list[str]
+) -> dict[str, tuple[np.ndarray, pd.Index]]:
     """Integer codes and uniques per key column, computed once (factorizing strings is the
     expensive part of a groupby)."""
     return {key: pd.factorize(frame[key], sort=False) for key in keys}
@@ -482,7 +493,8 @@ def _dominant(table: pd.DataFrame, column: str) -> str | None:
 
 
 def _single_wave(ratings: pd.DataFrame, what: str) -> None:
-    if ratings["wave"].nunique() > 1:
+    waves = ratings["wave"]
+    if len(waves) and not (waves == waves.iloc[0]).all():
         raise ValueError(f"{what} expects the ratings of one wave; filter by wave first")
 
 
@@ -610,8 +622,9 @@ def wave_change(
     (respondent pseudonyms are per response, so experts cannot be matched across waves),
     hedges_g, p_value and the BH-adjusted p_adjusted.
     """
-    _validate(ratings_t)
-    _validate(ratings_prev)
+    for ratings in (ratings_t, ratings_prev):
+        _validate(ratings)
+        _single_wave(ratings, "wave_change()")
     table = _compare_sides(
         _pick(_observed_slim(ratings_t), selector),
         _pick(_observed_slim(ratings_prev), selector),
@@ -644,9 +657,10 @@ def _block_reliability(units: np.ndarray, raters: np.ndarray, values: np.ndarray
     rater_codes, rater_index = np.unique(raters, return_inverse=True)
     shape = (unit_codes.size, rater_codes.size)
     # a targets × raters matrix; duplicate ratings of one item by one respondent are averaged
-    sums, counts = np.zeros(shape), np.zeros(shape)
-    np.add.at(sums, (unit_index, rater_index), values)
-    np.add.at(counts, (unit_index, rater_index), 1.0)
+    cells = unit_index * shape[1] + rater_index
+    size = shape[0] * shape[1]
+    sums = np.bincount(cells, weights=values, minlength=size).reshape(shape)
+    counts = np.bincount(cells, minlength=size).reshape(shape)
     with np.errstate(all="ignore"):
         matrix = sums / counts
 

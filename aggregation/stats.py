@@ -140,8 +140,9 @@ def krippendorff_alpha(data: ArrayLike, level: str = "interval") -> float:
     # counts[u, v]: how many raters gave value v to unit u
     units = np.broadcast_to(np.arange(matrix.shape[1]), matrix.shape)[observed]
     value_index = np.searchsorted(values, matrix[observed])
-    counts = np.zeros((matrix.shape[1], values.size))
-    np.add.at(counts, (units, value_index), 1.0)
+    n_units = matrix.shape[1]
+    counts = np.bincount(units * values.size + value_index, minlength=n_units * values.size)
+    counts = counts.reshape(n_units, values.size).astype(float)
 
     # o_ck = sum_u (n_uc n_uk - [c == k] n_uc) / (m_u - 1)
     scaled = counts / (values_per_unit - 1)[:, None]
@@ -178,7 +179,8 @@ def icc(data: ArrayLike) -> dict[str, float]:
 
     P. E. Shrout and J. L. Fleiss (1979), "Intraclass correlations: uses in assessing rater
     reliability", Psychological Bulletin 86(2), 420-428. The ``k`` forms are the reliability
-    of the mean of the k judges. A zero denominator (e.g. all values equal) gives NaN.
+    of the mean of the k judges. A denominator that is zero up to rounding (all values equal,
+    or e.g. BMS + (JMS − EMS) / n = 0) gives NaN.
     Raises ValueError on missing values or fewer than 2 targets or judges.
     """
     matrix = _as_matrix(data)
@@ -192,22 +194,35 @@ def icc(data: ArrayLike) -> dict[str, float]:
     ss_total = ((matrix - grand_mean) ** 2).sum()
     ss_targets = k * ((matrix.mean(axis=1) - grand_mean) ** 2).sum()
     ss_judges = n * ((matrix.mean(axis=0) - grand_mean) ** 2).sum()
-    ss_residual = max(ss_total - ss_targets - ss_judges, 0.0)
+    ss_residual = ss_total - ss_targets - ss_judges
+    # Rounding leaves ~1e-16 where a sum of squares is exactly 0 (identical targets, identical
+    # judges, no interaction); snap those to 0 so that degenerate designs give NaN whatever
+    # the order of rows and columns.
+    tolerance = 1e-12 * ss_total
+    ss_targets, ss_judges, ss_residual = (
+        np.float64(0.0) if ss <= tolerance else ss for ss in (ss_targets, ss_judges, ss_residual)
+    )
 
     bms = ss_targets / (n - 1)
     wms = (ss_total - ss_targets) / (n * (k - 1))
     jms = ss_judges / (k - 1)
     ems = ss_residual / ((n - 1) * (k - 1))
 
-    with _quiet():
-        result = {
-            "ICC1": (bms - wms) / (bms + (k - 1) * wms),
-            "ICC2": (bms - ems) / (bms + (k - 1) * ems + k * (jms - ems) / n),
-            "ICC3": (bms - ems) / (bms + (k - 1) * ems),
-            "ICC1k": (bms - wms) / bms,
-            "ICC2k": (bms - ems) / (bms + (jms - ems) / n),
-            "ICC3k": (bms - ems) / bms,
-        }
+    # A denominator that is 0 up to rounding (relative to the mean squares) means the
+    # coefficient is undefined: NaN, not a huge number whose sign depends on row order.
+    scale = max(bms, wms, jms, ems)
+
+    def ratio(numerator: float, denominator: float) -> float:
+        return NAN if abs(denominator) <= 1e-12 * scale else numerator / denominator
+
+    result = {
+        "ICC1": ratio(bms - wms, bms + (k - 1) * wms),
+        "ICC2": ratio(bms - ems, bms + (k - 1) * ems + k * (jms - ems) / n),
+        "ICC3": ratio(bms - ems, bms + (k - 1) * ems),
+        "ICC1k": ratio(bms - wms, bms),
+        "ICC2k": ratio(bms - ems, bms + (jms - ems) / n),
+        "ICC3k": ratio(bms - ems, bms),
+    }
     return {name: _finite_or_nan(value) for name, value in result.items()}
 
 
