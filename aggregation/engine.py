@@ -397,22 +397,18 @@ def _pick(slim: pd.DataFrame, selector: Selector) -> pd.DataFrame:
 
 
 class _SideIndex:
-    """Observed ratings split once by (holder, subject, perspective), so that many selectors
-    over one large frame do not each scan it."""
+    """Picks the (respondent, role, value) rows of selectors from one observed frame.
+
+    A mask over categorical columns compares integer codes, so a pick over a million ratings
+    costs a few milliseconds; splitting the whole frame in advance would cost more than the
+    handful of paired comparisons that use it.
+    """
 
     def __init__(self, slim: pd.DataFrame) -> None:
-        self._parts = {
-            key: part for key, part in slim.groupby(SIDE_KEYS, sort=False, observed=True)
-        }
-        self._empty = slim.iloc[:0]
+        self._slim = slim
 
     def pick(self, selector: Selector) -> pd.DataFrame:
-        part = self._parts.get((selector.holder, selector.subject, selector.perspective))
-        if part is None:
-            part = self._empty
-        if selector.panel is not None:
-            part = part.loc[part["panel"] == selector.panel]
-        return part.loc[:, ["respondent", "role", "value"]]
+        return _pick(self._slim, selector)
 
 
 def _by_role(side: pd.DataFrame) -> dict[str, pd.DataFrame]:
@@ -420,10 +416,17 @@ def _by_role(side: pd.DataFrame) -> dict[str, pd.DataFrame]:
 
 
 def _per_respondent(part: pd.DataFrame | None) -> pd.Series:
-    """One value per respondent (the mean, should a respondent have rated an item twice)."""
+    """One value per respondent (the mean, should a respondent have rated an item twice),
+    indexed by the respondent's integer code when the column is categorical."""
     if part is None:
         return pd.Series(dtype=float)
-    return part.groupby("respondent", sort=True)["value"].mean()
+    respondent = part["respondent"]
+    if isinstance(respondent.dtype, pd.CategoricalDtype):
+        respondent = respondent.cat.codes
+    values = pd.Series(part["value"].to_numpy(dtype=float), index=respondent.to_numpy())
+    if values.index.has_duplicates:
+        values = values.groupby(level=0).mean()
+    return values.sort_index()
 
 
 def _role_order(left: pd.DataFrame, right: pd.DataFrame, roles: Sequence[str] | None):
@@ -533,6 +536,12 @@ def _comparison(
 ) -> ComparisonResult:
     paired = left.panel is not None and left.panel == right.panel
     table = _compare_sides(left_side, right_side, paired=paired, roles=roles)
+    return _summary_comparison(left, right, table)
+
+
+def _summary_comparison(left: Selector, right: Selector, table: pd.DataFrame) -> ComparisonResult:
+    """A ComparisonResult around a finished role table: dominant roles, profile distance."""
+    paired = left.panel is not None and left.panel == right.panel
     return ComparisonResult(
         left=left,
         right=right,
@@ -726,7 +735,69 @@ def _selector_columns(prefix: str, selector: Selector) -> dict[str, str]:
     }
 
 
-def all_preset_comparisons(ratings: pd.DataFrame, home_panel: Mapping[str, str]) -> pd.DataFrame:
+class _CellSides:
+    """Stored-style cell statistics grouped by side, for Welch comparisons from summaries.
+
+    Welch's test needs only each side's n, mean and SD, which ``cell_statistics`` already
+    computed (a pooled side is the ``panel = "ALL"`` cell), so independent comparisons do not
+    go back to the ratings. Cells without an observed value are left out, as ``compare``
+    leaves out roles without one.
+    """
+
+    def __init__(self, cells: pd.DataFrame) -> None:
+        observed = cells.loc[cells["n"] > 0]
+        self._sides = {
+            tuple(str(part) for part in key): table.set_index(table["role"].astype(str))
+            for key, table in observed.groupby(["panel", *SIDE_KEYS], sort=False, observed=True)
+        }
+        self._empty = observed.iloc[:0].set_index(observed["role"].iloc[:0].astype(str))
+
+    def pick(self, selector: Selector) -> pd.DataFrame:
+        panel = POOLED_PANEL if selector.panel is None else selector.panel
+        key = (panel, selector.holder, selector.subject, selector.perspective)
+        return self._sides.get(key, self._empty)
+
+
+def _welch_from_cells(left: pd.DataFrame, right: pd.DataFrame) -> pd.DataFrame:
+    """The ``_compare_sides`` table of two independent sides, from their cell summaries."""
+    roles = sorted(set(left.index).union(right.index), key=str)
+    columns = ["n", "mean", "sd", "ci_low", "ci_high"]
+    a = left[columns].reindex(roles)
+    b = right[columns].reindex(roles)
+    n_a, n_b = a["n"].fillna(0).to_numpy(), b["n"].fillna(0).to_numpy()
+    welch = stats.welch_from_summaries(n_a, a["mean"], a["sd"], n_b, b["mean"], b["sd"])
+    table = pd.DataFrame(
+        {
+            "role": roles,
+            "n_left": n_a.astype(int),
+            "mean_left": a["mean"].to_numpy(dtype=float),
+            "sd_left": a["sd"].to_numpy(dtype=float),
+            "ci_low_left": a["ci_low"].to_numpy(dtype=float),
+            "ci_high_left": a["ci_high"].to_numpy(dtype=float),
+            "n_right": n_b.astype(int),
+            "mean_right": b["mean"].to_numpy(dtype=float),
+            "sd_right": b["sd"].to_numpy(dtype=float),
+            "ci_low_right": b["ci_low"].to_numpy(dtype=float),
+            "ci_high_right": b["ci_high"].to_numpy(dtype=float),
+            "diff": welch["diff"],
+            "diff_ci_low": welch["ci_low"],
+            "diff_ci_high": welch["ci_high"],
+            "hedges_g": welch["hedges_g"],
+            "p_value": welch["p_value"],
+            "p_adjusted": stats.benjamini_hochberg(welch["p_value"]),
+            "method": "welch",
+        },
+        columns=COMPARISON_ROLE_COLUMNS,
+    )
+    return table
+
+
+def all_preset_comparisons(
+    ratings: pd.DataFrame,
+    home_panel: Mapping[str, str],
+    *,
+    cells: pd.DataFrame | None = None,
+) -> pd.DataFrame:
     """Every preset for every subject, per wave, as one long table.
 
     For each wave, each preset in ``PRESETS`` and each actor X in ``home_panel`` other than
@@ -735,20 +806,40 @@ def all_preset_comparisons(ratings: pd.DataFrame, home_panel: Mapping[str, str])
     (``left_panel`` ... ``right_perspective``; a pooled panel is "ALL"). The per-comparison
     summary (``dominant_left``, ``dominant_right``, ``profile_distance``) is repeated on each
     role row of its comparison. Columns ``PRESET_COMPARISON_COLUMNS``.
+
+    The results equal ``compare()``'s. Independent (Welch) comparisons are computed from
+    the cell statistics (``cells``, the output of ``cell_statistics`` on the same ratings;
+    computed here when not given), paired ones from the ratings.
     """
     _validate(ratings)
+    if cells is None:
+        cells = cell_statistics(ratings)
     frames = []
-    for wave, wave_slim in _observed_slim(ratings).groupby("wave", sort=True, observed=True):
-        sides = _SideIndex(wave_slim)
+    for wave in sorted(cells["wave"].astype(str).unique()):
+        cell_sides = _CellSides(cells.loc[cells["wave"] == wave])
+        rating_sides = None
         for preset, build in PRESETS.items():
             for subject in home_panel:
                 if subject == ANCHOR_ACTOR:
                     continue
                 left, right = build(subject, home_panel)
-                left_side, right_side = sides.pick(left), sides.pick(right)
-                if left_side.empty or right_side.empty:
-                    continue
-                result = _comparison(left, right, left_side, right_side, roles=None)
+                paired = left.panel is not None and left.panel == right.panel
+                if paired:
+                    # Only paired comparisons go back to the ratings, and only to this wave's.
+                    rating_sides = rating_sides or _SideIndex(
+                        _observed_slim(ratings.loc[(ratings["wave"] == wave).to_numpy()])
+                    )
+                    left_side, right_side = rating_sides.pick(left), rating_sides.pick(right)
+                    if left_side.empty or right_side.empty:
+                        continue
+                    result = _comparison(left, right, left_side, right_side, roles=None)
+                else:
+                    left_cells, right_cells = cell_sides.pick(left), cell_sides.pick(right)
+                    if left_cells.empty or right_cells.empty:
+                        continue
+                    result = _summary_comparison(
+                        left, right, _welch_from_cells(left_cells, right_cells)
+                    )
                 table = result.roles.assign(
                     wave=wave,
                     preset=preset,

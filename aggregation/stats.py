@@ -375,16 +375,21 @@ def hedges_g(a: ArrayLike, b: ArrayLike, *, paired: bool = False) -> float:
         difference = x.mean() - y.mean()
     else:
         x, y = _as_vector(a), _as_vector(b)
-        n_a, n_b = x.size, y.size
-        if n_a < 2 or n_b < 2:
+        if x.size < 2 or y.size < 2:
             return NAN
-        pooled_var = ((n_a - 1) * x.var(ddof=1) + (n_b - 1) * y.var(ddof=1)) / (n_a + n_b - 2)
-        standardiser = math.sqrt(pooled_var)
-        correction = 1 - 3 / (4 * (n_a + n_b) - 9)
-        difference = x.mean() - y.mean()
+        return hedges_g_from_summary(
+            x.size, x.mean(), x.std(ddof=1), y.size, y.mean(), y.std(ddof=1)
+        )
     if standardiser == 0:
         return NAN
     return float(correction * difference / standardiser)
+
+
+def hedges_g_from_summary(
+    n_a: float, mean_a: float, sd_a: float, n_b: float, mean_b: float, sd_b: float
+) -> float:
+    """Independent-samples Hedges' g from each side's n, mean and SD (see ``hedges_g``)."""
+    return welch_from_summary(n_a, mean_a, sd_a, n_b, mean_b, sd_b).hedges_g
 
 
 @dataclass(frozen=True)
@@ -413,29 +418,95 @@ def _difference(diff: float, se: float, df: float, g: float, method: str, level:
     )
 
 
-def welch_difference(a: ArrayLike, b: ArrayLike, level: float = 0.95) -> Difference:
-    """Welch's unequal-variance t for mean(a) − mean(b) (Welch 1947).
+def welch_from_summaries(
+    n_a: ArrayLike,
+    mean_a: ArrayLike,
+    sd_a: ArrayLike,
+    n_b: ArrayLike,
+    mean_b: ArrayLike,
+    sd_b: ArrayLike,
+    level: float = 0.95,
+) -> dict[str, NDArray[np.float64]]:
+    """Welch's unequal-variance t for mean_a − mean_b from each side's n, mean and SD,
+    element-wise over arrays (one comparison per element).
 
         se = sqrt(s_a² / n_a + s_b² / n_b)
         df = se⁴ / ((s_a² / n_a)² / (n_a − 1) + (s_b² / n_b)² / (n_b − 1))   (Satterthwaite)
 
-    CI = diff ± t_{(1+level)/2, df} · se, two-sided p. Effect size is the independent-samples
-    Hedges' g (pooled SD; see ``hedges_g``). NaN values are dropped. When a side has fewer
-    than 2 values everything but the difference is NaN; when both sides are constant
-    (se = 0) CI, t, df and p are NaN.
+    CI = diff ± t_{(1+level)/2, df} · se, two-sided p (Welch 1947, Biometrika 34, 28–35);
+    ``hedges_g`` the independent-samples g of ``hedges_g_from_summary``. Where a side has
+    fewer than 2 values everything but the difference is NaN (the difference too when a
+    side is empty); where both sides are constant (se = 0) CI, t, df and p are NaN.
+
+    Returns arrays under the field names of ``Difference`` (without ``method``). Welch's test
+    needs nothing but these summaries, so stored cell results (n, mean, SD) give the same
+    result as the ratings.
+    """
+    if not 0 < level < 1:
+        raise ValueError(f"level must be between 0 and 1, got {level}")
+    n_a, n_b = np.asarray(n_a, dtype=float), np.asarray(n_b, dtype=float)
+    mean_a, mean_b = np.asarray(mean_a, dtype=float), np.asarray(mean_b, dtype=float)
+    sd_a, sd_b = np.asarray(sd_a, dtype=float), np.asarray(sd_b, dtype=float)
+    with _quiet():
+        diff = np.where((n_a > 0) & (n_b > 0), mean_a - mean_b, np.nan)
+        enough = (n_a >= 2) & (n_b >= 2)
+        share_a = np.where(enough, sd_a**2 / n_a, np.nan)
+        share_b = np.where(enough, sd_b**2 / n_b, np.nan)
+        se = np.sqrt(share_a + share_b)
+        df = (share_a + share_b) ** 2 / (share_a**2 / (n_a - 1) + share_b**2 / (n_b - 1))
+        df = np.where(np.isfinite(df) & (df > 0), df, np.nan)
+        testable = (se > 0) & (df > 0)
+        safe_df = np.where(testable, df, 1.0)
+        half_width = np.where(testable, sps.t.ppf(0.5 + level / 2, safe_df) * se, np.nan)
+        t = np.where(testable, diff / np.where(testable, se, 1.0), np.nan)
+        p_value = np.where(testable, 2 * sps.t.sf(np.abs(t), safe_df), np.nan)
+        pooled_var = ((n_a - 1) * sd_a**2 + (n_b - 1) * sd_b**2) / (n_a + n_b - 2)
+        correction = 1 - 3 / (4 * (n_a + n_b) - 9)
+        hedges = np.where(
+            enough & (pooled_var > 0), correction * (mean_a - mean_b) / np.sqrt(pooled_var), np.nan
+        )
+    return {
+        "diff": diff,
+        "ci_low": diff - half_width,
+        "ci_high": diff + half_width,
+        "se": se,
+        "df": df,
+        "t": t,
+        "p_value": p_value,
+        "hedges_g": hedges,
+    }
+
+
+def welch_from_summary(
+    n_a: float,
+    mean_a: float,
+    sd_a: float,
+    n_b: float,
+    mean_b: float,
+    sd_b: float,
+    level: float = 0.95,
+) -> Difference:
+    """``welch_from_summaries`` for one comparison, as a ``Difference``."""
+    result = welch_from_summaries([n_a], [mean_a], [sd_a], [n_b], [mean_b], [sd_b], level)
+    return Difference(**{name: float(values[0]) for name, values in result.items()}, method="welch")
+
+
+def welch_difference(a: ArrayLike, b: ArrayLike, level: float = 0.95) -> Difference:
+    """Welch's unequal-variance t for mean(a) − mean(b) on raw values (NaN dropped).
+
+    See ``welch_from_summary`` for the formulas and the NaN conventions.
     """
     x, y = _as_vector(a), _as_vector(b)
     n_a, n_b = x.size, y.size
-    diff = float(x.mean() - y.mean()) if n_a and n_b else NAN
-    if n_a < 2 or n_b < 2:
-        return Difference(diff, NAN, NAN, NAN, NAN, NAN, NAN, NAN, "welch")
-    share_a = x.var(ddof=1) / n_a
-    share_b = y.var(ddof=1) / n_b
-    se = math.sqrt(share_a + share_b)
-    with _quiet():
-        df = (share_a + share_b) ** 2 / (share_a**2 / (n_a - 1) + share_b**2 / (n_b - 1))
-    df = _finite_or_nan(df)
-    return _difference(diff, se, df, hedges_g(x, y), "welch", level)
+    return welch_from_summary(
+        n_a,
+        float(x.mean()) if n_a else NAN,
+        float(x.std(ddof=1)) if n_a >= 2 else NAN,
+        n_b,
+        float(y.mean()) if n_b else NAN,
+        float(y.std(ddof=1)) if n_b >= 2 else NAN,
+        level,
+    )
 
 
 def _paired_vectors(a: ArrayLike, b: ArrayLike) -> tuple[NDArray, NDArray]:

@@ -8,14 +8,15 @@ import pytest
 from django.core.management import call_command
 from scipy import stats as sps
 
-from aggregation.changes import cell_changes, welch_from_summary
+from aggregation.changes import cell_changes
 from aggregation.models import WaveChangeResult
 from aggregation.selectors import run_latest_complete
+from aggregation.stats import welch_from_summaries
 from surveys.models import Wave
 
 
 def test_welch_from_summary_matches_scipy():
-    result = welch_from_summary(
+    result = welch_from_summaries(
         np.array([12]),
         np.array([6.1]),
         np.array([1.4]),
@@ -34,8 +35,9 @@ def test_welch_from_summary_matches_scipy():
 
 
 def test_welch_from_summary_is_nan_below_two_ratings():
-    result = welch_from_summary([1], [5.0], [0.0], [10], [4.0], [1.0])
-    assert result[["ci_low", "ci_high", "p_value"]].isna().all(axis=None)
+    result = welch_from_summaries([1], [5.0], [0.0], [10], [4.0], [1.0])
+    assert all(np.isnan(result[name][0]) for name in ("ci_low", "ci_high", "p_value"))
+    assert result["diff"][0] == pytest.approx(1.0)
 
 
 def test_cell_changes_keep_cells_present_in_both_waves():
