@@ -1,0 +1,109 @@
+"""Forms of the expert questionnaire: they check the shape of a post, services its meaning.
+
+``BlockAnswersForm`` turns the raw fields of a block page (``v-<item id>`` for the scale or
+*cannot judge*, ``c-<item id>`` for the confidence, ``comment``) into ``Answer`` values;
+anything it does not expect is an error. Whether the items belong to the page and the
+values to the scale is for ``surveys.questionnaire.response_save_block`` to decide.
+"""
+
+import re
+
+from django import forms
+from django.conf import settings
+from django.utils.translation import gettext
+from django.utils.translation import gettext_lazy as _
+
+from surveys.questionnaire import COMMENT_MAX_LENGTH, Answer
+from surveys.selectors import CANNOT_JUDGE
+
+ANSWER_FIELD = re.compile(r"(?P<kind>[vc])-(?P<item>[0-9]{1,12})")
+WHOLE_NUMBER = re.compile(r"-?[0-9]{1,4}")
+FIXED_FIELDS = {"csrfmiddlewaretoken", "comment", "action"}
+
+
+class ConsentForm(forms.Form):
+    consent = forms.BooleanField(
+        label=_("I have read the above and agree to take part in this survey."),
+        error_messages={"required": _("Please confirm that you agree before you start.")},
+    )
+
+
+class LanguageForm(forms.Form):
+    language = forms.ChoiceField(label=_("Language"), choices=settings.LANGUAGES)
+    next = forms.CharField(required=False, max_length=500)
+
+
+class BlockAnswersForm(forms.Form):
+    """A block page's post. ``action`` says where to go after saving."""
+
+    class Action:
+        NEXT = "next"
+        BACK = "back"
+        SAVE = "save"
+        REVIEW = "review"
+
+    comment = forms.CharField(required=False, max_length=COMMENT_MAX_LENGTH)
+    action = forms.ChoiceField(
+        required=False,
+        choices=[(action, action) for action in ("next", "back", "save", "review")],
+    )
+
+    def clean(self):
+        cleaned = super().clean()
+        values: dict[int, str] = {}
+        confidences: dict[int, str] = {}
+        problems = []
+        for key in sorted(self.data.keys()):
+            entries = self.data.getlist(key)
+            if len(entries) > 1:
+                problems.append(gettext("“%(field)s” was sent more than once.") % {"field": key})
+                continue
+            if key in FIXED_FIELDS:
+                continue
+            match = ANSWER_FIELD.fullmatch(key)
+            if match is None:
+                problems.append(
+                    gettext("“%(field)s” is not a field of this form.") % {"field": key}
+                )
+                continue
+            item_id, entry = int(match["item"]), entries[0]
+            if match["kind"] == "v":
+                if entry != CANNOT_JUDGE and not WHOLE_NUMBER.fullmatch(entry):
+                    problems.append(
+                        gettext("“%(field)s”: “%(value)s” is not a whole number or “%(cj)s”.")
+                        % {"field": key, "value": entry[:40], "cj": CANNOT_JUDGE}
+                    )
+                    continue
+                values[item_id] = entry
+            else:
+                if entry and not WHOLE_NUMBER.fullmatch(entry):
+                    problems.append(
+                        gettext("“%(field)s”: “%(value)s” is not a whole number.")
+                        % {"field": key, "value": entry[:40]}
+                    )
+                    continue
+                confidences[item_id] = entry
+        for problem in problems:
+            self.add_error(None, problem)
+        self._values, self._confidences = values, confidences
+        return cleaned
+
+    def answers(self) -> list[Answer]:
+        """One ``Answer`` per item the post mentions; call after ``is_valid()``."""
+        answers = []
+        for item_id in sorted(self._values.keys() | self._confidences.keys()):
+            entry = self._values.get(item_id, "")
+            confidence = self._confidences.get(item_id, "")
+            answers.append(
+                Answer(
+                    item_id=item_id,
+                    value=int(entry) if entry and entry != CANNOT_JUDGE else None,
+                    cannot_judge=entry == CANNOT_JUDGE,
+                    # Checked by the service, but stored only with a value.
+                    confidence=int(confidence) if confidence else None,
+                )
+            )
+        return answers
+
+    def error_messages(self) -> list[str]:
+        return [message for errors in self.errors.values() for message in errors]

@@ -1,0 +1,322 @@
+"""Writes of the expert questionnaire: links, consent, drafts, submission, reopening.
+
+Every change an expert makes goes through a function here; the views only parse input and
+call them. Each function that changes a response starts its transaction with a conditional
+``UPDATE`` of the response (or invitation) row. That write is the lock: on PostgreSQL it
+holds the row until commit, so a second submit or a late autosave waits and then finds
+nothing to do; on SQLite it takes the database write lock before anything is read, so two
+requests never race on a stale snapshot.
+"""
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime
+
+from django.conf import settings
+from django.core.exceptions import ValidationError
+from django.db import IntegrityError, transaction
+from django.utils import timezone
+from django.utils.translation import get_language
+from django.utils.translation import gettext as _
+
+from aggregation.scheduling import aggregation_schedule
+from surveys.models import (
+    CONFIDENCE_MAX,
+    CONFIDENCE_MIN,
+    Block,
+    BlockComment,
+    Invitation,
+    Item,
+    Rating,
+    Response,
+    Wave,
+    text_in_language,
+)
+from surveys.services import pseudonym_new, token_hash
+
+COMMENT_MAX_LENGTH = 4000
+PSEUDONYM_ATTEMPTS = 5
+
+
+class ResponseLockedError(ValidationError):
+    """The response is submitted: only an admin can reopen it for changes."""
+
+
+@dataclass(frozen=True)
+class Answer:
+    """One row of a block page as the expert left it: a value, *cannot judge*, or nothing.
+
+    ``confidence`` is kept only with a value: a confidence about *cannot judge* means nothing.
+    """
+
+    item_id: int
+    value: int | None = None
+    cannot_judge: bool = False
+    confidence: int | None = None
+
+    @property
+    def is_answered(self) -> bool:
+        return self.value is not None or self.cannot_judge
+
+
+# Links -------------------------------------------------------------------------------------
+
+
+def invitation_resolve(*, token: str, now: datetime | None = None) -> Invitation | None:
+    """The invitation of a link, or None when the link must not work.
+
+    A link works while its wave is open (status open, inside its dates) and its expert is
+    active. An unknown, malformed, expired or closed link costs the same: one hash and one
+    indexed query, and the caller shows the same page for all of them.
+    """
+    now = now or timezone.now()
+    try:
+        invitation = Invitation.objects.select_related("wave", "expert__panel").get(
+            token_hash=token_hash(token)
+        )
+    except Invitation.DoesNotExist:
+        return None
+    wave = invitation.wave
+    usable = (
+        wave.status == Wave.Status.OPEN
+        and (wave.opens_at is None or wave.opens_at <= now)
+        and (wave.closes_at is None or now < wave.closes_at)
+        and invitation.expert.is_active
+    )
+    return invitation if usable else None
+
+
+def invitation_mark_opened(*, invitation: Invitation, now: datetime | None = None) -> None:
+    """Record the first time the link was opened (the landing page), once."""
+    if invitation.opened_at is None:
+        invitation.opened_at = now or timezone.now()
+        Invitation.objects.filter(pk=invitation.pk, opened_at__isnull=True).update(
+            opened_at=invitation.opened_at
+        )
+
+
+def invitation_language_set(*, invitation: Invitation, language: str) -> Invitation:
+    """Keep the expert's choice of language on the invitation: the link remembers it."""
+    if language not in dict(settings.LANGUAGES):
+        raise ValidationError(
+            _("“%(language)s” is not a language of this survey.") % {"language": language},
+            code="language_unknown",
+        )
+    if invitation.language != language:
+        invitation.language = language
+        invitation.save(update_fields=["language"])
+    return invitation
+
+
+# Responses ---------------------------------------------------------------------------------
+
+
+@transaction.atomic
+def response_start(*, invitation: Invitation, now: datetime | None = None) -> Response:
+    """Record the expert's consent: the response under a fresh pseudonym, once per link.
+
+    Two tabs consenting at the same time still make one response (the invitation is unique
+    on the response); the second gets the first one's.
+    """
+    now = now or timezone.now()
+    # Write first: the lock on the invitation row that orders concurrent consents.
+    Invitation.objects.filter(pk=invitation.pk).exclude(status=Invitation.Status.SUBMITTED).update(
+        status=Invitation.Status.STARTED
+    )
+    Invitation.objects.filter(pk=invitation.pk, opened_at__isnull=True).update(opened_at=now)
+    existing = Response.objects.filter(invitation=invitation).first()
+    if existing is not None:
+        return existing
+    for _attempt in range(PSEUDONYM_ATTEMPTS):
+        try:
+            with transaction.atomic():
+                return Response.objects.create(
+                    wave_id=invitation.wave_id,
+                    panel_id=invitation.expert.panel_id,
+                    invitation=invitation,
+                    pseudonym=pseudonym_new(),
+                    status=Response.Status.DRAFT,
+                    source=Response.Source.WEB,
+                    consented_at=now,
+                )
+        except IntegrityError:
+            existing = Response.objects.filter(invitation=invitation).first()
+            if existing is not None:
+                return existing
+            # Otherwise the pseudonym was taken (1 in 10^11): draw another.
+    raise IntegrityError("Could not draw a free pseudonym.")
+
+
+def _role_name(item: Item, language: str) -> str:
+    texts = item.role_texts()
+    return text_in_language({code: text.get("name", "") for code, text in texts.items()}, language)
+
+
+def _answers_errors(*, block: Block, items: dict[int, Item], answers: Sequence[Answer]) -> list:
+    """Everything wrong with ``answers`` for ``block``, as translated messages."""
+    language = get_language() or settings.LANGUAGE_CODE
+    scale = block.scale
+    errors = []
+    seen: set[int] = set()
+    unknown = sorted({answer.item_id for answer in answers if answer.item_id not in items})
+    if unknown:
+        errors.append(
+            _("These questions are not on this page: %(items)s.")
+            % {"items": ", ".join(str(item_id) for item_id in unknown)}
+        )
+    for answer in answers:
+        item = items.get(answer.item_id)
+        if item is None:
+            continue
+        role = _role_name(item, language)
+        if answer.item_id in seen:
+            errors.append(_("“%(role)s” was answered twice.") % {"role": role})
+        seen.add(answer.item_id)
+        if answer.cannot_judge and answer.value is not None:
+            errors.append(
+                _("“%(role)s”: give a value or choose “cannot judge”, not both.") % {"role": role}
+            )
+        if answer.value is not None and not scale.min_value <= answer.value <= scale.max_value:
+            errors.append(
+                _("“%(role)s”: %(value)s is outside the scale %(min)s–%(max)s.")
+                % {
+                    "role": role,
+                    "value": answer.value,
+                    "min": scale.min_value,
+                    "max": scale.max_value,
+                }
+            )
+        if answer.confidence is not None and not (
+            CONFIDENCE_MIN <= answer.confidence <= CONFIDENCE_MAX
+        ):
+            errors.append(
+                _("“%(role)s”: confidence %(value)s is outside %(min)s–%(max)s.")
+                % {
+                    "role": role,
+                    "value": answer.confidence,
+                    "min": CONFIDENCE_MIN,
+                    "max": CONFIDENCE_MAX,
+                }
+            )
+    return errors
+
+
+def block_assert_in_questionnaire(*, response: Response, block: Block) -> None:
+    """Refuse a block of another wave or one that the response's panel does not answer."""
+    assigned = (
+        block.wave_id == response.wave_id and block.panels.filter(pk=response.panel_id).exists()
+    )
+    if not assigned:
+        raise ValidationError(
+            _("This page is not part of your questionnaire."), code="block_not_assigned"
+        )
+
+
+@transaction.atomic
+def response_save_block(
+    *,
+    response: Response,
+    block: Block,
+    answers: Sequence[Answer],
+    comment: str = "",
+    now: datetime | None = None,
+) -> Response:
+    """Store a block page as the draft: its ratings and comment replace what was there.
+
+    The page is saved whole, with or without JavaScript: rows left unanswered lose any
+    earlier rating, an empty comment removes the comment. Everything is checked before
+    anything is written; a single error stores nothing. ``last_block`` becomes this block,
+    the point from which the link resumes.
+    """
+    now = now or timezone.now()
+    claimed = Response.objects.filter(pk=response.pk, status=Response.Status.DRAFT).update(
+        last_block=block.order, updated_at=now
+    )
+    if not claimed:
+        raise ResponseLockedError(
+            _("Your answers are already submitted and can no longer be changed."),
+            code="response_locked",
+        )
+    block_assert_in_questionnaire(response=response, block=block)
+    items = {item.pk: item for item in block.items.select_related("role")}
+    errors = _answers_errors(block=block, items=items, answers=answers)
+    if len(comment) > COMMENT_MAX_LENGTH:
+        errors.append(
+            _("The comment is longer than %(max)s characters.") % {"max": COMMENT_MAX_LENGTH}
+        )
+    if errors:
+        raise ValidationError(errors, code="answers_invalid")
+
+    answered = [answer for answer in answers if answer.is_answered]
+    Rating.objects.filter(response=response, item__block=block).exclude(
+        item_id__in=[answer.item_id for answer in answered]
+    ).delete()
+    Rating.objects.bulk_create(
+        [
+            Rating(
+                response=response,
+                item_id=answer.item_id,
+                value=None if answer.cannot_judge else answer.value,
+                cannot_judge=answer.cannot_judge,
+                confidence=None if answer.cannot_judge else answer.confidence,
+            )
+            for answer in answered
+        ],
+        update_conflicts=True,
+        unique_fields=["response", "item"],
+        update_fields=["value", "cannot_judge", "confidence", "updated_at"],
+    )
+    text = comment.strip()
+    if text:
+        BlockComment.objects.update_or_create(
+            response=response, block=block, defaults={"text": text}
+        )
+    else:
+        BlockComment.objects.filter(response=response, block=block).delete()
+    response.last_block = block.order
+    response.updated_at = now
+    return response
+
+
+@transaction.atomic
+def response_submit(*, response: Response, now: datetime | None = None) -> Response:
+    """Submit a draft: lock it, mark the invitation, schedule the wave's aggregation.
+
+    Idempotent: a second submit (another tab, a retried request) finds the response
+    already submitted, changes nothing and schedules nothing. Aggregation is requested
+    inside this transaction and published only on commit; a broker that is down never
+    loses or blocks the submission (``aggregation.scheduling``).
+    """
+    now = now or timezone.now()
+    flipped = Response.objects.filter(pk=response.pk, status=Response.Status.DRAFT).update(
+        status=Response.Status.SUBMITTED, submitted_at=now, updated_at=now
+    )
+    response = Response.objects.select_for_update().get(pk=response.pk)
+    if not flipped:
+        return response
+    if response.invitation_id is not None:
+        Invitation.objects.filter(pk=response.invitation_id).update(
+            status=Invitation.Status.SUBMITTED, submitted_at=now
+        )
+    aggregation_schedule(wave_id=response.wave_id)
+    return response
+
+
+@transaction.atomic
+def response_reopen(*, response: Response) -> Response:
+    """Unlock a submitted response so that its expert can change it (an admin's action).
+
+    The wave's aggregates no longer include it, so aggregation is scheduled again.
+    """
+    flipped = Response.objects.filter(pk=response.pk, status=Response.Status.SUBMITTED).update(
+        status=Response.Status.DRAFT, submitted_at=None, updated_at=timezone.now()
+    )
+    response = Response.objects.select_for_update().get(pk=response.pk)
+    if not flipped:
+        return response
+    if response.invitation_id is not None:
+        Invitation.objects.filter(pk=response.invitation_id).update(
+            status=Invitation.Status.STARTED, submitted_at=None
+        )
+    aggregation_schedule(wave_id=response.wave_id)
+    return response

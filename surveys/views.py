@@ -1,0 +1,400 @@
+"""The expert questionnaire behind a personal link ``/s/<token>/``.
+
+Views validate input, call a service of ``surveys.questionnaire``, and render what a selector
+of ``surveys.selectors`` prepared. ``questionnaire_view`` does what every page shares:
+resolve the link (an unusable one gets the same 404 page whatever the reason), turn
+oversized posts into a clean 400 before the CSRF check reads them, activate the
+invitation's language with its fallbacks, and mark the page private (no cache, no
+third-party anything, no referrer to other sites).
+"""
+
+from collections.abc import Callable
+from contextlib import suppress
+from dataclasses import dataclass
+from functools import wraps
+
+from django.core.exceptions import RequestDataTooBig, TooManyFieldsSent, ValidationError
+from django.http import HttpRequest, HttpResponse, JsonResponse
+from django.shortcuts import redirect, render
+from django.urls import reverse
+from django.utils.cache import add_never_cache_headers
+from django.utils.http import url_has_allowed_host_and_scheme
+from django.utils.translation import get_language, gettext
+from django.views.decorators.csrf import csrf_exempt, csrf_protect
+from django.views.decorators.http import require_POST, require_safe
+
+from surveys import selectors
+from surveys.forms import BlockAnswersForm, ConsentForm, LanguageForm
+from surveys.middleware import language_override, translation_fallbacks_install
+from surveys.models import Invitation, Response
+from surveys.questionnaire import (
+    ResponseLockedError,
+    invitation_language_set,
+    invitation_mark_opened,
+    invitation_resolve,
+    response_save_block,
+    response_start,
+    response_submit,
+)
+
+CONTENT_SECURITY_POLICY = "; ".join(
+    [
+        "default-src 'self'",
+        "script-src 'self'",
+        "style-src 'self'",
+        "img-src 'self'",
+        "connect-src 'self'",
+        "form-action 'self'",
+        "frame-ancestors 'none'",
+        "base-uri 'none'",
+        "object-src 'none'",
+    ]
+)
+
+
+def _private(response: HttpResponse) -> HttpResponse:
+    """Headers of every questionnaire page: nothing cached, loaded or referred elsewhere.
+
+    The referrer policy is ``same-origin``, not ``no-referrer``: with ``no-referrer`` on
+    these pages Chromium sends ``Origin: null`` with their form posts, which Django's CSRF
+    check refuses. Other sites still never see the link.
+    """
+    add_never_cache_headers(response)
+    response.headers["Content-Security-Policy"] = CONTENT_SECURITY_POLICY
+    response.headers["Referrer-Policy"] = "same-origin"
+    response.headers["X-Robots-Tag"] = "noindex, nofollow"
+    return response
+
+
+def link_invalid(request: HttpRequest) -> HttpResponse:
+    """The one page for an unknown, malformed, expired or closed link."""
+    translation_fallbacks_install(get_language())
+    return _private(render(request, "surveys/link_invalid.html", status=404))
+
+
+def _bad_request(
+    request: HttpRequest, errors: list[str], *, as_json: bool, status: int = 400
+) -> HttpResponse:
+    if as_json:
+        return JsonResponse({"ok": False, "errors": errors}, status=status)
+    return render(
+        request,
+        "surveys/bad_request.html",
+        {"errors": errors, "back_url": request.path, "status": status},
+        status=status,
+    )
+
+
+def questionnaire_view(*, as_json: bool = False) -> Callable:
+    """Wrap a view ``view(request, *, invitation, language, **kwargs)`` of a personal link."""
+
+    def decorate(view: Callable) -> Callable:
+        protected = csrf_protect(view)
+
+        @csrf_exempt  # checked below, once an oversized post has been answered cleanly
+        @wraps(view)
+        def wrapped(request: HttpRequest, token: str, **kwargs) -> HttpResponse:
+            invitation = invitation_resolve(token=token)
+            if invitation is None:
+                return link_invalid(request)
+            with language_override(invitation.language) as language:
+                if request.method == "GET" and "lang" in request.GET:
+                    with suppress(ValidationError):  # an unknown language changes nothing
+                        invitation_language_set(invitation=invitation, language=request.GET["lang"])
+                    return _private(redirect(request.path))
+                if request.method == "POST":
+                    try:
+                        request.POST  # noqa: B018 - reading it is the size check
+                    except (RequestDataTooBig, TooManyFieldsSent):
+                        message = gettext(
+                            "Your answers could not be read: the form sent was too large."
+                        )
+                        response = _bad_request(request, [message], as_json=as_json)
+                    else:
+                        response = protected(
+                            request, invitation=invitation, language=language, **kwargs
+                        )
+                else:
+                    response = view(request, invitation=invitation, language=language, **kwargs)
+                response.headers.setdefault("Content-Language", language)
+            return _private(response)
+
+        return wrapped
+
+    return decorate
+
+
+def _context(request: HttpRequest, *, invitation: Invitation, language: str, **extra) -> dict:
+    """What the base layout needs on every page of a link: the switcher and the banner."""
+    return {
+        "token": _token(request),
+        "language_url": reverse("surveys:language", args=[_token(request)]),
+        "language_next": request.get_full_path(),
+        "language_options": selectors.language_options(current=language),
+        "is_synthetic": invitation.wave.is_synthetic,
+        "wave_title": invitation.wave.title,
+        **extra,
+    }
+
+
+def _token(request: HttpRequest) -> str:
+    return request.resolver_match.kwargs["token"]
+
+
+def _block_url(request: HttpRequest, order: int) -> str:
+    return reverse("surveys:block", args=[_token(request), order])
+
+
+def _resume(request: HttpRequest, *, response: Response) -> HttpResponse:
+    """Go where the expert stopped: the thank-you page, a block, or the review page."""
+    token = _token(request)
+    if response.status == Response.Status.SUBMITTED:
+        return redirect("surveys:thanks", token)
+    questionnaire = selectors.questionnaire_get(
+        wave_id=response.wave_id, panel_id=response.panel_id
+    )
+    order = selectors.response_resume_order(response=response, questionnaire=questionnaire)
+    return redirect(
+        _block_url(request, order) if order is not None else reverse("surveys:review", args=[token])
+    )
+
+
+@questionnaire_view()
+def landing(request: HttpRequest, *, invitation: Invitation, language: str) -> HttpResponse:
+    """Purpose, who sees what, anonymity, consent; a started link resumes instead."""
+    response = selectors.response_for_invitation(invitation=invitation)
+    if request.method == "POST":
+        form = ConsentForm(request.POST)
+        if form.is_valid():
+            return _resume(request, response=response or response_start(invitation=invitation))
+    elif response is not None:
+        return _resume(request, response=response)
+    else:
+        invitation_mark_opened(invitation=invitation)
+        form = ConsentForm()
+    page = selectors.landing_page(invitation=invitation, language=language)
+    context = _context(request, invitation=invitation, language=language, page=page, form=form)
+    return render(request, "surveys/landing.html", context)
+
+
+@questionnaire_view()
+@require_safe
+def about(request: HttpRequest, *, invitation: Invitation, language: str) -> HttpResponse:
+    """The landing page's texts again, for an expert who has already started."""
+    response = selectors.response_for_invitation(invitation=invitation)
+    if response is None:
+        return redirect("surveys:landing", _token(request))
+    page = selectors.landing_page(invitation=invitation, language=language)
+    context = _context(
+        request,
+        invitation=invitation,
+        language=language,
+        page=page,
+        continue_url=reverse("surveys:resume", args=[_token(request)]),
+    )
+    return render(request, "surveys/landing.html", context)
+
+
+@questionnaire_view()
+@require_safe
+def resume(request: HttpRequest, *, invitation: Invitation, language: str) -> HttpResponse:
+    response = selectors.response_for_invitation(invitation=invitation)
+    if response is None:
+        return redirect("surveys:landing", _token(request))
+    return _resume(request, response=response)
+
+
+@dataclass(frozen=True)
+class _Saved:
+    response: Response
+    questionnaire: selectors.Questionnaire
+    action: str
+
+
+class _Refused(Exception):
+    """A post that stores nothing; ``response`` is the 400 or 409 to answer with."""
+
+    def __init__(self, response: HttpResponse):
+        super().__init__(response.status_code)
+        self.response = response
+
+
+def _save_block(request: HttpRequest, *, invitation: Invitation, order: int, as_json: bool):
+    """Parse a block page's post and store it, or raise ``_Refused`` with the answer."""
+    response = selectors.response_for_invitation(invitation=invitation)
+    if response is None:
+        message = gettext("Please agree to take part on the first page before answering.")
+        raise _Refused(_bad_request(request, [message], as_json=as_json, status=409))
+    form = BlockAnswersForm(request.POST)
+    if not form.is_valid():
+        raise _Refused(_bad_request(request, form.error_messages(), as_json=as_json))
+    questionnaire = selectors.questionnaire_get(
+        wave_id=response.wave_id, panel_id=response.panel_id
+    )
+    block = questionnaire.block(order)
+    if block is None:
+        message = gettext("This page is not part of your questionnaire.")
+        raise _Refused(_bad_request(request, [message], as_json=as_json))
+    try:
+        response = response_save_block(
+            response=response,
+            block=block,
+            answers=form.answers(),
+            comment=form.cleaned_data["comment"],
+        )
+    except ResponseLockedError as error:
+        raise _Refused(_locked(request, error.messages, as_json=as_json)) from error
+    except ValidationError as error:
+        raise _Refused(_bad_request(request, error.messages, as_json=as_json)) from error
+    return _Saved(
+        response=response,
+        questionnaire=questionnaire,
+        action=form.cleaned_data["action"] or BlockAnswersForm.Action.NEXT,
+    )
+
+
+def _after_save(request: HttpRequest, *, order: int, saved: _Saved) -> HttpResponse:
+    """Where a block page's buttons lead once it is saved."""
+    orders = saved.questionnaire.orders
+    position = orders.index(order)
+    if saved.action == BlockAnswersForm.Action.SAVE:
+        return redirect(f"{_block_url(request, order)}?saved=1")
+    if saved.action == BlockAnswersForm.Action.BACK:
+        if position == 0:
+            return redirect("surveys:about", _token(request))
+        return redirect(_block_url(request, orders[position - 1]))
+    if saved.action == BlockAnswersForm.Action.NEXT and position + 1 < len(orders):
+        return redirect(_block_url(request, orders[position + 1]))
+    return redirect("surveys:review", _token(request))
+
+
+def _locked(request: HttpRequest, errors: list[str], *, as_json: bool) -> HttpResponse:
+    if as_json:
+        return JsonResponse({"ok": False, "errors": errors}, status=409)
+    thanks_url = reverse("surveys:thanks", args=[_token(request)])
+    context = {"errors": errors, "thanks_url": thanks_url}
+    return render(request, "surveys/locked.html", context, status=409)
+
+
+@questionnaire_view()
+def block(request: HttpRequest, *, invitation: Invitation, language: str, order: int):
+    """One block: the prompt and a fieldset per role. Posting saves it and moves on."""
+    if request.method == "POST":
+        try:
+            saved = _save_block(request, invitation=invitation, order=order, as_json=False)
+        except _Refused as refused:
+            return refused.response
+        return _after_save(request, order=order, saved=saved)
+
+    response = selectors.response_for_invitation(invitation=invitation)
+    if response is None:
+        return redirect("surveys:landing", _token(request))
+    if response.status == Response.Status.SUBMITTED:
+        return redirect("surveys:thanks", _token(request))
+    questionnaire = selectors.questionnaire_get(
+        wave_id=response.wave_id, panel_id=response.panel_id
+    )
+    page = selectors.block_page(
+        response=response, questionnaire=questionnaire, order=order, language=language
+    )
+    if page is None:
+        context = _context(
+            request,
+            invitation=invitation,
+            language=language,
+            continue_url=reverse("surveys:resume", args=[_token(request)]),
+        )
+        return render(request, "surveys/page_missing.html", context, status=404)
+    context = _context(
+        request,
+        invitation=invitation,
+        language=language,
+        page=page,
+        saved=request.GET.get("saved") == "1",
+        autosave_url=reverse("surveys:autosave", args=[_token(request), order]),
+        about_url=reverse("surveys:about", args=[_token(request)]),
+    )
+    return render(request, "surveys/block.html", context)
+
+
+@questionnaire_view(as_json=True)
+@require_POST
+def autosave(request: HttpRequest, *, invitation: Invitation, language: str, order: int):
+    """The page's JavaScript posts the whole block on every change; answers with progress."""
+    try:
+        saved = _save_block(request, invitation=invitation, order=order, as_json=True)
+    except _Refused as refused:
+        return refused.response
+    progress = selectors.response_progress(
+        response=saved.response, questionnaire=saved.questionnaire
+    )
+    return JsonResponse(
+        {
+            "ok": True,
+            "message": gettext("Saved"),
+            "progress": {
+                "answered": progress.answered,
+                "total": progress.total,
+                "percent": progress.percent,
+                "text": progress.text,
+            },
+        }
+    )
+
+
+@questionnaire_view()
+@require_safe
+def review(request: HttpRequest, *, invitation: Invitation, language: str) -> HttpResponse:
+    """Every block with its answered and missing rows, and the submit button."""
+    response = selectors.response_for_invitation(invitation=invitation)
+    if response is None:
+        return redirect("surveys:landing", _token(request))
+    if response.status == Response.Status.SUBMITTED:
+        return redirect("surveys:thanks", _token(request))
+    questionnaire = selectors.questionnaire_get(
+        wave_id=response.wave_id, panel_id=response.panel_id
+    )
+    page = selectors.review_page(response=response, questionnaire=questionnaire, language=language)
+    back_url = _block_url(request, page.last_order) if page.last_order is not None else ""
+    context = _context(
+        request, invitation=invitation, language=language, page=page, back_url=back_url
+    )
+    return render(request, "surveys/review.html", context)
+
+
+@questionnaire_view()
+@require_POST
+def submit(request: HttpRequest, *, invitation: Invitation, language: str) -> HttpResponse:
+    """Submit once; a second submit from another tab or a retry lands on the same thanks."""
+    response = selectors.response_for_invitation(invitation=invitation)
+    if response is None:
+        return redirect("surveys:landing", _token(request))
+    response_submit(response=response)
+    return redirect("surveys:thanks", _token(request))
+
+
+@questionnaire_view()
+@require_safe
+def thanks(request: HttpRequest, *, invitation: Invitation, language: str) -> HttpResponse:
+    response = selectors.response_for_invitation(invitation=invitation)
+    if response is None or response.status != Response.Status.SUBMITTED:
+        return redirect("surveys:resume", _token(request))
+    return render(
+        request, "surveys/thanks.html", _context(request, invitation=invitation, language=language)
+    )
+
+
+@questionnaire_view()
+@require_POST
+def language_switch(request: HttpRequest, *, invitation: Invitation, language: str) -> HttpResponse:
+    """The switcher on every page: keep the choice on the invitation, return to the page."""
+    form = LanguageForm(request.POST)
+    if not form.is_valid():
+        return _bad_request(request, form.errors.get("language", []), as_json=False)
+    invitation_language_set(invitation=invitation, language=form.cleaned_data["language"])
+    landing_url = reverse("surveys:landing", args=[_token(request)])
+    target = form.cleaned_data["next"]
+    safe = target.startswith(landing_url) and url_has_allowed_host_and_scheme(
+        target, allowed_hosts={request.get_host()}, require_https=request.is_secure()
+    )
+    return redirect(target if safe else landing_url)

@@ -1,0 +1,251 @@
+"""Languages: English and Russian complete, the others falling back to Russian, then English.
+
+The catalogs are compiled by ``bin/setup`` (``compilemessages``); these tests read the
+compiled ``.mo`` files like the running site does.
+"""
+
+import re
+import shutil
+import subprocess
+from pathlib import Path
+
+import pytest
+from django.conf import settings
+from django.urls import reverse
+from django.utils import translation
+from django.utils.translation import gettext
+
+from surveys.middleware import language_override, translation_fallbacks_install
+from surveys.models import Actor, Invitation, Item
+from tests.factories import survey_open
+
+pytestmark = pytest.mark.django_db
+
+LOCALE = Path(settings.LOCALE_PATHS[0])
+STUB_LANGUAGES = {
+    "kk": {"Next": "Келесі", "Back": "Артқа", "Submit": "Жіберу"},
+    "hy": {"Next": "Հաջորդը", "Back": "Հետ", "Submit": "Ուղարկել"},
+    "ky": {"Next": "Кийинки", "Back": "Артка", "Submit": "Жөнөтүү"},
+    "tg": {"Next": "Навбатӣ", "Back": "Бозгашт", "Submit": "Фиристодан"},
+}
+
+
+@pytest.fixture(autouse=True)
+def compiled_catalogs():
+    missing = [
+        code
+        for code in ("ru", *STUB_LANGUAGES)
+        if not (LOCALE / code / "LC_MESSAGES" / "django.mo").exists()
+    ]
+    if missing:
+        pytest.fail(
+            f"Compiled catalogs missing for {missing}: run bin/setup "
+            "(manage.py compilemessages --ignore=.venv)."
+        )
+
+
+def html_of(client, url: str) -> str:
+    page = client.get(url)
+    assert page.status_code == 200, url
+    return page.content.decode()
+
+
+def consented(client, language: str):
+    survey = survey_open(language=language)
+    client.post(survey.url, {"consent": "on"})
+    return survey
+
+
+def block_url(survey, index: int = 0) -> str:
+    return reverse("surveys:block", args=[survey.token, survey.blocks[index].order])
+
+
+# Catalogs ----------------------------------------------------------------------------------
+
+
+@pytest.mark.skipif(not shutil.which("msgfmt"), reason="msgfmt (gettext) is not installed")
+def test_russian_catalog_is_complete():
+    result = subprocess.run(
+        ["msgfmt", "--check", "--statistics", "-o", "/dev/null", "django.po"],
+        cwd=LOCALE / "ru" / "LC_MESSAGES",
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    assert re.fullmatch(r"\d+ translated messages\.\n", result.stderr), result.stderr
+
+
+def test_russian_catalog_is_compiled_from_the_current_source():
+    folder = LOCALE / "ru" / "LC_MESSAGES"
+    assert (folder / "django.mo").stat().st_mtime >= (folder / "django.po").stat().st_mtime, (
+        "django.mo is older than django.po: run compilemessages"
+    )
+
+
+@pytest.mark.parametrize("language", sorted(STUB_LANGUAGES))
+def test_other_languages_translate_some_and_fall_back_to_russian_then_english(language):
+    with language_override(language) as active:
+        assert active == language
+        for english, translated in STUB_LANGUAGES[language].items():
+            assert gettext(english) == translated
+        assert gettext("Cannot judge") == "Не могу судить", "untranslated: Russian"
+        assert gettext("A text in no catalog") == "A text in no catalog", "then English"
+    with language_override("en"):
+        assert gettext("Cannot judge") == "Cannot judge", "English never falls back"
+
+
+def test_russian_itself_falls_back_to_english_only():
+    with language_override("ru"):
+        assert gettext("Next") == "Далее"
+        assert gettext("A text in no catalog") == "A text in no catalog"
+
+
+def test_fallback_chain_is_set_up_again_after_the_catalog_cache_is_reset(settings):
+    translation_fallbacks_install("kk")
+    settings.LOCALE_PATHS = [*settings.LOCALE_PATHS]  # Django drops its cached catalogs
+    with language_override("kk"):
+        assert gettext("Cannot judge") == "Не могу судить"
+
+
+def test_unsupported_language_means_russian():
+    with language_override("de") as active:
+        assert active == "ru"
+        assert gettext("Next") == "Далее"
+
+
+def test_middleware_gives_every_page_the_chain(client):
+    from surveys.middleware import LanguageFallbackMiddleware
+
+    seen = []
+
+    def view(request):
+        seen.append(gettext("Cannot judge"))
+        return None
+
+    with translation.override("tg"):
+        LanguageFallbackMiddleware(view)(None)
+    assert seen == ["Не могу судить"]
+
+
+# Pages -------------------------------------------------------------------------------------
+
+
+def test_english_pages_are_in_english(client):
+    survey = consented(client, "en")
+    html = html_of(client, block_url(survey))
+    assert '<html lang="en"' in html
+    assert "How strongly does Russia expect that Armenia will play each of these roles?" in html
+    assert ">Next<" in html and "Cannot judge" in html
+    outside_switcher = re.sub(r"<select.*?</select>", "", html, flags=re.S)
+    assert not re.search(r"[А-Яа-яЁё]", outside_switcher), "no Russian on an English page"
+
+
+def test_russian_pages_are_in_russian_with_actor_names_in_the_nominative(client):
+    survey = consented(client, "ru")
+    html = html_of(client, block_url(survey))
+    assert '<html lang="ru"' in html
+    assert "Ожидания: Россия → Армения" in html
+    assert "В какой мере Россия ожидает, что Армения будет играть каждую из этих ролей?" in html
+    for text in ("Далее", "Назад", "Не могу судить", "Насколько вы уверены?", "совсем нет"):
+        assert text in html
+    assert '<legend class="role-name">Опекаемый</legend>' in html
+    conception = html_of(client, block_url(survey, 1))
+    assert "В какой мере Армения видит себя в каждой из этих ролей?" in conception
+    performance = html_of(client, block_url(survey, 2))
+    assert "В какой мере Армения на деле играет каждую из этих ролей" in performance
+
+
+def test_landing_page_is_translated(client):
+    survey = survey_open(language="ru")
+    html = html_of(client, survey.url)
+    for text in ("Кто что видит", "Мы не записываем ваш IP-адрес", "Начать опрос"):
+        assert text in html
+    assert "3 страницы, 8 вопросов, около 2 минут." in html
+
+
+def test_kazakh_page_mixes_kazakh_russian_and_typology_fallbacks(client):
+    survey = survey_open(language="kk")
+    first, second = survey.items(0)[:2]
+    first.fielded_texts["kk"] = {"name": "Қорғалушы", "definition": "Қазақша анықтама."}
+    first.save()
+    Actor.objects.filter(code="ARM").update(names={"kk": "Армения (kk)"})
+    client.post(survey.url, {"consent": "on"})
+    html = html_of(client, block_url(survey))
+    assert '<html lang="kk"' in html
+    assert ">Келесі<" in html and ">Артқа<" in html, "Kazakh where translated"
+    assert "Не могу судить" in html, "Russian where not"
+    assert '<legend class="role-name">Қорғалушы</legend>' in html
+    assert "Қазақша анықтама." in html
+    assert f'<legend class="role-name">{second.role.name_ru}</legend>' in html
+    assert "Ожидания: Россия → Армения (kk)" in html, "actor names from the typology data"
+
+
+@pytest.mark.parametrize("language", ["hy", "ky", "tg"])
+def test_each_other_language_is_selectable(client, language):
+    survey = consented(client, language)
+    html = html_of(client, block_url(survey))
+    assert f'<html lang="{language}"' in html
+    assert f">{STUB_LANGUAGES[language]['Next']}<" in html
+    assert "Не могу судить" in html
+
+
+def test_the_invitations_language_is_the_default_whatever_the_browser_says(client):
+    survey = survey_open(language="ru")
+    page = client.get(survey.url, headers={"accept-language": "en"})
+    assert '<html lang="ru"' in page.content.decode()
+    assert page.headers["Content-Language"] == "ru"
+
+
+def test_lang_parameter_switches_and_is_kept_on_the_invitation(client):
+    survey = consented(client, "ru")
+    page = client.get(block_url(survey) + "?lang=en")
+    assert page.status_code == 302
+    assert page.url == block_url(survey)
+    assert Invitation.objects.get(pk=survey.invitation.pk).language == "en"
+    assert '<html lang="en"' in html_of(client, block_url(survey))
+
+
+def test_unknown_lang_parameter_changes_nothing(client):
+    survey = consented(client, "ru")
+    client.get(block_url(survey) + "?lang=xx")
+    assert Invitation.objects.get(pk=survey.invitation.pk).language == "ru"
+
+
+def test_switcher_form_on_every_page(client):
+    survey = consented(client, "ru")
+    html = html_of(client, block_url(survey))
+    assert f'action="{reverse("surveys:language", args=[survey.token])}"' in html
+    for code, name in [("en", "English"), ("ru", "Русский"), ("hy", "Հայերեն"), ("tg", "Тоҷикӣ")]:
+        assert f'<option value="{code}" lang="{code}"' in html
+        assert name in html
+    page = client.post(
+        reverse("surveys:language", args=[survey.token]),
+        {"language": "hy", "next": block_url(survey, 1)},
+    )
+    assert page.url == block_url(survey, 1)
+    assert Invitation.objects.get(pk=survey.invitation.pk).language == "hy"
+
+
+def test_switcher_never_redirects_elsewhere(client):
+    survey = consented(client, "ru")
+    url = reverse("surveys:language", args=[survey.token])
+    for target in ("https://example.com/", "//example.com/s/", "/admin/"):
+        page = client.post(url, {"language": "en", "next": target})
+        assert page.url == survey.url, target
+
+
+def test_switcher_refuses_an_unknown_language(client):
+    survey = consented(client, "ru")
+    page = client.post(reverse("surveys:language", args=[survey.token]), {"language": "xx"})
+    assert page.status_code == 400
+    assert Invitation.objects.get(pk=survey.invitation.pk).language == "ru"
+
+
+def test_role_texts_are_those_fielded_with_the_wave(client):
+    survey = consented(client, "en")
+    item = Item.objects.get(pk=survey.items(0)[0].pk)
+    item.role.name_en = "Renamed after opening"
+    item.role.save()
+    html = html_of(client, block_url(survey))
+    assert "Renamed after opening" not in html
+    assert '<legend class="role-name">Protectee</legend>' in html
