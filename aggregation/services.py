@@ -305,7 +305,7 @@ def aggregation_run_wave(*, wave_id: int, force: bool = False) -> AggregationRun
     )
     try:
         cells = engine.cell_statistics(ratings)
-        comparisons = engine.all_preset_comparisons(ratings, home_panels())
+        comparisons = engine.all_preset_comparisons(ratings, home_panels(), cells=cells)
         reliability = engine.reliability(ratings)
         with transaction.atomic():
             _results_store(run, cells=cells, comparisons=comparisons, reliability=reliability)
@@ -406,7 +406,7 @@ def aggregation_split_part(*, run_id: int, subject: str) -> None:
     comparisons = (
         engine.all_preset_comparisons(ratings, part_homes)
         if subject != engine.ANCHOR_ACTOR
-        else engine.all_preset_comparisons(ratings.iloc[0:0], part_homes)
+        else engine.all_preset_comparisons(ratings.iloc[0:0], part_homes, cells=cells.iloc[0:0])
     )
     reliability = engine.reliability(own)
     with transaction.atomic():

@@ -112,7 +112,12 @@ def create_wave(n_ratings: int) -> None:
 
 
 def sql_groupby(wave_id: int) -> float:
-    """The baseline: count, mean and SD per cell in one SQL statement; returns seconds."""
+    """The baseline: count, mean and SD per cell in one SQL statement; returns seconds.
+
+    Within a wave an item stands for one (holder, subject, perspective, role), so grouping by
+    (panel, item) gives exactly the cells of the aggregation, over the same rows, without
+    joining the instrument: the fastest honest SQL for the job.
+    """
     from django.db import connection
 
     if connection.vendor == "postgresql":
@@ -123,14 +128,11 @@ def sql_groupby(wave_id: int) -> float:
             " / (count(rt.value) - 1))"
         )
     sql = f"""
-        SELECT r.panel_id, b.holder_id, b.subject_id, b.perspective, i.role_id,
-               count(rt.value), avg(rt.value), {sd}
+        SELECT r.panel_id, rt.item_id, count(rt.value), avg(rt.value), {sd}
         FROM surveys_rating rt
         JOIN surveys_response r ON r.id = rt.response_id
-        JOIN surveys_item i ON i.id = rt.item_id
-        JOIN surveys_block b ON b.id = i.block_id
         WHERE r.wave_id = %s AND r.status = 'submitted'
-        GROUP BY r.panel_id, b.holder_id, b.subject_id, b.perspective, i.role_id
+        GROUP BY r.panel_id, rt.item_id
     """
     started = time.perf_counter()
     with connection.cursor() as cursor:
@@ -153,8 +155,8 @@ def measure() -> dict:
     load_s = time.perf_counter() - started
 
     started = time.perf_counter()
-    engine.cell_statistics(ratings)
-    engine.all_preset_comparisons(ratings, services.home_panels())
+    cells = engine.cell_statistics(ratings)
+    engine.all_preset_comparisons(ratings, services.home_panels(), cells=cells)
     engine.reliability(ratings)
     stats_s = time.perf_counter() - started
     n_ratings = len(ratings)
