@@ -8,6 +8,7 @@ from aggregation.models import (
     ComparisonResult,
     PendingAggregation,
     ReliabilityResult,
+    WaveChangeResult,
 )
 
 
@@ -88,3 +89,10 @@ class ReliabilityResultAdmin(ReadOnlyAdmin):
 class PendingAggregationAdmin(ReadOnlyAdmin):
     list_display = ("wave", "requested_at", "dispatched_at")
     list_select_related = ("wave",)
+
+
+@admin.register(WaveChangeResult)
+class WaveChangeResultAdmin(ReadOnlyAdmin):
+    list_display = ("run", "previous_run", "perspective", "n_t", "mean_t", "mean_prev", "diff")
+    list_filter = ("run__wave", "perspective", "panel", "subject", "role")
+    list_select_related = ("run__wave", "previous_run__wave", "panel", "holder", "subject", "role")

@@ -3,8 +3,8 @@
 Only integer ids and values travel from the database: six numeric columns per rating. The
 codes (panel, holder, subject, perspective, role) are joined in pandas from the few hundred
 rows of the wave's instrument. On PostgreSQL the rows come as Arrow through ADBC (whose driver reads
-with binary ``COPY``), elsewhere through a server-side iterator in chunks; no model instance
-is built either way.
+with binary ``COPY``), elsewhere (and inside a transaction) through a server-side iterator in
+chunks; no model instance is built either way.
 """
 
 from urllib.parse import quote
@@ -141,11 +141,10 @@ def ratings_frame(
     The codes are attached by position lookups on the small instrument, panel and response
     tables and stored as categoricals, so a million ratings cost a few arrays of integers.
     """
-    raw = (
-        _read_with_arrow(wave_id, item_ids)
-        if connection.vendor == "postgresql"
-        else _read_with_iterator(wave_id, item_ids)
-    )
+    # The Arrow reader has a connection of its own, which cannot see rows that the caller's
+    # open transaction has not committed yet: inside a transaction, read on Django's.
+    arrow = connection.vendor == "postgresql" and not connection.in_atomic_block
+    raw = _read_with_arrow(wave_id, item_ids) if arrow else _read_with_iterator(wave_id, item_ids)
     items = instrument_frame(wave_id)
     panels = pd.DataFrame(
         list(Panel.objects.values_list("id", "code")), columns=["panel_id", "panel"]

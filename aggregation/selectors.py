@@ -1,7 +1,13 @@
 """Reads of stored aggregation results. Readers only ever see complete runs."""
 
-from aggregation.models import AggregationRun
-from surveys.models import Wave
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime
+
+from django.db.models import Count, F, OuterRef, Q, Subquery
+
+from aggregation.models import AggregationRun, CellResult, ComparisonResult, PendingAggregation
+from surveys.models import Actor, Invitation, Panel, Role, Wave
 
 
 def run_latest_complete(*, wave: Wave) -> AggregationRun | None:
@@ -10,4 +16,410 @@ def run_latest_complete(*, wave: Wave) -> AggregationRun | None:
         AggregationRun.objects.filter(wave=wave, status=AggregationRun.Status.COMPLETE)
         .order_by("-finished_at", "-pk")
         .first()
+    )
+
+
+# Admin reports: waves, comparisons, trends, panel progress --------------------------------
+# Plain dataclasses out, so that aggregation.charts formats finished numbers without the ORM.
+
+
+def _latest_complete_run_id():
+    """Subquery: the id of the newest complete run of the outer wave."""
+    return Subquery(
+        AggregationRun.objects.filter(wave=OuterRef("pk"), status=AggregationRun.Status.COMPLETE)
+        .order_by("-finished_at", "-pk")
+        .values("pk")[:1]
+    )
+
+
+@dataclass(frozen=True)
+class WaveOption:
+    id: int
+    slug: str
+    title: str
+    status: str
+    is_synthetic: bool
+    run_id: int | None
+    """The newest complete aggregation run of the wave, if any."""
+
+
+def waves_with_latest_run() -> list[WaveOption]:
+    """Every wave, oldest first, with the id of its newest complete run (one query)."""
+    rows = (
+        Wave.objects.annotate(run_id=_latest_complete_run_id())
+        .order_by(F("opens_at").asc(nulls_last=True), "slug")
+        .values_list("id", "slug", "title", "status", "is_synthetic", "run_id")
+    )
+    return [WaveOption(*row) for row in rows]
+
+
+@dataclass(frozen=True)
+class ActorPlace:
+    """An actor and the panel sitting in its capital (None for actors without a panel)."""
+
+    code: str
+    name: str
+    panel: str | None
+    city: str | None
+
+
+def actor_places() -> dict[str, ActorPlace]:
+    """Actor code → name, home panel code and city (one query)."""
+    places: dict[str, ActorPlace] = {}
+    rows = Actor.objects.order_by("order", "code", "panels__code").values_list(
+        "code", "name_en", "panels__code", "panels__city_en"
+    )
+    for code, name, panel, city in rows:
+        places.setdefault(code, ActorPlace(code=code, name=name, panel=panel, city=city))
+    return places
+
+
+@dataclass(frozen=True)
+class ComparisonRoleRow:
+    """One role of a stored comparison; numbers are None where the engine had none."""
+
+    role: str
+    role_name: str
+    n_left: int
+    mean_left: float | None
+    sd_left: float | None
+    ci_low_left: float | None
+    ci_high_left: float | None
+    n_right: int
+    mean_right: float | None
+    sd_right: float | None
+    ci_low_right: float | None
+    ci_high_right: float | None
+    diff: float | None
+    diff_ci_low: float | None
+    diff_ci_high: float | None
+    hedges_g: float | None
+    p_value: float | None
+    p_adjusted: float | None
+
+
+@dataclass(frozen=True)
+class StoredComparison:
+    """A preset comparison of one subject in one run, with its roles in typology order."""
+
+    run_id: int
+    preset: str
+    subject: str
+    subject_name: str
+    left_label: str
+    right_label: str
+    method: str
+    dominant_left: str
+    dominant_right: str
+    profile_distance: float | None
+    rows: tuple[ComparisonRoleRow, ...]
+
+    def role_name(self, code: str) -> str:
+        return next((row.role_name for row in self.rows if row.role == code), code)
+
+
+_ROLE_ROW_FIELDS = [name for name in ComparisonRoleRow.__dataclass_fields__ if name != "role"]
+
+
+def comparisons_stored(
+    *, run_id: int, preset: str | None = None, subject: str | None = None
+) -> list[StoredComparison]:
+    """The stored preset comparisons of a run (one query), optionally of one preset/subject.
+
+    Ordered by preset, the subject's actor order and the roles' typology order.
+    """
+    results = ComparisonResult.objects.filter(run_id=run_id)
+    if preset is not None:
+        results = results.filter(preset=preset)
+    if subject is not None:
+        results = results.filter(subject__code=subject)
+    rows = results.order_by("preset", "subject__order", "subject__code", "role__order").values(
+        "preset",
+        "subject__code",
+        "subject__name_en",
+        "left_label",
+        "right_label",
+        "method",
+        "dominant_left",
+        "dominant_right",
+        "profile_distance",
+        "role__code",
+        "role__name_en",
+        *(name for name in _ROLE_ROW_FIELDS if name != "role_name"),
+    )
+    grouped: dict[tuple[str, str], dict] = {}
+    for row in rows:
+        key = (row["preset"], row["subject__code"])
+        group = grouped.setdefault(key, {"head": row, "rows": []})
+        group["rows"].append(
+            ComparisonRoleRow(
+                role=row["role__code"],
+                role_name=row["role__name_en"],
+                **{
+                    name: row[name]
+                    for name in ComparisonRoleRow.__dataclass_fields__
+                    if name not in ("role", "role_name")
+                },
+            )
+        )
+    return [
+        StoredComparison(
+            run_id=run_id,
+            preset=preset_code,
+            subject=subject_code,
+            subject_name=group["head"]["subject__name_en"],
+            left_label=group["head"]["left_label"],
+            right_label=group["head"]["right_label"],
+            method=group["head"]["method"],
+            dominant_left=group["head"]["dominant_left"],
+            dominant_right=group["head"]["dominant_right"],
+            profile_distance=group["head"]["profile_distance"],
+            rows=tuple(group["rows"]),
+        )
+        for (preset_code, subject_code), group in grouped.items()
+    ]
+
+
+def comparison_subjects(*, run_id: int) -> list[tuple[str, str]]:
+    """(code, name) of the subjects with stored comparisons in a run, in actor order."""
+    return list(
+        Actor.objects.filter(
+            pk__in=ComparisonResult.objects.filter(run_id=run_id).values("subject_id")
+        ).values_list("code", "name_en")
+    )
+
+
+def role_options() -> list[tuple[str, str]]:
+    """(code, name) of every role of the typology, in typology order."""
+    return list(Role.objects.values_list("code", "name_en"))
+
+
+def actor_options() -> list[tuple[str, str]]:
+    return list(Actor.objects.values_list("code", "name_en"))
+
+
+def panel_options() -> list[tuple[str, str]]:
+    return list(Panel.objects.values_list("code", "city_en"))
+
+
+@dataclass(frozen=True)
+class TrendPoint:
+    """One role's value in one wave's newest complete run, with its 95 % CI and n."""
+
+    wave: str
+    role: str
+    role_name: str
+    value: float | None
+    ci_low: float | None
+    ci_high: float | None
+    n: int
+
+
+def _latest_run_ids():
+    return Wave.objects.annotate(run_id=_latest_complete_run_id()).values("run_id")
+
+
+def cell_trend(
+    *,
+    holder: str,
+    subject: str,
+    perspective: str,
+    panel: str | None,
+    roles: Sequence[str] | None = None,
+) -> list[TrendPoint]:
+    """A cell's mean across waves, one point per (wave, role), from each wave's newest
+    complete run (one query). ``panel`` None reads the statistics pooled over all panels."""
+    cells = CellResult.objects.filter(
+        run_id__in=_latest_run_ids(),
+        holder__code=holder,
+        subject__code=subject,
+        perspective=perspective,
+    )
+    cells = cells.filter(panel__isnull=True) if panel is None else cells.filter(panel__code=panel)
+    if roles:
+        cells = cells.filter(role__code__in=roles)
+    rows = cells.order_by("role__order", "run__wave__slug").values_list(
+        "run__wave__slug", "role__code", "role__name_en", "mean", "ci_low", "ci_high", "n"
+    )
+    return [TrendPoint(*row) for row in rows]
+
+
+def comparison_trend(
+    *, preset: str, subject: str, roles: Sequence[str] | None = None
+) -> list[TrendPoint]:
+    """A preset comparison's difference (left − right) across waves, one point per
+    (wave, role), from each wave's newest complete run (one query); n is the smaller side."""
+    results = ComparisonResult.objects.filter(
+        run_id__in=_latest_run_ids(), preset=preset, subject__code=subject
+    )
+    if roles:
+        results = results.filter(role__code__in=roles)
+    rows = results.order_by("role__order", "run__wave__slug").values_list(
+        "run__wave__slug",
+        "role__code",
+        "role__name_en",
+        "diff",
+        "diff_ci_low",
+        "diff_ci_high",
+        "n_left",
+        "n_right",
+    )
+    return [
+        TrendPoint(wave, role, name, diff, low, high, min(n_left, n_right))
+        for wave, role, name, diff, low, high, n_left, n_right in rows
+    ]
+
+
+@dataclass(frozen=True)
+class PanelProgress:
+    """How far one panel is in a wave: invitations by status; ``sent`` counts those e-mailed."""
+
+    panel: str
+    city: str
+    invited: int
+    sent: int
+    started: int
+    submitted: int
+
+    @property
+    def not_started(self) -> int:
+        return self.invited - self.started - self.submitted
+
+    @property
+    def response_rate(self) -> float | None:
+        return self.submitted / self.invited if self.invited else None
+
+
+def wave_panel_progress(*, wave: Wave) -> list[PanelProgress]:
+    """Per panel: invited, e-mailed, started (draft) and submitted invitations (one query).
+
+    Every panel is listed, also one without invitations to this wave.
+    """
+    in_wave = Q(experts__invitations__wave=wave)
+    status = "experts__invitations__status"
+    rows = Panel.objects.annotate(
+        invited=Count("experts__invitations", filter=in_wave),
+        sent=Count(
+            "experts__invitations", filter=in_wave & Q(experts__invitations__sent_at__isnull=False)
+        ),
+        started=Count(
+            "experts__invitations", filter=in_wave & Q(**{status: Invitation.Status.STARTED})
+        ),
+        submitted=Count(
+            "experts__invitations", filter=in_wave & Q(**{status: Invitation.Status.SUBMITTED})
+        ),
+    ).values_list("code", "city_en", "invited", "sent", "started", "submitted")
+    return [PanelProgress(*row) for row in rows]
+
+
+def run_latest(*, wave: Wave) -> AggregationRun | None:
+    """The newest run of a wave whatever its state (running, complete or failed)."""
+    return AggregationRun.objects.filter(wave=wave).order_by("-started_at", "-pk").first()
+
+
+def aggregation_pending(*, wave: Wave) -> PendingAggregation | None:
+    return PendingAggregation.objects.filter(wave=wave).first()
+
+
+@dataclass(frozen=True)
+class ExpertStatus:
+    """An invited expert's progress, pseudonymous: name and e-mail only when asked for."""
+
+    invitation_id: int
+    expert_id: int
+    panel: str
+    language: str
+    expert_active: bool
+    status: str
+    created_at: datetime
+    sent_at: datetime | None
+    opened_at: datetime | None
+    submitted_at: datetime | None
+    reminders_sent: int
+    last_reminder_at: datetime | None
+    response_id: int | None
+    response_status: str | None
+    name: str | None = None
+    email: str | None = None
+
+
+def wave_expert_statuses(
+    *,
+    wave: Wave,
+    panel: str | None = None,
+    status: str | None = None,
+    with_identity: bool = False,
+):
+    """The invitations of a wave as ``ExpertStatus`` rows (a lazy query: slice it to page).
+
+    Never an answer; names and e-mails only with ``with_identity``.
+    """
+    invitations = Invitation.objects.filter(wave=wave)
+    if panel:
+        invitations = invitations.filter(expert__panel__code=panel)
+    if status:
+        invitations = invitations.filter(status=status)
+    fields = [
+        "id",
+        "expert_id",
+        "expert__panel__code",
+        "language",
+        "expert__is_active",
+        "status",
+        "created_at",
+        "sent_at",
+        "opened_at",
+        "submitted_at",
+        "reminders_sent",
+        "last_reminder_at",
+        "response__id",
+        "response__status",
+    ]
+    if with_identity:
+        fields += ["expert__name", "expert__email"]
+    return _ExpertStatusQuery(
+        invitations.order_by("expert__panel__code", "expert_id").values_list(*fields)
+    )
+
+
+class _ExpertStatusQuery:
+    """A values_list query that yields ``ExpertStatus`` rows, sliceable and countable, so a
+    paginator reads one page with one query."""
+
+    def __init__(self, queryset) -> None:
+        self._queryset = queryset
+
+    def count(self) -> int:
+        return self._queryset.count()
+
+    def __len__(self) -> int:
+        return self.count()
+
+    def __getitem__(self, index):
+        rows = self._queryset[index]
+        if isinstance(index, slice):
+            return [ExpertStatus(*row) for row in rows]
+        return ExpertStatus(*rows)
+
+    def __iter__(self):
+        return (ExpertStatus(*row) for row in self._queryset)
+
+
+# API and exports ---------------------------------------------------------------------------
+
+
+def runs_latest_complete_ids():
+    """A subquery of the newest complete run's id of every wave that has one.
+
+    For ``filter(run_id__in=...)``: the API's results and trends read these runs only.
+    """
+    newest = (
+        AggregationRun.objects.filter(wave=OuterRef("pk"), status=AggregationRun.Status.COMPLETE)
+        .order_by("-finished_at", "-pk")
+        .values("pk")[:1]
+    )
+    return (
+        Wave.objects.annotate(newest_run_id=Subquery(newest))
+        .filter(newest_run_id__isnull=False)
+        .values("newest_run_id")
     )

@@ -5,6 +5,9 @@ from django.urls import include, path
 
 urlpatterns = [
     path("i18n/", include("django.conf.urls.i18n")),
+    path("admin/reports/", include("aggregation.reports")),  # admin report pages
     path("admin/", admin.site.urls),
+    path("api/v1/", include("surveys.api.urls")),
+    path("api/v1/", include("aggregation.api.urls")),
     path("", include("surveys.urls")),
 ]

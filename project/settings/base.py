@@ -61,6 +61,8 @@ INSTALLED_APPS = [
 
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
+    "project.middleware.ContentSecurityPolicyMiddleware",
+    "project.middleware.InvitationLinkGuardMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.locale.LocaleMiddleware",
     "django.middleware.common.CommonMiddleware",
@@ -68,6 +70,7 @@ MIDDLEWARE = [
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    "surveys.middleware_errors.DatabaseUnavailableMiddleware",
 ]
 
 ROOT_URLCONF = "project.urls"
@@ -82,6 +85,7 @@ TEMPLATES = [
                 "django.template.context_processors.request",
                 "django.contrib.auth.context_processors.auth",
                 "django.contrib.messages.context_processors.messages",
+                "surveys.context_processors.synthetic_data",
             ],
         },
     },
@@ -198,6 +202,34 @@ SECURE_CONTENT_TYPE_NOSNIFF = True
 SECURE_REFERRER_POLICY = "no-referrer"
 SESSION_COOKIE_HTTPONLY = True
 
+# Content-Security-Policy of every response without one of its own (project.middleware).
+# The admin's and reports' templates use <style> blocks and inline SVG: inline styles only.
+CONTENT_SECURITY_POLICY = "; ".join(
+    [
+        "default-src 'self'",
+        "style-src 'self' 'unsafe-inline'",
+        "img-src 'self' data:",
+        "frame-ancestors 'none'",
+        "base-uri 'self'",
+        "form-action 'self'",
+        "object-src 'none'",
+    ]
+)
+# The API reference pages (drf-spectacular's Swagger UI and Redoc, for signed-in users) start
+# with an inline script; Redoc renders in a blob: worker. Nothing else runs inline scripts.
+CONTENT_SECURITY_POLICY_PATHS = {
+    "/api/v1/docs/": CONTENT_SECURITY_POLICY + "; script-src 'self' 'unsafe-inline'",
+    "/api/v1/redoc/": CONTENT_SECURITY_POLICY
+    + "; script-src 'self' 'unsafe-inline'; worker-src 'self' blob:",
+}
+# Requests per invitation link (per token hash) and window; more get a 429 page.
+INVITATION_LINK_RATE_LIMIT = env.int("INVITATION_LINK_RATE_LIMIT", default=120)
+INVITATION_LINK_RATE_WINDOW_SECONDS = env.int("INVITATION_LINK_RATE_WINDOW_SECONDS", default=60)
+# Failed admin logins per username within the window before further attempts are refused.
+ADMIN_LOGIN_MAX_FAILURES = env.int("ADMIN_LOGIN_MAX_FAILURES", default=5)
+ADMIN_LOGIN_LOCKOUT_SECONDS = env.int("ADMIN_LOGIN_LOCKOUT_SECONDS", default=15 * 60)
+AUTHENTICATION_BACKENDS = ["surveys.login_throttle.ThrottledModelBackend"]
+
 REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": [
         "rest_framework.authentication.TokenAuthentication",
@@ -254,3 +286,8 @@ CELERY_BEAT_SCHEDULE = {
         "schedule": 60.0 * 60,
     },
 }
+
+# Invitation e-mail: at most this many reminders per invitation, at least this many hours apart
+# (and after the invitation itself).
+INVITATION_MAX_REMINDERS = env.int("INVITATION_MAX_REMINDERS", default=3)
+INVITATION_REMINDER_MIN_GAP_HOURS = env.float("INVITATION_REMINDER_MIN_GAP_HOURS", default=72)

@@ -1,0 +1,146 @@
+"""Serializers of stored results, trends, anonymised raw ratings and export jobs.
+
+The list views hand over ``values()`` rows (codes already joined by the database), so these
+serializers only name and type the fields. A raw rating carries its response's pseudonym,
+never an expert, invitation or response id.
+"""
+
+from rest_framework import serializers
+
+from aggregation.exports import FORMATS, TABLES
+
+
+def _number(**kwargs) -> serializers.FloatField:
+    return serializers.FloatField(allow_null=True, read_only=True, **kwargs)
+
+
+class RunFieldsMixin(serializers.Serializer):
+    wave = serializers.CharField(source="wave_slug", read_only=True)
+    run = serializers.IntegerField(source="run_id", read_only=True)
+    estimator = serializers.CharField(source="estimator_name", read_only=True)
+    estimator_version = serializers.CharField(read_only=True)
+
+
+class CellSerializer(RunFieldsMixin):
+    panel = serializers.CharField(
+        source="panel_code", read_only=True, help_text="Panel code, or ALL for pooled."
+    )
+    holder = serializers.CharField(source="holder_code", read_only=True)
+    subject = serializers.CharField(source="subject_code", read_only=True)
+    perspective = serializers.CharField(read_only=True)
+    role = serializers.CharField(source="role_code", read_only=True)
+    n = serializers.IntegerField(read_only=True)
+    n_cannot_judge = serializers.IntegerField(read_only=True)
+    mean = _number()
+    median = _number()
+    sd = _number()
+    se = _number()
+    ci_low = _number()
+    ci_high = _number()
+    weighted_mean = _number(help_text="Confidence-weighted mean.")
+    rwg = _number(help_text="Within-cell agreement r_wg.")
+
+
+class ComparisonSerializer(RunFieldsMixin):
+    preset = serializers.CharField(read_only=True)
+    subject = serializers.CharField(source="subject_code", read_only=True)
+    role = serializers.CharField(source="role_code", read_only=True)
+    left_label = serializers.CharField(read_only=True)
+    right_label = serializers.CharField(read_only=True)
+    method = serializers.CharField(read_only=True)
+    n_left = serializers.IntegerField(read_only=True)
+    mean_left = _number()
+    sd_left = _number()
+    ci_low_left = _number()
+    ci_high_left = _number()
+    n_right = serializers.IntegerField(read_only=True)
+    mean_right = _number()
+    sd_right = _number()
+    ci_low_right = _number()
+    ci_high_right = _number()
+    diff = _number()
+    diff_ci_low = _number()
+    diff_ci_high = _number()
+    hedges_g = _number()
+    p_value = _number()
+    p_adjusted = _number()
+    dominant_left = serializers.CharField(read_only=True)
+    dominant_right = serializers.CharField(read_only=True)
+    profile_distance = _number()
+
+
+class ReliabilitySerializer(RunFieldsMixin):
+    panel = serializers.CharField(source="panel_code", read_only=True)
+    block = serializers.IntegerField(source="block_order", read_only=True)
+    holder = serializers.CharField(source="holder_code", read_only=True)
+    subject = serializers.CharField(source="subject_code", read_only=True)
+    perspective = serializers.CharField(source="block_perspective", read_only=True)
+    n_raters = serializers.IntegerField(read_only=True)
+    n_units = serializers.IntegerField(read_only=True)
+    alpha_interval = _number(help_text="Krippendorff's alpha, interval metric.")
+    alpha_ordinal = _number(help_text="Krippendorff's alpha, ordinal metric.")
+    icc2 = _number(help_text="ICC(2,1).")
+    icc2k = _number(help_text="ICC(2,k).")
+
+
+class TrendSerializer(RunFieldsMixin):
+    panel = serializers.CharField(source="panel_code", read_only=True)
+    holder = serializers.CharField(source="holder_code", read_only=True)
+    subject = serializers.CharField(source="subject_code", read_only=True)
+    perspective = serializers.CharField(read_only=True)
+    role = serializers.CharField(source="role_code", read_only=True)
+    wave_opens_at = serializers.DateTimeField(allow_null=True, read_only=True)
+    n = serializers.IntegerField(read_only=True)
+    mean = _number()
+    sd = _number()
+    ci_low = _number()
+    ci_high = _number()
+
+
+class RatingSerializer(serializers.Serializer):
+    """One anonymised raw rating: exactly these fields, nothing that leads to the expert."""
+
+    wave = serializers.CharField(source="wave_slug", read_only=True)
+    pseudonym = serializers.CharField(read_only=True)
+    panel = serializers.CharField(source="panel_code", read_only=True)
+    holder = serializers.CharField(source="holder_code", read_only=True)
+    subject = serializers.CharField(source="subject_code", read_only=True)
+    perspective = serializers.CharField(source="perspective_name", read_only=True)
+    role = serializers.CharField(source="role_code", read_only=True)
+    value = serializers.IntegerField(allow_null=True, read_only=True)
+    cannot_judge = serializers.BooleanField(read_only=True)
+    confidence = serializers.IntegerField(allow_null=True, read_only=True)
+    submitted_on = serializers.DateField(read_only=True, help_text="Date only (UTC), no time.")
+
+
+class DownloadQuerySerializer(serializers.Serializer):
+    file_format = serializers.ChoiceField(choices=FORMATS, default="csv")
+    bundle = serializers.BooleanField(
+        default=False,
+        help_text="true: a ZIP with the data, codebook.csv, codebook.json and metadata.json.",
+    )
+
+
+class ExportJobRequestSerializer(serializers.Serializer):
+    wave = serializers.SlugField(help_text="The wave's slug.")
+    table = serializers.ChoiceField(choices=TABLES)
+    file_format = serializers.ChoiceField(choices=FORMATS)
+
+
+class ExportJobSerializer(serializers.Serializer):
+    id = serializers.CharField()
+    status = serializers.CharField(help_text="queued, running, done or failed.")
+    wave = serializers.CharField()
+    table = serializers.CharField()
+    format = serializers.CharField()
+    rows = serializers.IntegerField(allow_null=True)
+    created_at = serializers.DateTimeField()
+    started_at = serializers.DateTimeField(allow_null=True)
+    finished_at = serializers.DateTimeField(allow_null=True)
+    size = serializers.IntegerField(allow_null=True, help_text="Bytes of the ZIP when done.")
+    error = serializers.CharField(allow_blank=True)
+    status_url = serializers.URLField()
+    download_url = serializers.URLField(
+        allow_null=True, help_text="Signed link to the ZIP, while it is valid (see expires_at)."
+    )
+    expires_at = serializers.DateTimeField(allow_null=True)

@@ -1,0 +1,355 @@
+"""Admin report pages: role comparison, overview matrix, dyad and trends.
+
+Thin views inside the Django admin (staff only, ``aggregation.view_aggregationrun``). They
+read stored aggregation results with ``aggregation.selectors`` (the newest complete run of a
+wave, never a running or failed one), let ``aggregation.charts`` format them, and render.
+Every page answers ``?format=csv`` with its table's numbers (``aggregation.export_results``),
+and every download is written to the audit log as ``export.download``.
+"""
+
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from functools import wraps
+
+from django.contrib import admin
+from django.core.exceptions import PermissionDenied
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import render
+from django.urls import path
+from django.utils.text import slugify
+
+from aggregation import charts, selectors
+from aggregation.engine import PERSPECTIVES, PRESET_LABELS, PRESETS
+from surveys.audit import audit_record
+
+VIEW_PERMISSION = "aggregation.view_aggregationrun"
+EXPORT_PERMISSION = "aggregation.export_results"
+DEFAULT_PRESET = "ascribed_vs_conceived"
+DEFAULT_TREND_CELL = {"holder": "ARM", "subject": "ARM", "perspective": "conception"}
+
+
+# Plumbing ------------------------------------------------------------------------------------
+
+
+def report_view(view: Callable) -> Callable:
+    """Staff only (the admin's login), and the permission to read aggregation runs."""
+
+    @wraps(view)
+    def checked(request: HttpRequest, *args, **kwargs) -> HttpResponse:
+        if not request.user.has_perm(VIEW_PERMISSION):
+            raise PermissionDenied
+        return view(request, *args, **kwargs)
+
+    return admin.site.admin_view(checked)
+
+
+@dataclass(frozen=True)
+class Option:
+    value: str
+    label: str
+    selected: bool
+
+
+def _options(pairs: Sequence[tuple[str, str]], chosen) -> list[Option]:
+    chosen = set(chosen) if isinstance(chosen, list | tuple | set) else {chosen}
+    return [Option(value, label, value in chosen) for value, label in pairs]
+
+
+def _pick(request: HttpRequest, name: str, allowed: Sequence[str], default: str | None):
+    value = request.GET.get(name)
+    return value if value in allowed else default
+
+
+def _wave_choice(request: HttpRequest) -> tuple[list[selectors.WaveOption], selectors.WaveOption]:
+    """The waves with results and the one asked for (default: the newest with a run)."""
+    waves = selectors.waves_with_latest_run()
+    with_runs = [wave for wave in waves if wave.run_id] or waves
+    chosen = next((wave for wave in waves if wave.slug == request.GET.get("wave")), None)
+    return waves, chosen or (with_runs[-1] if with_runs else None)
+
+
+def _context(request: HttpRequest, *, title: str, wave=None, **extra) -> dict:
+    context = {
+        **admin.site.each_context(request),
+        "title": title,
+        "is_nav_sidebar_enabled": False,
+        "heat_css": charts.heat_css(),
+        "can_export": request.user.has_perm(EXPORT_PERMISSION),
+        "csv_query": _csv_query(request),
+    }
+    if wave is not None:
+        context["report_wave"] = wave
+    context.update(extra)
+    return context
+
+
+def _csv_query(request: HttpRequest) -> str:
+    query = request.GET.copy()
+    query["format"] = "csv"
+    return query.urlencode()
+
+
+def _wants_csv(request: HttpRequest) -> bool:
+    return request.GET.get("format") == "csv"
+
+
+def csv_download(
+    request: HttpRequest,
+    *,
+    name: Sequence[str],
+    header: Sequence[str],
+    rows: Sequence[Sequence[str]],
+    detail: dict,
+) -> HttpResponse:
+    """A CSV attachment of a page's table; audited as ``export.download`` (codes only)."""
+    if not request.user.has_perm(EXPORT_PERMISSION):
+        raise PermissionDenied
+    filename = "-".join(slugify(part) for part in name if part) + ".csv"
+    response = HttpResponse(
+        "\ufeff" + charts.csv_text(header, rows), content_type="text/csv; charset=utf-8"
+    )
+    response["Content-Disposition"] = f'attachment; filename="{filename}"'
+    audit_record(user=request.user, action="export.download", detail={**detail, "rows": len(rows)})
+    return response
+
+
+def _preset_options(chosen: str) -> list[Option]:
+    return _options([(code, PRESET_LABELS.get(code, code)) for code in PRESETS], chosen)
+
+
+# Pages ---------------------------------------------------------------------------------------
+
+
+@report_view
+def comparison(request: HttpRequest) -> HttpResponse:
+    """One preset comparison of one subject: table, dominant roles, distance, chart."""
+    waves, wave = _wave_choice(request)
+    preset = _pick(request, "preset", list(PRESETS), DEFAULT_PRESET)
+    subjects = selectors.comparison_subjects(run_id=wave.run_id) if wave and wave.run_id else []
+    codes = [code for code, _ in subjects]
+    subject = _pick(request, "subject", codes, "ARM" if "ARM" in codes else next(iter(codes), None))
+    stored = (
+        selectors.comparisons_stored(run_id=wave.run_id, preset=preset, subject=subject)
+        if subject
+        else []
+    )
+    if _wants_csv(request):
+        return csv_download(
+            request,
+            name=["comparison", wave and wave.slug, preset, subject],
+            header=charts.COMPARISON_CSV_HEADER,
+            rows=charts.comparison_csv_rows(wave.slug if wave else "", stored),
+            detail={
+                "page": "comparison",
+                "wave": wave and wave.slug,
+                "preset": preset,
+                "subject": subject,
+            },
+        )
+    view = charts.comparison_view(stored[0], selectors.actor_places()) if stored else None
+    return render(
+        request,
+        "admin/reports/comparison.html",
+        _context(
+            request,
+            title="Role comparison",
+            wave=wave,
+            wave_options=_options([(w.slug, w.title) for w in waves], wave and wave.slug),
+            preset_options=_preset_options(preset),
+            subject_options=_options(subjects, subject),
+            preset_label=PRESET_LABELS.get(preset, preset),
+            comparison=view,
+            legend=charts.heat_legend(),
+        ),
+    )
+
+
+@report_view
+def overview(request: HttpRequest) -> HttpResponse:
+    """Subjects × roles: each cell a preset's difference (left − right) as a heat map."""
+    waves, wave = _wave_choice(request)
+    preset = _pick(request, "preset", list(PRESETS), DEFAULT_PRESET)
+    stored = (
+        selectors.comparisons_stored(run_id=wave.run_id, preset=preset)
+        if wave and wave.run_id
+        else []
+    )
+    if _wants_csv(request):
+        return csv_download(
+            request,
+            name=["overview", wave and wave.slug, preset],
+            header=charts.COMPARISON_CSV_HEADER,
+            rows=charts.comparison_csv_rows(wave.slug if wave else "", stored),
+            detail={"page": "overview", "wave": wave and wave.slug, "preset": preset},
+        )
+    places = selectors.actor_places()
+    sides = charts.overview_sides(stored, places)
+    return render(
+        request,
+        "admin/reports/overview.html",
+        _context(
+            request,
+            title="Overview matrix",
+            wave=wave,
+            wave_options=_options([(w.slug, w.title) for w in waves], wave and wave.slug),
+            preset_options=_preset_options(preset),
+            preset=preset,
+            preset_label=PRESET_LABELS.get(preset, preset),
+            sides=sides,
+            matrix=charts.overview_matrix(stored),
+            legend=charts.heat_legend(),
+        ),
+    )
+
+
+@report_view
+def dyad(request: HttpRequest) -> HttpResponse:
+    """Russia and one ally: every preset comparison of the ally on one page."""
+    waves, wave = _wave_choice(request)
+    subjects = selectors.comparison_subjects(run_id=wave.run_id) if wave and wave.run_id else []
+    codes = [code for code, _ in subjects]
+    subject = _pick(request, "subject", codes, "ARM" if "ARM" in codes else next(iter(codes), None))
+    stored = selectors.comparisons_stored(run_id=wave.run_id, subject=subject) if subject else []
+    order = {code: position for position, code in enumerate(DYAD_ORDER)}
+    stored.sort(key=lambda comparison: order.get(comparison.preset, len(order)))
+    if _wants_csv(request):
+        return csv_download(
+            request,
+            name=["dyad", wave and wave.slug, "RUS", subject],
+            header=charts.COMPARISON_CSV_HEADER,
+            rows=charts.comparison_csv_rows(wave.slug if wave else "", stored),
+            detail={"page": "dyad", "wave": wave and wave.slug, "subject": subject},
+        )
+    places = selectors.actor_places()
+    sections = [
+        DyadSection(
+            preset=comparison.preset,
+            heading=DYAD_HEADINGS.get(comparison.preset, PRESET_LABELS.get(comparison.preset)),
+            label=PRESET_LABELS.get(comparison.preset, comparison.preset),
+            comparison=charts.comparison_view(comparison, places),
+        )
+        for comparison in stored
+    ]
+    subject_name = dict(subjects).get(subject, subject)
+    return render(
+        request,
+        "admin/reports/dyad.html",
+        _context(
+            request,
+            title=f"Dyad: Russia – {subject_name}" if subject else "Dyad",
+            wave=wave,
+            wave_options=_options([(w.slug, w.title) for w in waves], wave and wave.slug),
+            subject_options=_options(subjects, subject),
+            subject=subject,
+            sections=sections,
+            legend=charts.heat_legend(),
+        ),
+    )
+
+
+DYAD_ORDER = [
+    "ego_vs_perceived_alter",
+    "ascribed_vs_conceived",
+    "conception_vs_performance",
+    "perceived_vs_actual_expectation",
+]
+DYAD_HEADINGS = {
+    "ego_vs_perceived_alter": "Russia's role: ego against perceived alter",
+    "ascribed_vs_conceived": "What Moscow ascribes and what the ally conceives",
+    "conception_vs_performance": "The ally's role conception against its performance",
+    "perceived_vs_actual_expectation": "Expectations of Russia: perceived against actual",
+}
+
+
+@dataclass(frozen=True)
+class DyadSection:
+    preset: str
+    heading: str
+    label: str
+    comparison: charts.ComparisonView
+
+
+@report_view
+def trends(request: HttpRequest) -> HttpResponse:
+    """A cell's mean, or a comparison's difference, across waves with CI bands."""
+    waves = selectors.waves_with_latest_run()
+    wave_slugs = [wave.slug for wave in waves if wave.run_id]
+    kind = _pick(request, "kind", ["cell", "comparison"], "cell")
+    actors = selectors.actor_options()
+    actor_codes = [code for code, _ in actors]
+    panels = selectors.panel_options()
+    role_choices = selectors.role_options()
+    chosen_roles = [code for code in request.GET.getlist("role") if code in dict(role_choices)]
+    if kind == "cell":
+        holder = _pick(request, "holder", actor_codes, DEFAULT_TREND_CELL["holder"])
+        subject = _pick(request, "subject", actor_codes, DEFAULT_TREND_CELL["subject"])
+        perspective = _pick(request, "perspective", PERSPECTIVES, "conception")
+        panel_codes = [code for code, _ in panels]
+        default_panel = next(
+            (p.panel for p in selectors.actor_places().values() if p.code == holder and p.panel),
+            "ALL",
+        )
+        panel = _pick(request, "panel", [*panel_codes, "ALL"], default_panel)
+        points = selectors.cell_trend(
+            holder=holder,
+            subject=subject,
+            perspective=perspective,
+            panel=None if panel == "ALL" else panel,
+        )
+        what = f"{perspective} {holder}→{subject}, " + (
+            "all panels" if panel == "ALL" else f"{dict(panels).get(panel, panel)} panel"
+        )
+        y_label = "Mean rating (0–10)"
+        detail = {"holder": holder, "subject": subject, "perspective": perspective, "panel": panel}
+        preset = DEFAULT_PRESET
+    else:
+        preset = _pick(request, "preset", list(PRESETS), DEFAULT_PRESET)
+        subject = _pick(request, "subject", actor_codes, "ARM")
+        holder, perspective, panel = "", "", ""
+        points = selectors.comparison_trend(preset=preset, subject=subject)
+        what = f"{PRESET_LABELS.get(preset, preset)}, {dict(actors).get(subject, subject)}"
+        y_label = "Difference left − right"
+        detail = {"preset": preset, "subject": subject}
+    roles = chosen_roles or charts.trend_default_roles(points)
+    if _wants_csv(request):
+        return csv_download(
+            request,
+            name=["trend", kind, *detail.values()],
+            header=charts.TREND_CSV_HEADER,
+            rows=charts.trend_csv_rows(points, roles),
+            detail={"page": "trends", "kind": kind, **detail},
+        )
+    view = charts.trend_view(
+        points,
+        waves=wave_slugs,
+        roles=roles,
+        y_label=y_label,
+        title=f"Trend: {what}",
+        differences=kind == "comparison",
+    )
+    return render(
+        request,
+        "admin/reports/trends.html",
+        _context(
+            request,
+            title="Trends across waves",
+            kind=kind,
+            what=what,
+            trend=view,
+            holder_options=_options(actors, holder),
+            subject_options=_options(actors, subject),
+            perspective_options=_options([(p, p) for p in PERSPECTIVES], perspective),
+            panel_options=_options([*panels, ("ALL", "All panels")], panel),
+            preset_options=_preset_options(preset),
+            role_options=_options(role_choices, roles),
+        ),
+    )
+
+
+app_name = "reports"
+urlpatterns = [
+    path("comparison/", comparison, name="comparison"),
+    path("overview/", overview, name="overview"),
+    path("dyad/", dyad, name="dyad"),
+    path("trends/", trends, name="trends"),
+]

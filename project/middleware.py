@@ -1,0 +1,119 @@
+"""Project-wide request guards and response headers.
+
+``ContentSecurityPolicyMiddleware`` adds ``settings.CONTENT_SECURITY_POLICY`` to every
+response that does not already carry a policy of its own (the questionnaire's pages set a
+stricter one). ``settings.CONTENT_SECURITY_POLICY_PATHS`` maps a path prefix to the policy of
+the pages under it, for the few third-party pages that need more (Redoc runs an inline
+script and a blob worker). The policy is a header only: nothing in the pages changes.
+
+``InvitationLinkGuardMiddleware`` answers 429 to a personal link ``/s/<token>/…``
+requested more than ``INVITATION_LINK_RATE_LIMIT`` times in a window, before any database
+work; it counts per token hash in Django's cache and never looks at the client's address.
+It answers 415 to a post to a link that is not a form.
+"""
+
+import hashlib
+import re
+import time
+from collections.abc import Callable
+
+from django.conf import settings
+from django.core.cache import cache
+from django.http import HttpRequest, HttpResponse, JsonResponse
+from django.template.loader import render_to_string
+from django.utils.cache import add_never_cache_headers
+from django.utils.translation import gettext
+
+HEADER = "Content-Security-Policy"
+
+
+def csp_for_path(path: str) -> str:
+    """The policy of a path: the longest matching prefix of the exceptions, or the default."""
+    matches = [
+        prefix
+        for prefix in getattr(settings, "CONTENT_SECURITY_POLICY_PATHS", {})
+        if path.startswith(prefix)
+    ]
+    if matches:
+        return settings.CONTENT_SECURITY_POLICY_PATHS[max(matches, key=len)]
+    return settings.CONTENT_SECURITY_POLICY
+
+
+class ContentSecurityPolicyMiddleware:
+    def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]):
+        self.get_response = get_response
+
+    def __call__(self, request: HttpRequest) -> HttpResponse:
+        response = self.get_response(request)
+        if HEADER not in response.headers:
+            response.headers[HEADER] = csp_for_path(request.path)
+        return response
+
+
+LINK_PATH = re.compile(r"^/s/(?P<token>[^/]+)/")
+FORM_CONTENT_TYPES = {"application/x-www-form-urlencoded", "multipart/form-data"}
+
+
+def link_rate_exceeded(token: str) -> bool:
+    """Count one request of an invitation link; True when the link is over its limit.
+
+    Counted per hash of the token (the token itself never becomes a cache key) in a fixed
+    window of ``INVITATION_LINK_RATE_WINDOW_SECONDS``, in Django's cache.
+    """
+    window = settings.INVITATION_LINK_RATE_WINDOW_SECONDS
+    bucket = int(time.time() // window)
+    key = f"link-rate:{hashlib.sha256(token.encode()).hexdigest()}:{bucket}"
+    if cache.add(key, 1, timeout=window + 1):
+        count = 1
+    else:
+        try:
+            count = cache.incr(key)
+        except ValueError:  # expired between add and incr
+            cache.add(key, 1, timeout=window + 1)
+            count = 1
+    return count > settings.INVITATION_LINK_RATE_LIMIT
+
+
+class InvitationLinkGuardMiddleware:
+    """Refuse, before any database work, what a personal link must never process.
+
+    A link requested too often (guessing, scripts) gets 429; a post whose body is not a
+    form (JSON, plain text, bytes) gets 415 instead of being read as an empty form.
+    """
+
+    def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]):
+        self.get_response = get_response
+
+    def __call__(self, request: HttpRequest) -> HttpResponse:
+        match = LINK_PATH.match(request.path)
+        if match is None:
+            return self.get_response(request)
+        if link_rate_exceeded(match["token"]):
+            return too_many_requests(request)
+        if request.method == "POST" and request.content_type not in FORM_CONTENT_TYPES:
+            return unsupported_media_type(request)
+        return self.get_response(request)
+
+
+def too_many_requests(request: HttpRequest) -> HttpResponse:
+    message = gettext("Too many requests for this link. Please wait a minute and try again.")
+    if request.path.endswith("/autosave/"):
+        response = JsonResponse({"ok": False, "errors": [message]}, status=429)
+    else:
+        response = HttpResponse(
+            render_to_string("surveys/too_many_requests.html", {"message": message}), status=429
+        )
+    response.headers["Retry-After"] = str(settings.INVITATION_LINK_RATE_WINDOW_SECONDS)
+    add_never_cache_headers(response)
+    return response
+
+
+def unsupported_media_type(request: HttpRequest) -> HttpResponse:
+    message = gettext("Your answers could not be read: they were not sent as a form.")
+    if request.path.endswith("/autosave/"):
+        response = JsonResponse({"ok": False, "errors": [message]}, status=415)
+    else:
+        context = {"errors": [message], "back_url": request.path, "status": 415}
+        response = HttpResponse(render_to_string("surveys/bad_request.html", context), status=415)
+    add_never_cache_headers(response)
+    return response

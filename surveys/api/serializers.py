@@ -1,0 +1,169 @@
+"""Serializers of the instrument: actors, roles, panels, waves with their blocks, items.
+
+Nothing here touches experts, invitations or responses: the instrument is the same for
+every expert, and the API never names one.
+"""
+
+from rest_framework import serializers
+
+from surveys.imports import IMPORT_COLUMNS
+from surveys.models import Actor, Block, Item, Panel, Role, Scale, Wave
+
+
+class ActorSerializer(serializers.ModelSerializer):
+    class Meta:
+        model = Actor
+        fields = ["code", "kind", "name_en", "name_ru", "names", "order"]
+
+
+class RoleSerializer(serializers.ModelSerializer):
+    class Meta:
+        model = Role
+        fields = [
+            "code",
+            "name_en",
+            "name_ru",
+            "definition_en",
+            "definition_ru",
+            "translations",
+            "source",
+            "order",
+            "is_active",
+        ]
+
+
+class PanelSerializer(serializers.ModelSerializer):
+    actor = serializers.SlugRelatedField(slug_field="code", read_only=True)
+
+    class Meta:
+        model = Panel
+        fields = ["code", "city_en", "city_ru", "actor"]
+
+
+class ScaleSerializer(serializers.ModelSerializer):
+    class Meta:
+        model = Scale
+        fields = [
+            "name",
+            "min_value",
+            "max_value",
+            "low_label_en",
+            "low_label_ru",
+            "high_label_en",
+            "high_label_ru",
+        ]
+
+
+class BlockItemSerializer(serializers.ModelSerializer):
+    role = serializers.SlugRelatedField(slug_field="code", read_only=True)
+    role_texts = serializers.SerializerMethodField(
+        help_text='Role names and definitions as fielded: {"en": {"name": ..., "definition": ...}}.'
+    )
+
+    class Meta:
+        model = Item
+        fields = ["code", "role", "order", "role_texts"]
+
+    def get_role_texts(self, item: Item) -> dict[str, dict[str, str]]:
+        return item.role_texts()
+
+
+class BlockSerializer(serializers.ModelSerializer):
+    holder = serializers.SlugRelatedField(slug_field="code", read_only=True)
+    subject = serializers.SlugRelatedField(slug_field="code", read_only=True)
+    scale = ScaleSerializer(read_only=True)
+    panels = serializers.SlugRelatedField(slug_field="code", many=True, read_only=True)
+    items = BlockItemSerializer(many=True, read_only=True)
+
+    class Meta:
+        model = Block
+        fields = [
+            "order",
+            "holder",
+            "subject",
+            "perspective",
+            "scale",
+            "panels",
+            "prompt_en",
+            "prompt_ru",
+            "items",
+        ]
+
+
+class WaveSerializer(serializers.ModelSerializer):
+    class Meta:
+        model = Wave
+        fields = ["slug", "title", "status", "opens_at", "closes_at", "is_synthetic"]
+
+
+class WaveInstrumentSerializer(WaveSerializer):
+    instrument = BlockSerializer(source="blocks", many=True, read_only=True)
+
+    class Meta(WaveSerializer.Meta):
+        fields = [*WaveSerializer.Meta.fields, "instrument"]
+
+
+class ItemCodebookSerializer(serializers.ModelSerializer):
+    """One row of the item codebook: an item and the cube coordinates it stands for."""
+
+    wave = serializers.SlugRelatedField(source="block.wave", slug_field="slug", read_only=True)
+    block = serializers.IntegerField(source="block.order", read_only=True)
+    holder = serializers.SlugRelatedField(source="block.holder", slug_field="code", read_only=True)
+    subject = serializers.SlugRelatedField(
+        source="block.subject", slug_field="code", read_only=True
+    )
+    perspective = serializers.CharField(source="block.perspective", read_only=True)
+    role = serializers.SlugRelatedField(slug_field="code", read_only=True)
+    panels = serializers.SlugRelatedField(
+        source="block.panels", slug_field="code", many=True, read_only=True
+    )
+    scale_min = serializers.IntegerField(source="block.scale.min_value", read_only=True)
+    scale_max = serializers.IntegerField(source="block.scale.max_value", read_only=True)
+    role_texts = serializers.SerializerMethodField(
+        help_text='Role names and definitions as fielded: {"en": {"name": ..., "definition": ...}}.'
+    )
+
+    class Meta:
+        model = Item
+        fields = [
+            "wave",
+            "code",
+            "block",
+            "order",
+            "holder",
+            "subject",
+            "perspective",
+            "role",
+            "panels",
+            "scale_min",
+            "scale_max",
+            "role_texts",
+        ]
+
+    def get_role_texts(self, item: Item) -> dict[str, dict[str, str]]:
+        return item.role_texts()
+
+
+class RatingsImportSerializer(serializers.Serializer):
+    file = serializers.FileField(
+        help_text=f"UTF-8 CSV with exactly the columns {', '.join(IMPORT_COLUMNS)}."
+    )
+    dry_run = serializers.BooleanField(
+        default=False, help_text="Check the file only; store nothing."
+    )
+
+
+class ImportErrorSerializer(serializers.Serializer):
+    line = serializers.IntegerField(help_text="Line of the file; the header is line 1.")
+    column = serializers.CharField(allow_blank=True)
+    reason = serializers.CharField()
+
+
+class ImportReportSerializer(serializers.Serializer):
+    wave = serializers.CharField()
+    ok = serializers.BooleanField()
+    dry_run = serializers.BooleanField()
+    rows = serializers.IntegerField()
+    responses_created = serializers.IntegerField()
+    ratings_created = serializers.IntegerField()
+    errors = ImportErrorSerializer(many=True)

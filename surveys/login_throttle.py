@@ -1,0 +1,73 @@
+"""Throttling of password logins (the admin's sign-in form and any other ``authenticate``).
+
+``ThrottledModelBackend`` is Django's ``ModelBackend`` that counts failed logins per user
+name in Django's cache. After ``ADMIN_LOGIN_MAX_FAILURES`` failures within
+``ADMIN_LOGIN_LOCKOUT_SECONDS`` (counted from the first), every further attempt for that
+user name is refused, even with the right password, until the window ends. The refusal is
+a ``ValidationError``: the sign-in form shows its message instead of the usual "enter a
+correct user name and password". A successful login clears the count. The cache key is a
+hash of the user name; no address is looked at or kept.
+"""
+
+import hashlib
+
+from django.conf import settings
+from django.contrib.auth.backends import ModelBackend
+from django.core.cache import cache
+from django.core.exceptions import ValidationError
+from django.utils.translation import gettext
+
+
+def _key(username: str) -> str:
+    digest = hashlib.sha256(username.strip().casefold().encode()).hexdigest()
+    return f"login-failures:{digest}"
+
+
+def login_failures(username: str) -> int:
+    return cache.get(_key(username), 0)
+
+
+def login_failure_record(username: str) -> int:
+    """Count one failed login for ``username``; returns the failures in the window."""
+    key = _key(username)
+    if cache.add(key, 1, timeout=settings.ADMIN_LOGIN_LOCKOUT_SECONDS):
+        return 1
+    try:
+        return cache.incr(key)
+    except ValueError:  # the window ended between add and incr
+        cache.add(key, 1, timeout=settings.ADMIN_LOGIN_LOCKOUT_SECONDS)
+        return 1
+
+
+def login_is_locked(username: str) -> bool:
+    return login_failures(username) >= settings.ADMIN_LOGIN_MAX_FAILURES
+
+
+class ThrottledModelBackend(ModelBackend):
+    def authenticate(self, request, username=None, password=None, **kwargs):
+        if username is None:
+            username = kwargs.get(self._username_field(), "")
+        name = str(username or "")
+        if name and login_is_locked(name):
+            minutes = max(1, settings.ADMIN_LOGIN_LOCKOUT_SECONDS // 60)
+            raise ValidationError(
+                gettext(
+                    "Too many failed sign-ins for this user name. "
+                    "Sign-in is blocked for up to %(minutes)s minutes; please try again later."
+                )
+                % {"minutes": minutes},
+                code="too_many_failed_logins",
+            )
+        user = super().authenticate(request, username=username, password=password, **kwargs)
+        if name and password is not None:
+            if user is None:
+                login_failure_record(name)
+            else:
+                cache.delete(_key(name))
+        return user
+
+    @staticmethod
+    def _username_field() -> str:
+        from django.contrib.auth import get_user_model
+
+        return get_user_model().USERNAME_FIELD
