@@ -20,6 +20,8 @@ from typing import TYPE_CHECKING
 
 from django.utils.safestring import SafeString, mark_safe
 
+from aggregation.engine import COMPARISON_ROLE_COLUMNS
+
 if TYPE_CHECKING:  # the dataclasses only; this module never touches the database
     from aggregation.selectors import (
         ActorPlace,
@@ -407,24 +409,7 @@ COMPARISON_CSV_HEADER = [
     "subject",
     "left",
     "right",
-    "role",
-    "n_left",
-    "mean_left",
-    "sd_left",
-    "ci_low_left",
-    "ci_high_left",
-    "n_right",
-    "mean_right",
-    "sd_right",
-    "ci_low_right",
-    "ci_high_right",
-    "diff",
-    "diff_ci_low",
-    "diff_ci_high",
-    "hedges_g",
-    "p_value",
-    "p_adjusted",
-    "method",
+    *COMPARISON_ROLE_COLUMNS,
     "dominant_left",
     "dominant_right",
     "profile_distance",

@@ -109,21 +109,9 @@ def _side_label(row, side: str) -> str:
 def _comparison_rows(
     run: AggregationRun, comparisons: pd.DataFrame, codes: CodeMaps
 ) -> list[ComparisonResult]:
+    counts_and_labels = {"role", "n_left", "n_right", "method"}
     numbers = [
-        "mean_left",
-        "sd_left",
-        "ci_low_left",
-        "ci_high_left",
-        "mean_right",
-        "sd_right",
-        "ci_low_right",
-        "ci_high_right",
-        "diff",
-        "diff_ci_low",
-        "diff_ci_high",
-        "hedges_g",
-        "p_value",
-        "p_adjusted",
+        *(name for name in engine.COMPARISON_ROLE_COLUMNS if name not in counts_and_labels),
         "profile_distance",
     ]
     return [
