@@ -14,16 +14,16 @@ import pandas as pd
 from django.db import connection
 
 from aggregation.engine import RATINGS_COLUMNS
-from surveys.models import Item, Panel, Rating, Response
+from surveys.models import Item, Rating, Response
 
 CHUNK_ROWS = 50_000
-RATING_COLUMNS = ["panel_id", "response_id", "item_id", "value", "cannot_judge", "confidence"]
+# Four numbers per rating travel: the panel comes with the response, and a missing value is
+# *cannot judge* (the database allows a value or cannot-judge, never neither or both).
+RATING_COLUMNS = ["response_id", "item_id", "value", "confidence"]
 RATING_DTYPES = {
-    "panel_id": "int64",
     "response_id": "int64",
     "item_id": "int64",
     "value": "float64",
-    "cannot_judge": "bool",
     "confidence": "float64",
 }
 
@@ -35,14 +35,11 @@ def _submitted_ratings_queryset(wave_id: int, item_ids: list[int] | None = None)
     if item_ids is not None:
         ratings = ratings.filter(item_id__in=item_ids)
     # order_by(): the model's default ordering would join and sort for nothing.
-    return ratings.order_by().values_list(
-        "response__panel_id", "response_id", "item_id", "value", "cannot_judge", "confidence"
-    )
+    return ratings.order_by().values_list("response_id", "item_id", "value", "confidence")
 
 
 ARROW_SQL = """
-    SELECT r.panel_id, rt.response_id, rt.item_id, rt.value::float8 AS value, rt.cannot_judge,
-           rt.confidence::float8 AS confidence
+    SELECT rt.response_id::int4, rt.item_id::int4, rt.value, rt.confidence
     FROM surveys_rating rt JOIN surveys_response r ON r.id = rt.response_id
     WHERE r.wave_id = $1 AND r.status = 'submitted'
 """
@@ -72,7 +69,7 @@ def _read_with_arrow(wave_id: int, item_ids: list[int] | None) -> pd.DataFrame:
             cursor.execute(ARROW_SQL_ITEMS, [wave_id, item_ids])
         frame = cursor.fetch_arrow_table().to_pandas()
     frame.columns = RATING_COLUMNS
-    return frame.astype(RATING_DTYPES)
+    return frame
 
 
 def _read_with_iterator(wave_id: int, item_ids: list[int] | None) -> pd.DataFrame:
@@ -138,45 +135,41 @@ def ratings_frame(
     """The submitted ratings of a wave in the engine's format (``engine.RATINGS_COLUMNS``).
 
     ``item_ids`` restricts the load to some items (one part of a wave split by subject).
-    The codes are attached by position lookups on the small instrument, panel and response
-    tables and stored as categoricals, so a million ratings cost a few arrays of integers.
+    The codes are attached by position lookups on the small instrument and response tables
+    and stored as categoricals, so a million ratings cost a few arrays of integers.
     """
     # The Arrow reader has a connection of its own, which cannot see rows that the caller's
     # open transaction has not committed yet: inside a transaction, read on Django's.
     arrow = connection.vendor == "postgresql" and not connection.in_atomic_block
     raw = _read_with_arrow(wave_id, item_ids) if arrow else _read_with_iterator(wave_id, item_ids)
     items = instrument_frame(wave_id)
-    panels = pd.DataFrame(
-        list(Panel.objects.values_list("id", "code")), columns=["panel_id", "panel"]
-    )
-    pseudonyms = pd.DataFrame(
-        list(Response.objects.filter(wave_id=wave_id).values_list("id", "pseudonym")),
-        columns=["response_id", "respondent"],
+    responses = pd.DataFrame(
+        list(
+            Response.objects.filter(wave_id=wave_id)
+            .order_by()
+            .values_list("id", "pseudonym", "panel__code")
+        ),
+        columns=["response_id", "respondent", "panel"],
     )
     item_at = _lookup(raw["item_id"], items, "item_id")
-    panel_at = _lookup(raw["panel_id"], panels, "panel_id")
-    response_at = _lookup(raw["response_id"], pseudonyms, "response_id")
-    known = (item_at >= 0) & (panel_at >= 0) & (response_at >= 0)
+    response_at = _lookup(raw["response_id"], responses, "response_id")
+    known = (item_at >= 0) & (response_at >= 0)
     if not known.all():
-        raw, item_at, panel_at, response_at = (
-            raw[known],
-            item_at[known],
-            panel_at[known],
-            response_at[known],
-        )
+        raw, item_at, response_at = raw[known], item_at[known], response_at[known]
+    value = raw["value"].to_numpy(dtype=float)
     frame = pd.DataFrame(
         {
             "wave": pd.Categorical.from_codes(np.zeros(len(raw), dtype=np.int8), [wave_slug]),
-            "panel": _categorical(panel_at, panels["panel"]),
-            "respondent": _categorical(response_at, pseudonyms["respondent"]),
+            "panel": _categorical(response_at, responses["panel"]),
+            "respondent": _categorical(response_at, responses["respondent"]),
             "block": items["block"].to_numpy()[item_at],
             "holder": _categorical(item_at, items["holder"]),
             "subject": _categorical(item_at, items["subject"]),
             "perspective": _categorical(item_at, items["perspective"]),
             "role": _categorical(item_at, items["role"]),
-            "value": raw["value"].to_numpy(),
-            "cannot_judge": raw["cannot_judge"].to_numpy(),
-            "confidence": raw["confidence"].to_numpy(),
+            "value": value,
+            "cannot_judge": np.isnan(value),
+            "confidence": raw["confidence"].to_numpy(dtype=float),
             "scale_points": items["scale_points"].to_numpy()[item_at],
         }
     )
