@@ -807,9 +807,11 @@ def all_preset_comparisons(
     summary (``dominant_left``, ``dominant_right``, ``profile_distance``) is repeated on each
     role row of its comparison. Columns ``PRESET_COMPARISON_COLUMNS``.
 
-    The results equal ``compare()``'s. Independent (Welch) comparisons are computed from
-    the cell statistics (``cells``, the output of ``cell_statistics`` on the same ratings;
-    computed here when not given), paired ones from the ratings.
+    A preset that needs the panel of an actor missing from ``home_panel`` (a wave without a
+    Moscow panel has no ascribed roles) is left out. The results equal ``compare()``'s.
+    Independent (Welch) comparisons are computed from the cell statistics (``cells``, the
+    output of ``cell_statistics`` on the same ratings; computed here when not given), paired
+    ones from the ratings.
     """
     _validate(ratings)
     if cells is None:
@@ -822,7 +824,10 @@ def all_preset_comparisons(
             for subject in home_panel:
                 if subject == ANCHOR_ACTOR:
                     continue
-                left, right = build(subject, home_panel)
+                try:
+                    left, right = build(subject, home_panel)
+                except ValueError:  # an actor of this preset has no panel of its own
+                    continue
                 paired = left.panel is not None and left.panel == right.panel
                 if paired:
                     # Only paired comparisons go back to the ratings, and only to this wave's.

@@ -10,9 +10,11 @@ import hashlib
 import logging
 import math
 from dataclasses import dataclass
+from datetime import timedelta
 
 import numpy as np
 import pandas as pd
+from django.conf import settings
 from django.db import transaction
 from django.db.models import Count, F, Max, Q, Sum
 from django.utils import timezone
@@ -178,7 +180,24 @@ def _latest_complete(wave: Wave) -> AggregationRun | None:
     )
 
 
+def _runs_abandoned_fail(*, wave: Wave, now) -> None:
+    """Mark runs that have been running longer than a task may live as failed.
+
+    A worker killed mid-run leaves its run ``running``; its task is redelivered and makes a
+    new run, and readers never see the old one, but it should not look alive forever.
+    """
+    oldest_alive = now - timedelta(seconds=settings.CELERY_TASK_TIME_LIMIT)
+    AggregationRun.objects.filter(
+        wave=wave, status=AggregationRun.Status.RUNNING, started_at__lt=oldest_alive
+    ).update(
+        status=AggregationRun.Status.FAILED,
+        finished_at=now,
+        error="abandoned: the worker stopped before the run finished",
+    )
+
+
 def _run_create(*, wave: Wave, n_ratings: int, fingerprint: str, started_at) -> AggregationRun:
+    _runs_abandoned_fail(wave=wave, now=started_at)
     return AggregationRun.objects.create(
         wave=wave,
         estimator_name=engine.ESTIMATOR_NAME,

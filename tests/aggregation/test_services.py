@@ -90,3 +90,40 @@ def test_running_run_is_not_visible(rated_wave):
         wave=rated_wave, estimator_name="x", estimator_version="1", started_at=timezone.now()
     )
     assert run_latest_complete(wave=rated_wave) is None
+
+
+def test_run_abandoned_by_a_killed_worker_is_marked_failed_by_the_next(rated_wave):
+    from datetime import timedelta
+
+    from django.conf import settings
+    from django.utils import timezone
+
+    long_ago = timezone.now() - timedelta(seconds=settings.CELERY_TASK_TIME_LIMIT + 60)
+    stale = AggregationRun.objects.create(
+        wave=rated_wave, estimator_name="plain_means", estimator_version="1.0", started_at=long_ago
+    )
+    aggregation_run_wave(wave_id=rated_wave.pk)
+    stale.refresh_from_db()
+    assert stale.status == AggregationRun.Status.FAILED
+    assert "abandoned" in stale.error
+
+
+def test_wave_without_a_moscow_panel_aggregates_without_presets_that_need_it(open_wave, panels):
+    from django.utils import timezone
+
+    from surveys import services
+    from surveys.models import Response
+
+    response = Response.objects.create(
+        wave=open_wave,
+        panel=panels["YER"],
+        pseudonym=services.pseudonym_new(),
+        status=Response.Status.SUBMITTED,
+        submitted_at=timezone.now(),
+    )
+    item = open_wave.blocks.get(perspective="conception").items.first()
+    Rating.objects.create(response=response, item=item, value=7)
+    panels["MOW"].delete()
+    run = aggregation_run_wave(wave_id=open_wave.pk)
+    assert run.status == AggregationRun.Status.COMPLETE
+    assert run.cells.exists()
