@@ -28,3 +28,17 @@ if CELERY_BROKER_URL.startswith("filesystem://"):
     }
     CELERY_RESULT_BACKEND = f"file://{VAR_DIR / 'test-celery'}"
 AGGREGATION_DEBOUNCE_SECONDS = 0.0
+
+# Fault tests (tests/faults) start workers with these variables. On Redis an unacknowledged
+# task comes back after the visibility timeout (default: one hour), swept every second here.
+_visibility_timeout = env.float("CELERY_TEST_VISIBILITY_TIMEOUT", default=0)
+if _visibility_timeout and CELERY_BROKER_URL.startswith(("redis://", "rediss://")):
+    CELERY_BROKER_TRANSPORT_OPTIONS = {
+        "visibility_timeout": _visibility_timeout,
+        "unacked_restore_interval": 1,
+        "unacked_restore_throttle": 1,
+    }
+# A worker started with AGGREGATION_TEST_DELAY_SECONDS computes aggregations that slowly
+# (tests/faults/slow_aggregation.py), so that a test can kill it in the middle of a run.
+if env.float("AGGREGATION_TEST_DELAY_SECONDS", default=0):
+    CELERY_IMPORTS = [*CELERY_IMPORTS, "tests.faults.slow_aggregation"]  # noqa: F405

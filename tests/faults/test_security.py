@@ -1,0 +1,218 @@
+"""Security settings and guards: ``check --deploy``, the Content-Security-Policy, admin login
+throttling, the rate limit of invitation links, and no client address anywhere."""
+
+import logging
+import os
+import re
+import secrets
+import subprocess
+import sys
+
+import pytest
+from django.apps import apps
+from django.contrib.auth.models import User
+from django.core.cache import cache
+from django.db import models
+from django.test import Client
+from django.urls import reverse
+
+from tests.api.demo import demo_module
+from tests.factories import survey_open
+from tests.surveys.test_questionnaire import consent, fill
+from tests.worker import ROOT
+
+pytestmark = pytest.mark.django_db
+
+REPORT_PAGES = [
+    "/admin/reports/comparison/",
+    "/admin/reports/overview/",
+    "/admin/reports/dyad/",
+    "/admin/reports/trends/",
+    "/admin/",
+]
+API_DOCS = ["/api/v1/docs/", "/api/v1/redoc/"]
+INLINE_SCRIPT = re.compile(r"<script(?![^>]*\bsrc=)[^>]*>\s*\S", re.IGNORECASE)
+EVENT_HANDLER = re.compile(r"<[^>]+\son[a-z]+\s*=", re.IGNORECASE)
+EXTERNAL = re.compile(r"""(?:src|href|action)\s*=\s*["']?(?:https?:)?//""", re.IGNORECASE)
+
+
+@pytest.fixture(autouse=True)
+def empty_cache():
+    cache.clear()
+    yield
+    cache.clear()
+
+
+# check --deploy ------------------------------------------------------------------------------
+
+
+def test_check_deploy_is_clean_under_production_settings(tmp_path):
+    # The browser tests set DJANGO_ALLOW_ASYNC_UNSAFE in this process: not in production.
+    inherited = {k: v for k, v in os.environ.items() if k != "DJANGO_ALLOW_ASYNC_UNSAFE"}
+    env = {
+        **inherited,
+        "DJANGO_SETTINGS_MODULE": "project.settings.base",
+        "DJANGO_DEBUG": "false",
+        "DJANGO_SECRET_KEY": secrets.token_urlsafe(60),
+        "DJANGO_ALLOWED_HOSTS": "survey.example.org",
+        "PROJECT_VAR_DIR": str(tmp_path),
+    }
+    done = subprocess.run(
+        [sys.executable, "manage.py", "check", "--deploy", "--fail-level", "WARNING"],
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert "no issues" in done.stdout
+
+
+# Content-Security-Policy ---------------------------------------------------------------------
+
+
+def test_every_response_carries_a_content_security_policy(client, reference_data):
+    survey = survey_open(language="en")
+    pages = {
+        "questionnaire": client.get(survey.url),
+        "unknown link": client.get("/s/" + "A" * 43 + "/"),
+        "no such page": client.get("/no/such/page/"),
+        "admin login": client.get("/admin/login/"),
+        "api": client.get("/api/v1/"),
+    }
+    for name, page in pages.items():
+        policy = page.headers.get("Content-Security-Policy", "")
+        assert "default-src 'self'" in policy, name
+        assert "frame-ancestors 'none'" in policy, name
+        assert "object-src 'none'" in policy, name
+    # The questionnaire keeps its own, stricter policy.
+    assert "style-src 'self';" in pages["questionnaire"]["Content-Security-Policy"]
+    assert "base-uri 'self'" in pages["admin login"]["Content-Security-Policy"]
+    assert "form-action 'self'" in pages["admin login"]["Content-Security-Policy"]
+
+
+@pytest.fixture(scope="module")
+def demo(django_db_setup, django_db_blocker):
+    with demo_module(django_db_blocker) as users:
+        yield users
+
+
+def test_admin_reports_and_api_docs_render_within_the_policy(client, demo):
+    """The policy allows no inline script, no event handler attribute and nothing from
+    another origin: the pages must not need any (inline styles are allowed)."""
+    client.force_login(demo.admin)
+    for url in REPORT_PAGES:
+        page = client.get(url, follow=True)
+        assert page.status_code == 200, url
+        html = page.content.decode()
+        assert "script-src" not in page["Content-Security-Policy"], url
+        assert not INLINE_SCRIPT.search(html), (url, INLINE_SCRIPT.search(html))
+        assert not EVENT_HANDLER.search(html), (url, EVENT_HANDLER.search(html))
+        assert not EXTERNAL.search(html), (url, EXTERNAL.search(html))
+    # The API reference pages start with an inline script: their paths allow that, and only
+    # that (they still load nothing from elsewhere and cannot be framed).
+    for url in API_DOCS:
+        page = client.get(url)
+        assert page.status_code == 200, url
+        policy = page["Content-Security-Policy"]
+        assert "script-src 'self' 'unsafe-inline'" in policy, url
+        assert "frame-ancestors 'none'" in policy, url
+        assert not EXTERNAL.search(page.content.decode()), url
+
+
+# Admin login throttling ----------------------------------------------------------------------
+
+
+def _sign_in(client: Client, username: str, password: str):
+    return client.post("/admin/login/?next=/admin/", {"username": username, "password": password})
+
+
+def test_admin_login_is_refused_after_repeated_failures(client, settings):
+    settings.ADMIN_LOGIN_MAX_FAILURES = 3
+    User.objects.create_superuser("chief", "chief@example.org", "right-password")
+    User.objects.create_superuser("deputy", "deputy@example.org", "right-password")
+    for _attempt in range(3):
+        page = _sign_in(client, "chief", "wrong")
+        assert page.status_code == 200
+        assert "Too many failed sign-ins" not in page.content.decode()
+
+    page = _sign_in(client, "chief", "right-password")  # even the right password now
+    assert page.status_code == 200, "no session while the user name is blocked"
+    assert "Too many failed sign-ins for this user name" in page.content.decode()
+    assert "_auth_user_id" not in client.session
+    page = _sign_in(client, "CHIEF ", "right-password")
+    assert "Too many failed sign-ins" in page.content.decode(), "same name, other spelling"
+
+    # Other user names are not affected; the block ends with its window.
+    assert _sign_in(Client(), "deputy", "right-password").status_code == 302
+    cache.clear()
+    assert _sign_in(client, "chief", "right-password").status_code == 302
+
+
+def test_successful_login_clears_earlier_failures(client, settings):
+    settings.ADMIN_LOGIN_MAX_FAILURES = 3
+    User.objects.create_superuser("chief", "chief@example.org", "right-password")
+    for _round in range(3):
+        for _attempt in range(2):
+            _sign_in(client, "chief", "wrong")
+        assert _sign_in(Client(), "chief", "right-password").status_code == 302
+
+
+# Rate limit of invitation links --------------------------------------------------------------
+
+
+def test_a_link_requested_too_often_gets_429(client, reference_data, settings, mocker):
+    settings.INVITATION_LINK_RATE_LIMIT = 5
+    mocker.patch("surveys.questionnaire.aggregation_schedule")
+    survey, other = survey_open(language="en"), survey_open(language="en")
+    for _request in range(5):
+        assert client.get(survey.url).status_code == 200
+    page = client.get(survey.url)
+    assert page.status_code == 429
+    assert page["Retry-After"] == str(settings.INVITATION_LINK_RATE_WINDOW_SECONDS)
+    assert "Too many requests for this link" in page.content.decode()
+    autosave = reverse("surveys:autosave", args=[survey.token, survey.blocks[0].order])
+    reply = client.post(autosave, {})
+    assert reply.status_code == 429
+    assert reply.json()["ok"] is False
+    assert client.get(other.url).status_code == 200, "other links are not affected"
+    # Counted per token: forged links are counted on their own and refused as unknown.
+    assert client.get("/s/" + "B" * 43 + "/").status_code == 404
+
+
+# No client address -----------------------------------------------------------------------------
+
+
+CLIENT_ADDRESS = "203.0.113.77"
+FORWARDED_ADDRESS = "198.51.100.23"
+
+
+def test_no_model_has_an_address_field():
+    for model in apps.get_models():
+        for field in model._meta.get_fields():
+            assert not isinstance(field, models.GenericIPAddressField), (model, field.name)
+
+
+def test_a_full_questionnaire_leaves_no_client_address_in_logs_or_tables(
+    reference_data, caplog, mocker
+):
+    mocker.patch("surveys.questionnaire.aggregation_schedule")
+    survey = survey_open(language="en")
+    client = Client(REMOTE_ADDR=CLIENT_ADDRESS, HTTP_X_FORWARDED_FOR=FORWARDED_ADDRESS)
+    with caplog.at_level(logging.DEBUG):
+        client.get(survey.url)
+        consent(client, survey)
+        for index, block in enumerate(survey.blocks):
+            fill(client, survey, index, ["cj"] + [4] * (block.items.count() - 1), comment="ok")
+        client.post(reverse("surveys:block", args=[survey.token, 999]), {"v-1": "x"})  # 400
+        client.get("/s/" + "C" * 43 + "/")  # 404
+        client.get(reverse("surveys:review", args=[survey.token]))
+        client.post(reverse("surveys:submit", args=[survey.token]))
+        assert client.get(reverse("surveys:thanks", args=[survey.token])).status_code == 200
+    logged = caplog.text + "\n".join(str(record.__dict__) for record in caplog.records)
+    for address in (CLIENT_ADDRESS, FORWARDED_ADDRESS):
+        assert address not in logged
+        for model in apps.get_models():
+            for row in model.objects.values():
+                assert address not in str(row), model
