@@ -58,6 +58,12 @@ def can_see_identities(request) -> bool:
     return request.user.has_perm(IDENTITY_PERMISSION)
 
 
+def identity_view_audit(request, *, page: str, obj=None) -> None:
+    """Record that a page showing experts' names and e-mails was opened (ids only)."""
+    if request.method == "GET" and can_see_identities(request):
+        audit_record(user=request.user, action="identity.view", obj=obj, detail={"page": page})
+
+
 def _skipped_text(skipped: dict[str, int]) -> str:
     return "; ".join(f"{count} {reason}" for reason, count in sorted(skipped.items()))
 
@@ -412,6 +418,8 @@ class WaveAdmin(AuditedAdminMixin, admin.ModelAdmin):
         panel = request.GET.get("panel") or None
         status = request.GET.get("status") or None
         with_identity = can_see_identities(request)
+        if wave is not None:
+            identity_view_audit(request, page="expert status", obj=wave)
         statuses = (
             selectors.wave_expert_statuses(
                 wave=wave, panel=panel, status=status, with_identity=with_identity
@@ -541,7 +549,12 @@ class ExpertAdmin(AuditedAdminMixin, admin.ModelAdmin):
 
     def changelist_view(self, request, extra_context=None):
         extra_context = {**(extra_context or {}), "can_import": self.has_import_permission(request)}
+        identity_view_audit(request, page="expert list")
         return super().changelist_view(request, extra_context)
+
+    def change_view(self, request, object_id, form_url="", extra_context=None):
+        identity_view_audit(request, page="expert", obj=self.get_object(request, object_id))
+        return super().change_view(request, object_id, form_url, extra_context)
 
     @admin.action(description="Invite the selected experts to a wave…", permissions=["invite"])
     def invite_to_wave(self, request, queryset):

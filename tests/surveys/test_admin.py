@@ -81,3 +81,26 @@ def test_admin_open_action_reports_lifecycle_errors(client, demo):
         follow=True,
     )
     assert "Only a draft wave can be opened" in response.content.decode()
+
+
+def test_opening_expert_identities_is_audited_without_personal_data(client, demo):
+    from surveys.models import AuditEntry
+
+    user = staff_user("surveys.view_expert", "surveys.view_expert_identity")
+    client.force_login(user)
+    expert = Expert.objects.first()
+    client.get(reverse("admin:surveys_expert_changelist"))
+    client.get(reverse("admin:surveys_expert_change", args=[expert.pk]))
+    entries = AuditEntry.objects.filter(user=user, action="identity.view")
+    assert {entry.detail["page"] for entry in entries} == {"expert list", "expert"}
+    assert entries.filter(object_id=str(expert.pk)).exists()
+    for entry in entries:
+        assert expert.name not in str(entry.detail) and expert.email not in str(entry.detail)
+
+
+def test_pages_without_identities_are_not_audited_as_identity_views(client, demo):
+    from surveys.models import AuditEntry
+
+    client.force_login(staff_user("surveys.view_expert"))
+    client.get(reverse("admin:surveys_expert_changelist"))
+    assert not AuditEntry.objects.filter(action="identity.view").exists()
