@@ -9,12 +9,11 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from io import StringIO
-from unittest import mock
 
 from django.apps import apps as django_apps
 from django.contrib.auth.models import Group, User
 from django.core.management import call_command
-from django.db import connection, transaction
+from django.db import transaction
 from rest_framework.authtoken.models import Token
 from rest_framework.test import APIClient
 
@@ -56,29 +55,12 @@ def users_create() -> ApiUsers:
     return ApiUsers(researcher=researcher, panel_admin=panel_admin, plain=plain, admin=admin)
 
 
-@contextmanager
-def aggregation_reads_this_transaction() -> Iterator[None]:
-    """On PostgreSQL ``aggregation.loaders`` reads ratings through a second (ADBC) connection,
-    which cannot see rows that the test's transaction has not committed: read them through
-    Django's own connection instead while aggregating inside a test."""
-    from aggregation import loaders
-
-    arrow = getattr(loaders, "_read_with_arrow", None)
-    iterator = getattr(loaders, "_read_with_iterator", None)
-    if connection.vendor != "postgresql" or arrow is None or iterator is None:
-        yield
-        return
-    with mock.patch.object(loaders, "_read_with_arrow", iterator):
-        yield
-
-
 def demo_build() -> ApiUsers:
     if not Role.objects.exists():  # a transactional test emptied the tables before
         REFERENCE_DATA.add_reference_data(django_apps, None)
     call_command("seed_demo", stdout=StringIO())
-    with aggregation_reads_this_transaction():
-        call_command("aggregate", "2021", "--sync", stdout=StringIO())
-        call_command("aggregate", "2025", "--sync", stdout=StringIO())
+    call_command("aggregate", "2021", "--sync", stdout=StringIO())
+    call_command("aggregate", "2025", "--sync", stdout=StringIO())
     return users_create()
 
 

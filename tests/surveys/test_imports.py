@@ -16,7 +16,7 @@ from aggregation.services import aggregation_run_wave
 from surveys.groups import PANEL_ADMINS, RESEARCHERS, groups_sync
 from surveys.imports import IMPORT_COLUMNS, ratings_import
 from surveys.models import AuditEntry, Rating, Response, Wave
-from tests.api.demo import aggregation_reads_this_transaction, api_client
+from tests.api.demo import api_client
 
 pytestmark = pytest.mark.django_db
 
@@ -81,8 +81,7 @@ def test_an_import_schedules_aggregation_and_its_ratings_count(open_wave, mocker
         ratings_import(wave=open_wave, csv_file=csv_file(*good_rows()), user=None)
     assert PendingAggregation.objects.filter(wave=open_wave).exists()
     dispatch.assert_called_once_with(wave_id=open_wave.pk)
-    with aggregation_reads_this_transaction():
-        run = aggregation_run_wave(wave_id=open_wave.pk)
+    run = aggregation_run_wave(wave_id=open_wave.pk)
     cell = run.cells.get(
         panel__code="MOW", subject__code="ARM", perspective="expectation", role__code="protectee"
     )
