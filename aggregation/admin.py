@@ -79,7 +79,7 @@ class ReliabilityResultAdmin(ReadOnlyAdmin):
         "n_units",
         "alpha_interval",
         "alpha_ordinal",
-        "icc2",
+        "icc1",
     )
     list_filter = ("run__wave", "panel")
     list_select_related = ("run__wave", "panel", "block")

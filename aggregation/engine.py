@@ -28,7 +28,7 @@ from scipy import stats as sps
 from aggregation import stats
 
 ESTIMATOR_NAME = "plain_means"
-ESTIMATOR_VERSION = "1.0"
+ESTIMATOR_VERSION = "1.1"
 
 RATINGS_COLUMNS = [
     "wave",
@@ -95,17 +95,20 @@ WAVE_CHANGE_COLUMNS = [
 ]
 
 RELIABILITY_KEYS = ["wave", "panel", "block"]
-ICC_NAMES = ["ICC1", "ICC2", "ICC3", "ICC1k", "ICC2k", "ICC3k"]
 RELIABILITY_COLUMNS = [
     *RELIABILITY_KEYS,
     "n_raters",
     "n_units",
     "alpha_interval",
     "alpha_ordinal",
-    "icc_n_targets",
-    "icc_n_raters",
-    *(name.lower() for name in ICC_NAMES),
+    "icc1",
+    "icc1k",
 ]
+
+COUNT_KEYS = ["wave", "panel", "block", "holder", "subject", "perspective", "role"]
+COUNT_COLUMNS = [*COUNT_KEYS, "scale_points", "value", "count", "weight_sum"]
+"""The value counts the statistics are computed from: how many ratings of one item on one
+panel have one value (``value`` NaN: cannot judge), and the sum of their confidence weights."""
 
 SELECTOR_FIELDS = ["panel", "holder", "subject", "perspective"]
 PRESET_COMPARISON_COLUMNS = [
@@ -252,68 +255,121 @@ PRESET_LABELS: dict[str, str] = {
 # --------------------------------------------------------------------------------------------
 
 
-def _factorized_keys(
-    frame: pd.DataFrame, keys: list[str]
-) -> dict[str, tuple[np.ndarray, pd.Index]]:
-    """Integer codes and uniques per key column, computed once (factorizing strings is the
-    expensive part of a groupby)."""
-    return {key: pd.factorize(frame[key], sort=False) for key in keys}
+def value_counts(ratings: pd.DataFrame) -> pd.DataFrame:
+    """The ratings reduced to value counts per item and panel (columns ``COUNT_COLUMNS``).
 
-
-def _describe_groups(
-    frame: pd.DataFrame, factorized: dict[str, tuple[np.ndarray, pd.Index]], keys: list[str]
-) -> pd.DataFrame:
-    """Vectorised per-group statistics over the prepared columns x, w, wx, cj, a.
-
-    Groups by one int64 code combining the keys' factor codes, then decodes the keys.
+    One row per (wave, panel, block, holder, subject, perspective, role, value) with
+    ``count`` ratings and ``weight_sum``, the sum of their confidence weights (a missing
+    confidence weighs ``MISSING_CONFIDENCE_WEIGHT``). Cannot-judge ratings are counted under
+    ``value`` NaN; skipped items (NaN without the flag) are left out. The database computes
+    the same table with one ``GROUP BY`` (``loaders.counts_load``), so a wave's cells,
+    Welch comparisons and reliability never need its ratings row by row.
     """
-    shape = tuple(max(len(factorized[key][1]), 1) for key in keys)
-    group = np.ravel_multi_index(tuple(factorized[key][0] for key in keys), shape)
-    grouped = frame.groupby(group, sort=False)
-    table = grouped.agg(
-        n=("x", "count"),
-        n_cannot_judge=("cj", "sum"),
-        mean=("x", "mean"),
-        median=("x", "median"),
-        sd=("x", "std"),
-        weight_sum=("w", "sum"),
-        weighted_sum=("wx", "sum"),
-        scale_points=("a", "max"),
+    _validate(ratings)
+    values = _observed_values(ratings)
+    keep = (values.notna() | _cannot_judge(ratings)).to_numpy()
+    weights = pd.to_numeric(ratings["confidence"], errors="coerce").astype(float)
+    frame = ratings.loc[keep, [*COUNT_KEYS, "scale_points"]].assign(
+        value=values.to_numpy()[keep],
+        weight=weights.fillna(MISSING_CONFIDENCE_WEIGHT).to_numpy()[keep],
     )
-    key_codes = np.unravel_index(table.index.to_numpy(), shape)
-    for position, key in enumerate(keys):
-        table.insert(position, key, factorized[key][1].take(key_codes[position]).to_numpy())
-    table = table.reset_index(drop=True)
+    counts = (
+        frame.groupby([*COUNT_KEYS, "scale_points", "value"], dropna=False, observed=True)
+        .agg(count=("weight", "size"), weight_sum=("weight", "sum"))
+        .reset_index()
+    )
+    for key in COUNT_KEYS:  # plain values, as the loader sends them
+        if isinstance(counts[key].dtype, pd.CategoricalDtype):
+            counts[key] = counts[key].astype(counts[key].cat.categories.dtype)
+    return counts[COUNT_COLUMNS]
 
-    n = table["n"].to_numpy(dtype=float)
-    sd = table["sd"].to_numpy(dtype=float)
-    enough = n >= 2
+
+def _describe_counts(counts: pd.DataFrame, keys: list[str]) -> pd.DataFrame:
+    """Per-group statistics of value counts, grouped by ``keys`` (vectorised, no loop).
+
+    With c the count of value x in a group: n = Σc, mean = Σcx / n, SD² = Σc(x − mean)² /
+    (n − 1); the median is the middle of the group's values sorted with their counts
+    (the mean of the two middle ones for even n); the weighted mean Σwx / Σw with w the
+    summed confidence weights of value x.
+    """
+    grouped = counts.groupby(keys, observed=True, sort=True)
+    group = grouped.ngroup().to_numpy()
+    table = grouped.size().index.to_frame(index=False)
+    size = len(table)
+
+    value = counts["value"].to_numpy(dtype=float)
+    count = counts["count"].to_numpy(dtype=float)
+    observed = ~np.isnan(value)
+    x = np.where(observed, value, 0.0)
+    c = np.where(observed, count, 0.0)
+    w = np.where(observed, counts["weight_sum"].to_numpy(dtype=float), 0.0)
+
+    n = np.bincount(group, weights=c, minlength=size)
+    n_cannot_judge = np.bincount(group, weights=count - c, minlength=size)
     with np.errstate(all="ignore"):
-        sd = np.where(enough, sd, np.nan)
+        mean = np.bincount(group, weights=c * x, minlength=size) / n
+        squares = np.bincount(group, weights=c * (x - mean[group]) ** 2, minlength=size)
+        enough = n >= 2
+        sd = np.where(enough, np.sqrt(squares / (n - 1)), np.nan)
         se = sd / np.sqrt(n)
         t = sps.t.ppf(0.975, np.where(enough, n - 1, np.nan))
-        weight_sum = table["weight_sum"].to_numpy(dtype=float)
-        weighted_sum = table["weighted_sum"].to_numpy(dtype=float)
-        weighted = np.where(weight_sum > 0, weighted_sum / weight_sum, np.nan)
-        scale = table["scale_points"].to_numpy(dtype=float)
+        weight_sum = np.bincount(group, weights=w, minlength=size)
+        weighted_mean = np.where(
+            weight_sum > 0, np.bincount(group, weights=w * x, minlength=size) / weight_sum, np.nan
+        )
+        scale = np.full(size, np.nan)
+        np.fmax.at(scale, group, counts["scale_points"].to_numpy(dtype=float))
         null_variance = np.where(scale >= 2, (scale**2 - 1) / 12, np.nan)
         rwg = np.clip(1 - sd**2 / null_variance, 0.0, None)
-    mean = table["mean"].to_numpy(dtype=float)
-    table["n"] = table["n"].astype(int)
-    table["n_cannot_judge"] = table["n_cannot_judge"].astype(int)
+
+    table["n"] = n.astype(int)
+    table["n_cannot_judge"] = n_cannot_judge.astype(int)
+    table["mean"] = np.where(n > 0, mean, np.nan)
+    table["median"] = _medians_from_counts(group[observed], x[observed], c[observed], n)
     table["sd"] = sd
     table["se"] = se
     table["ci_low"] = mean - t * se
     table["ci_high"] = mean + t * se
-    table["weighted_mean"] = weighted
+    table["weighted_mean"] = weighted_mean
     table["rwg"] = rwg
     return table
 
 
-def cell_statistics(ratings: pd.DataFrame) -> pd.DataFrame:
-    """Descriptive statistics per cell of the cube, per panel and pooled.
+def _medians_from_counts(
+    group: NDArray[np.int64], value: NDArray[np.float64], count: NDArray[np.float64], n
+) -> NDArray[np.float64]:
+    """Each group's median from its (value, count) rows: the values at the 0-based sorted
+    positions ⌊(n − 1)/2⌋ and ⌊n/2⌋ of the group, averaged (NaN for an empty group)."""
+    order = np.lexsort((value, group))
+    cumulative = np.cumsum(count[order])
+    start = np.concatenate([[0.0], np.cumsum(n)[:-1]])
+    has_values = n > 0
+    lower = start + np.floor((n - 1) / 2)
+    upper = start + np.floor(n / 2)
+    sorted_values = value[order]
+    medians = np.full(n.size, np.nan)
+    if sorted_values.size:
+        last = sorted_values.size - 1
+        at_lower = np.minimum(np.searchsorted(cumulative, lower, side="right"), last)
+        at_upper = np.minimum(np.searchsorted(cumulative, upper, side="right"), last)
+        medians = np.where(
+            has_values, (sorted_values[at_lower] + sorted_values[at_upper]) / 2, np.nan
+        )
+    return medians
 
-    One row per (wave, panel, holder, subject, perspective, role) and one more per
+
+def cell_statistics(ratings: pd.DataFrame) -> pd.DataFrame:
+    """Descriptive statistics per cell of the cube: ``cell_statistics_from_counts`` of the
+    ratings' ``value_counts``."""
+    _validate(ratings)
+    return cell_statistics_from_counts(value_counts(ratings))
+
+
+def cell_statistics_from_counts(counts: pd.DataFrame) -> pd.DataFrame:
+    """Descriptive statistics per cell of the cube, per panel and pooled, from value counts.
+
+    ``counts`` has the columns ``COUNT_COLUMNS`` (``value_counts`` or the loader). One row
+    per (wave, panel, holder, subject, perspective, role) and one more per
     (wave, holder, subject, perspective, role) with ``panel = "ALL"`` pooling all panels.
     Columns ``CELL_COLUMNS``: the keys, then
 
@@ -325,32 +381,15 @@ def cell_statistics(ratings: pd.DataFrame) -> pd.DataFrame:
     * ``rwg``: James, Demaree & Wolf (1984) 1 − s²/σ²_EU with σ²_EU = (A² − 1)/12 from the
       cell's ``scale_points``, truncated at 0 (see ``stats.rwg``); NaN when n < 2.
 
-    Vectorised with one groupby per level (no per-cell Python loop). Rows are sorted by the
-    keys.
+    Rows are sorted by the keys.
     """
-    _validate(ratings)
-    if ratings.empty:
+    if counts.empty:
         return pd.DataFrame(columns=CELL_COLUMNS)
-    values = _observed_values(ratings)
-    weights = pd.to_numeric(ratings["confidence"], errors="coerce").astype(float)
-    weights = weights.fillna(MISSING_CONFIDENCE_WEIGHT).where(values.notna())
-    frame = pd.DataFrame(
-        {
-            "x": values.to_numpy(),
-            "w": weights.to_numpy(),
-            "wx": (weights * values).to_numpy(),
-            "cj": _cannot_judge(ratings).to_numpy(dtype=int),
-            "a": pd.to_numeric(ratings["scale_points"], errors="coerce").to_numpy(),
-        }
-    )
-    factorized = _factorized_keys(ratings, CELL_KEYS)
-    if any((codes < 0).any() for codes, _ in factorized.values()):
+    if counts[CELL_KEYS].isna().any().any():
         raise ValueError(f"ratings have missing values in the key columns {CELL_KEYS}")
-    per_panel = _describe_groups(frame, factorized, CELL_KEYS)
-    pooled_keys = [key for key in CELL_KEYS if key != "panel"]
-    pooled = _describe_groups(frame, factorized, pooled_keys)
+    per_panel = _describe_counts(counts, CELL_KEYS)
+    pooled = _describe_counts(counts, [key for key in CELL_KEYS if key != "panel"])
     pooled.insert(1, "panel", POOLED_PANEL)
-
     table = pd.concat([per_panel, pooled], ignore_index=True)[CELL_COLUMNS]
     return table.sort_values(CELL_KEYS, ignore_index=True)
 
@@ -396,21 +435,6 @@ def _pick(slim: pd.DataFrame, selector: Selector) -> pd.DataFrame:
     return slim.loc[selector.mask(slim), ["respondent", "role", "value"]]
 
 
-class _SideIndex:
-    """Picks the (respondent, role, value) rows of selectors from one observed frame.
-
-    A mask over categorical columns compares integer codes, so a pick over a million ratings
-    costs a few milliseconds; splitting the whole frame in advance would cost more than the
-    handful of paired comparisons that use it.
-    """
-
-    def __init__(self, slim: pd.DataFrame) -> None:
-        self._slim = slim
-
-    def pick(self, selector: Selector) -> pd.DataFrame:
-        return _pick(self._slim, selector)
-
-
 def _by_role(side: pd.DataFrame) -> dict[str, pd.DataFrame]:
     return {str(role): part for role, part in side.groupby("role", sort=False, observed=True)}
 
@@ -435,29 +459,18 @@ def _role_order(left: pd.DataFrame, right: pd.DataFrame, roles: Sequence[str] | 
     return sorted(set(left["role"]).union(right["role"]), key=str)
 
 
-def _compare_sides(
-    left: pd.DataFrame, right: pd.DataFrame, *, paired: bool, roles: Sequence[str] | None
+def _welch_sides(
+    left: pd.DataFrame, right: pd.DataFrame, *, roles: Sequence[str] | None
 ) -> pd.DataFrame:
-    """Role-by-role comparison table of two (respondent, role, value) frames."""
-    method = "paired" if paired else "welch"
+    """Role-by-role Welch comparison table of two (respondent, role, value) frames."""
     left_roles, right_roles = _by_role(left), _by_role(right)
     no_values = np.array([], dtype=float)
     rows = []
     for role in _role_order(left, right, roles):
         left_part, right_part = left_roles.get(role), right_roles.get(role)
-        if paired:
-            both = pd.concat(
-                [_per_respondent(left_part), _per_respondent(right_part)],
-                axis=1,
-                keys=["left", "right"],
-                join="inner",
-            )
-            a, b = both["left"].to_numpy(), both["right"].to_numpy()
-            difference = stats.paired_difference(a, b)
-        else:
-            a = no_values if left_part is None else left_part["value"].to_numpy(dtype=float)
-            b = no_values if right_part is None else right_part["value"].to_numpy(dtype=float)
-            difference = stats.welch_difference(a, b)
+        a = no_values if left_part is None else left_part["value"].to_numpy(dtype=float)
+        b = no_values if right_part is None else right_part["value"].to_numpy(dtype=float)
+        difference = stats.welch_difference(a, b)
         summary_left, summary_right = stats.mean_ci(a), stats.mean_ci(b)
         rows.append(
             {
@@ -478,7 +491,7 @@ def _compare_sides(
                 "hedges_g": difference.hedges_g,
                 "p_value": difference.p_value,
                 "p_adjusted": np.nan,
-                "method": method,
+                "method": "welch",
             }
         )
     table = pd.DataFrame(rows, columns=COMPARISON_ROLE_COLUMNS)
@@ -486,6 +499,90 @@ def _compare_sides(
     if not table.empty:
         table["p_adjusted"] = stats.benjamini_hochberg(table["p_value"].to_numpy(dtype=float))
     return table
+
+
+PAIRED_SUM_COLUMNS = [
+    "role",
+    "n",
+    "sum_left",
+    "sum_right",
+    "sum_left_sq",
+    "sum_right_sq",
+    "sum_product",
+]
+"""Per role, over the respondents with a value on both sides of a paired comparison: how
+many (n) and the sums Σa, Σb, Σa², Σb², Σab of their left (a) and right (b) values."""
+
+
+def _paired_sums_of_sides(left: pd.DataFrame, right: pd.DataFrame) -> pd.DataFrame:
+    """``PAIRED_SUM_COLUMNS`` of two (respondent, role, value) frames (a respondent who rated
+    an item twice counts with the mean)."""
+
+    def per_respondent(side: pd.DataFrame) -> pd.Series:
+        return side.groupby(["role", "respondent"], observed=True)["value"].mean()
+
+    both = pd.concat(
+        [per_respondent(left), per_respondent(right)], axis=1, keys=["a", "b"], join="inner"
+    )
+    a, b = both["a"], both["b"]
+    terms = pd.DataFrame({"n": 1, "a": a, "b": b, "aa": a * a, "bb": b * b, "ab": a * b})
+    sums = terms.groupby(level="role", observed=True).sum().reset_index()
+    sums.columns = PAIRED_SUM_COLUMNS
+    sums["role"] = sums["role"].astype(str)
+    return sums
+
+
+def paired_sums(ratings: pd.DataFrame, left: Selector, right: Selector) -> pd.DataFrame:
+    """The sums a paired comparison of two selectors needs (``PAIRED_SUM_COLUMNS``), one
+    row per role with at least one respondent on both sides."""
+    _validate(ratings)
+    _single_wave(ratings, "paired_sums()")
+    slim = _observed_slim(ratings)
+    return _paired_sums_of_sides(_pick(slim, left), _pick(slim, right))
+
+
+def _paired_table(sums: pd.DataFrame, roles: Sequence[str]) -> pd.DataFrame:
+    """The role-by-role table of a paired comparison from its ``PAIRED_SUM_COLUMNS``.
+
+    ``stats.paired_from_sums`` for the difference (paired t, Hedges' g_av) and
+    ``stats.mean_ci_from_sums`` for each side over the matched respondents, so that
+    ``diff == mean_left − mean_right``; a role without a matched respondent has n = 0.
+    """
+    table = sums.set_index("role").reindex(list(roles)).fillna(0.0)
+    n = table["n"].to_numpy(dtype=float)
+    left = stats.mean_ci_from_sums(n, table["sum_left"], table["sum_left_sq"])
+    right = stats.mean_ci_from_sums(n, table["sum_right"], table["sum_right_sq"])
+    difference = stats.paired_from_sums(
+        n,
+        table["sum_left"],
+        table["sum_right"],
+        table["sum_left_sq"],
+        table["sum_right_sq"],
+        table["sum_product"],
+    )
+    return pd.DataFrame(
+        {
+            "role": list(roles),
+            "n_left": n.astype(int),
+            "mean_left": left["mean"],
+            "sd_left": left["sd"],
+            "ci_low_left": left["ci_low"],
+            "ci_high_left": left["ci_high"],
+            "n_right": n.astype(int),
+            "mean_right": right["mean"],
+            "sd_right": right["sd"],
+            "ci_low_right": right["ci_low"],
+            "ci_high_right": right["ci_high"],
+            "diff": difference["diff"],
+            "diff_ci_low": difference["ci_low"],
+            "diff_ci_high": difference["ci_high"],
+            "hedges_g": difference["hedges_g"],
+            "p_value": difference["p_value"],
+            "p_adjusted": stats.benjamini_hochberg(difference["p_value"]),
+            "method": "paired",
+        },
+        columns=COMPARISON_ROLE_COLUMNS,
+    )
 
 
 def _dominant(table: pd.DataFrame, column: str) -> str | None:
@@ -534,18 +631,20 @@ def _comparison(
     *,
     roles: Sequence[str] | None,
 ) -> ComparisonResult:
-    paired = left.panel is not None and left.panel == right.panel
-    table = _compare_sides(left_side, right_side, paired=paired, roles=roles)
+    if _paired(left, right):
+        roles = _role_order(left_side, right_side, roles)
+        table = _paired_table(_paired_sums_of_sides(left_side, right_side), roles)
+    else:
+        table = _welch_sides(left_side, right_side, roles=roles)
     return _summary_comparison(left, right, table)
 
 
 def _summary_comparison(left: Selector, right: Selector, table: pd.DataFrame) -> ComparisonResult:
     """A ComparisonResult around a finished role table: dominant roles, profile distance."""
-    paired = left.panel is not None and left.panel == right.panel
     return ComparisonResult(
         left=left,
         right=right,
-        method="paired" if paired else "welch",
+        method="paired" if _paired(left, right) else "welch",
         roles=table,
         dominant_left=_dominant(table, "mean_left"),
         dominant_right=_dominant(table, "mean_right"),
@@ -634,10 +733,9 @@ def wave_change(
     for ratings in (ratings_t, ratings_prev):
         _validate(ratings)
         _single_wave(ratings, "wave_change()")
-    table = _compare_sides(
+    table = _welch_sides(
         _pick(_observed_slim(ratings_t), selector),
         _pick(_observed_slim(ratings_prev), selector),
-        paired=False,
         roles=roles,
     )
     table.columns = WAVE_CHANGE_COLUMNS
@@ -649,74 +747,70 @@ def wave_change(
 # --------------------------------------------------------------------------------------------
 
 
-def _complete_part(matrix: NDArray[np.float64]) -> NDArray[np.float64]:
-    """The larger complete sub-matrix of a targets × raters matrix: drop the raters
-    (columns) or the targets (rows) that have a missing value, whichever keeps more cells."""
-    present = ~np.isnan(matrix)
-    by_raters = matrix[:, present.all(axis=0)]
-    by_targets = matrix[present.all(axis=1), :]
-    return max(by_raters, by_targets, key=lambda part: (part.size, part.shape[1]))
+UNIT_KEYS = [*SIDE_KEYS, "role"]
 
 
-def _block_reliability(units: np.ndarray, raters: np.ndarray, values: np.ndarray) -> dict:
-    """Reliability of one block from aligned unit codes, rater codes and values."""
-    observed = ~np.isnan(values)
-    units, raters, values = units[observed], raters[observed], values[observed]
-    unit_codes, unit_index = np.unique(units, return_inverse=True)
-    rater_codes, rater_index = np.unique(raters, return_inverse=True)
-    shape = (unit_codes.size, rater_codes.size)
-    # a targets × raters matrix; duplicate ratings of one item by one respondent are averaged
-    cells = unit_index * shape[1] + rater_index
-    size = shape[0] * shape[1]
-    sums = np.bincount(cells, weights=values, minlength=size).reshape(shape)
-    counts = np.bincount(cells, minlength=size).reshape(shape)
-    with np.errstate(all="ignore"):
-        matrix = sums / counts
-
-    row: dict = {"n_raters": int(shape[1]), "n_units": int(shape[0])}
-    row["alpha_interval"] = stats.krippendorff_alpha(matrix.T, "interval")
-    row["alpha_ordinal"] = stats.krippendorff_alpha(matrix.T, "ordinal")
-    complete = _complete_part(matrix)
-    row["icc_n_targets"], row["icc_n_raters"] = (int(size) for size in complete.shape)
-    if complete.shape[0] >= 2 and complete.shape[1] >= 2:
-        coefficients = stats.icc(complete)
-    else:
-        coefficients = dict.fromkeys(ICC_NAMES, np.nan)
-    row.update({name.lower(): coefficients[name] for name in ICC_NAMES})
-    return row
+def _block_reliability(
+    units: NDArray[np.int64], count: NDArray[np.float64], value: NDArray[np.float64]
+) -> dict:
+    """Reliability of one (wave, panel, block) from aligned unit codes, counts and values
+    (value NaN: cannot judge)."""
+    _, units = np.unique(units, return_inverse=True)
+    n_units_all = int(units.max()) + 1
+    answered = np.bincount(units, weights=count, minlength=n_units_all)
+    observed = ~np.isnan(value)
+    units, count, value = units[observed], count[observed], value[observed]
+    values, value_index = np.unique(value, return_inverse=True)
+    by_unit = np.zeros((n_units_all, values.size))
+    np.add.at(by_unit, (units, value_index), count)
+    n = by_unit.sum(axis=1)
+    icc = stats.icc_oneway_from_summaries(n, by_unit @ values, by_unit @ values**2)
+    return {
+        "n_raters": int(answered.max()),
+        "n_units": int((n > 0).sum()),
+        "alpha_interval": stats.krippendorff_alpha_from_counts(by_unit, values, "interval"),
+        "alpha_ordinal": stats.krippendorff_alpha_from_counts(by_unit, values, "ordinal"),
+        "icc1": icc["ICC1"],
+        "icc1k": icc["ICC1k"],
+    }
 
 
 def reliability(ratings: pd.DataFrame) -> pd.DataFrame:
-    """Inter-rater reliability per (wave, panel, block).
+    """Inter-rater reliability per (wave, panel, block): ``reliability_from_counts`` of the
+    ratings' ``value_counts``."""
+    _validate(ratings)
+    return reliability_from_counts(value_counts(ratings))
+
+
+def reliability_from_counts(counts: pd.DataFrame) -> pd.DataFrame:
+    """Inter-rater reliability per (wave, panel, block) from value counts.
 
     Raters are respondents, units are the block's items (holder, subject, perspective,
-    role); cannot-judge is a missing value. Columns ``RELIABILITY_COLUMNS``:
+    role); cannot-judge is a missing value. Every coefficient here depends on the ratings
+    only through each unit's value counts, so no rater needs to be identified and a rater
+    who cannot judge one item still counts for the others. Columns ``RELIABILITY_COLUMNS``:
 
-    * ``n_raters``, ``n_units``: respondents and items with at least one value;
-    * ``alpha_interval``, ``alpha_ordinal``: ``stats.krippendorff_alpha`` (missing allowed);
-    * ``icc1`` ... ``icc3k``: ``stats.icc`` on a complete sub-matrix with targets = items
-      and judges = raters, built by dropping either the raters or the items with a missing
-      value, whichever keeps more cells; ``icc_n_targets``/``icc_n_raters`` give its size.
-      NaN when that leaves fewer than 2 × 2.
+    * ``n_raters``: the most raters any one item of the block had (a value or cannot
+      judge); ``n_units``: items with at least one value;
+    * ``alpha_interval``, ``alpha_ordinal``: ``stats.krippendorff_alpha_from_counts``;
+    * ``icc1``, ``icc1k``: ``stats.icc_oneway_from_summaries``, the one-way random-effects
+      ICC(1,1) and ICC(1,k) of Shrout & Fleiss (1979) with targets = items (unequal numbers
+      of raters per item allowed).
 
     Rows are sorted by (wave, panel, block); a block whose ratings are all missing still
-    gets a row (zero counts, NaN coefficients).
+    gets a row (zero units, NaN coefficients).
     """
-    _validate(ratings)
-    if ratings.empty:
+    if counts.empty:
         return pd.DataFrame(columns=RELIABILITY_COLUMNS)
-    unit_keys = [*SIDE_KEYS, "role"]
-    factorized = _factorized_keys(ratings, unit_keys)
-    unit_shape = tuple(max(len(factorized[key][1]), 1) for key in unit_keys)
-    units = np.ravel_multi_index(tuple(factorized[key][0] for key in unit_keys), unit_shape)
-    raters = pd.factorize(ratings["respondent"])[0]
-    values = _observed_values(ratings).to_numpy(dtype=float)
-
+    units = counts.groupby(UNIT_KEYS, observed=True).ngroup().to_numpy()
+    count = counts["count"].to_numpy(dtype=float)
+    value = counts["value"].to_numpy(dtype=float)
+    blocks = counts.groupby(RELIABILITY_KEYS, observed=True).indices
     rows = []
-    groups = ratings.groupby(RELIABILITY_KEYS, sort=True, observed=True).indices
-    for key, positions in groups.items():
+    for key in sorted(blocks):
+        positions = blocks[key]
         row = dict(zip(RELIABILITY_KEYS, key, strict=True))
-        row.update(_block_reliability(units[positions], raters[positions], values[positions]))
+        row.update(_block_reliability(units[positions], count[positions], value[positions]))
         rows.append(row)
     return pd.DataFrame(rows, columns=RELIABILITY_COLUMNS)
 
@@ -746,20 +840,23 @@ class _CellSides:
 
     def __init__(self, cells: pd.DataFrame) -> None:
         observed = cells.loc[cells["n"] > 0]
-        self._sides = {
-            tuple(str(part) for part in key): table.set_index(table["role"].astype(str))
-            for key, table in observed.groupby(["panel", *SIDE_KEYS], sort=False, observed=True)
+        self._cells = observed.set_index(observed["role"].astype(str))
+        # positions only: a side's frame is cut when a comparison asks for it
+        self._positions = {
+            tuple(str(part) for part in key): positions
+            for key, positions in observed.groupby(
+                ["panel", *SIDE_KEYS], sort=False, observed=True
+            ).indices.items()
         }
-        self._empty = observed.iloc[:0].set_index(observed["role"].iloc[:0].astype(str))
 
     def pick(self, selector: Selector) -> pd.DataFrame:
         panel = POOLED_PANEL if selector.panel is None else selector.panel
         key = (panel, selector.holder, selector.subject, selector.perspective)
-        return self._sides.get(key, self._empty)
+        return self._cells.iloc[self._positions.get(key, [])]
 
 
 def _welch_from_cells(left: pd.DataFrame, right: pd.DataFrame) -> pd.DataFrame:
-    """The ``_compare_sides`` table of two independent sides, from their cell summaries."""
+    """The ``_welch_sides`` table of two independent sides, from their cell summaries."""
     roles = sorted(set(left.index).union(right.index), key=str)
     columns = ["n", "mean", "sd", "ci_low", "ci_high"]
     a = left[columns].reindex(roles)
@@ -792,70 +889,112 @@ def _welch_from_cells(left: pd.DataFrame, right: pd.DataFrame) -> pd.DataFrame:
     return table
 
 
+def _paired(left: Selector, right: Selector) -> bool:
+    """Both sides on one panel: the same experts rated both, so the comparison is paired."""
+    return left.panel is not None and left.panel == right.panel
+
+
+def _preset_sides(home_panel: Mapping[str, str]):
+    """(preset, subject, left, right) of every preset and subject that ``home_panel`` allows:
+    each actor other than ``ANCHOR_ACTOR``, leaving out presets that need a panel missing
+    from ``home_panel``."""
+    for preset, build in PRESETS.items():
+        for subject in home_panel:
+            if subject == ANCHOR_ACTOR:
+                continue
+            try:
+                left, right = build(subject, home_panel)
+            except ValueError:  # an actor of this preset has no panel of its own
+                continue
+            yield preset, subject, left, right
+
+
+def paired_presets(home_panel: Mapping[str, str]) -> list[tuple[Selector, Selector]]:
+    """The (left, right) selectors of the paired preset comparisons: the only ones that need
+    to know which expert gave which rating (``paired_sums``); all else comes from cells."""
+    return [
+        (left, right) for _, _, left, right in _preset_sides(home_panel) if _paired(left, right)
+    ]
+
+
 def all_preset_comparisons(
     ratings: pd.DataFrame,
     home_panel: Mapping[str, str],
     *,
     cells: pd.DataFrame | None = None,
 ) -> pd.DataFrame:
-    """Every preset for every subject, per wave, as one long table.
-
-    For each wave, each preset in ``PRESETS`` and each actor X in ``home_panel`` other than
-    ``ANCHOR_ACTOR`` (RUS) whose two selectors both pick at least one non-missing rating,
-    the compare() role rows, prefixed with wave, preset, subject and both selectors
-    (``left_panel`` ... ``right_perspective``; a pooled panel is "ALL"). The per-comparison
-    summary (``dominant_left``, ``dominant_right``, ``profile_distance``) is repeated on each
-    role row of its comparison. Columns ``PRESET_COMPARISON_COLUMNS``.
-
-    A preset that needs the panel of an actor missing from ``home_panel`` (a wave without a
-    Moscow panel has no ascribed roles) is left out. The results equal ``compare()``'s.
-    Independent (Welch) comparisons are computed from the cell statistics (``cells``, the
-    output of ``cell_statistics`` on the same ratings; computed here when not given), paired
-    ones from the ratings.
-    """
+    """Every preset for every subject, per wave, from the ratings: ``preset_comparisons`` of
+    each wave's cells (``cells``, the ``cell_statistics`` of the same ratings, computed here
+    when not given) and paired sums. The results equal ``compare()``'s."""
     _validate(ratings)
     if cells is None:
         cells = cell_statistics(ratings)
     frames = []
     for wave in sorted(cells["wave"].astype(str).unique()):
-        cell_sides = _CellSides(cells.loc[cells["wave"] == wave])
-        rating_sides = None
-        for preset, build in PRESETS.items():
-            for subject in home_panel:
-                if subject == ANCHOR_ACTOR:
-                    continue
-                try:
-                    left, right = build(subject, home_panel)
-                except ValueError:  # an actor of this preset has no panel of its own
-                    continue
-                paired = left.panel is not None and left.panel == right.panel
-                if paired:
-                    # Only paired comparisons go back to the ratings, and only to this wave's.
-                    rating_sides = rating_sides or _SideIndex(
-                        _observed_slim(ratings.loc[(ratings["wave"] == wave).to_numpy()])
-                    )
-                    left_side, right_side = rating_sides.pick(left), rating_sides.pick(right)
-                    if left_side.empty or right_side.empty:
-                        continue
-                    result = _comparison(left, right, left_side, right_side, roles=None)
-                else:
-                    left_cells, right_cells = cell_sides.pick(left), cell_sides.pick(right)
-                    if left_cells.empty or right_cells.empty:
-                        continue
-                    result = _summary_comparison(
-                        left, right, _welch_from_cells(left_cells, right_cells)
-                    )
-                table = result.roles.assign(
-                    wave=wave,
-                    preset=preset,
-                    subject=subject,
-                    **_selector_columns("left", left),
-                    **_selector_columns("right", right),
-                    dominant_left=result.dominant_left,
-                    dominant_right=result.dominant_right,
-                    profile_distance=result.profile_distance,
-                )
-                frames.append(table[PRESET_COMPARISON_COLUMNS])
+        wave_ratings = ratings.loc[(ratings["wave"].astype(str) == wave).to_numpy()]
+        paired = {
+            (left, right): paired_sums(wave_ratings, left, right)
+            for left, right in paired_presets(home_panel)
+        }
+        frames.append(preset_comparisons(cells.loc[cells["wave"] == wave], paired, home_panel))
     if not frames:
         return pd.DataFrame(columns=PRESET_COMPARISON_COLUMNS)
     return pd.concat(frames, ignore_index=True)
+
+
+def preset_comparisons(
+    cells: pd.DataFrame,
+    paired: Mapping[tuple[Selector, Selector], pd.DataFrame],
+    home_panel: Mapping[str, str],
+) -> pd.DataFrame:
+    """Every preset for every subject of one wave, as one long table.
+
+    For each preset in ``PRESETS`` and each actor X in ``home_panel`` other than
+    ``ANCHOR_ACTOR`` (RUS) whose two selectors both have at least one non-missing rating,
+    the compare() role rows, prefixed with wave, preset, subject and both selectors
+    (``left_panel`` ... ``right_perspective``; a pooled panel is "ALL"). The per-comparison
+    summary (``dominant_left``, ``dominant_right``, ``profile_distance``) is repeated on each
+    role row of its comparison. Columns ``PRESET_COMPARISON_COLUMNS``.
+
+    Independent (Welch) comparisons come from the cell statistics ``cells`` (the
+    ``cell_statistics`` of the wave); paired ones from ``paired``, the ``paired_sums`` of
+    each pair of ``paired_presets(home_panel)`` (a pair missing there has no matched
+    respondent). A preset that needs the panel of an actor missing from ``home_panel`` (a
+    wave without a Moscow panel has no ascribed roles) is left out.
+    """
+    if cells.empty:
+        return pd.DataFrame(columns=PRESET_COMPARISON_COLUMNS)
+    (wave,) = cells["wave"].astype(str).unique()
+    cell_sides = _CellSides(cells)
+    no_pairs = pd.DataFrame(columns=PAIRED_SUM_COLUMNS)
+    headers, tables = [], []
+    for preset, subject, left, right in _preset_sides(home_panel):
+        left_cells, right_cells = cell_sides.pick(left), cell_sides.pick(right)
+        if left_cells.empty or right_cells.empty:
+            continue
+        if _paired(left, right):
+            roles = sorted(set(left_cells.index).union(right_cells.index), key=str)
+            table = _paired_table(paired.get((left, right), no_pairs), roles)
+        else:
+            table = _welch_from_cells(left_cells, right_cells)
+        result = _summary_comparison(left, right, table)
+        headers.append(
+            {
+                "wave": wave,
+                "preset": preset,
+                "subject": subject,
+                **_selector_columns("left", left),
+                **_selector_columns("right", right),
+                "dominant_left": result.dominant_left,
+                "dominant_right": result.dominant_right,
+                "profile_distance": result.profile_distance,
+            }
+        )
+        tables.append(result.roles)
+    if not tables:
+        return pd.DataFrame(columns=PRESET_COMPARISON_COLUMNS)
+    # each comparison's header repeated on its role rows
+    repeat = np.repeat(np.arange(len(headers)), [len(table) for table in tables])
+    header_rows = pd.DataFrame(headers).iloc[repeat].reset_index(drop=True)
+    roles = pd.concat(tables, ignore_index=True)
+    return pd.concat([header_rows, roles], axis=1)[PRESET_COMPARISON_COLUMNS]

@@ -1,20 +1,34 @@
-"""Loading a wave's ratings from the database into the engine's ratings DataFrame.
+"""Loading a wave's ratings from the database into the engine's input frames.
 
-Only integer ids and values travel from the database: six numeric columns per rating. The
-codes (panel, holder, subject, perspective, role) are joined in pandas from the few hundred
-rows of the wave's instrument. On PostgreSQL the rows come as Arrow through ADBC (whose driver reads
-with binary ``COPY``), elsewhere (and inside a transaction) through a server-side iterator in
-chunks; no model instance is built either way.
+Two loads, by what the statistics need:
+
+- ``counts_load``: the value counts per (panel, item, value), aggregated by the database
+  in one ``GROUP BY`` (a few thousand rows for a million ratings). Cells, Welch
+  comparisons and reliability are computed from these (``engine.COUNT_COLUMNS``).
+- ``ratings_frame``: ratings row by row, for what needs to know who rated what (the paired
+  comparisons), restricted to the items and panels asked for. Only integer ids and values
+  travel: four numbers per rating. The codes (panel, holder, subject, perspective, role)
+  are joined in pandas from the few hundred rows of the wave's instrument. On PostgreSQL
+  the rows come as Arrow through ADBC (whose driver reads with binary ``COPY``), elsewhere
+  (and inside a transaction) through a server-side iterator in chunks; no model instance is
+  built either way.
 """
 
+import hashlib
+from dataclasses import dataclass
 from urllib.parse import quote
 
 import numpy as np
 import pandas as pd
 from django.db import connection
 
-from aggregation.engine import RATINGS_COLUMNS
-from surveys.models import Item, Rating, Response
+from aggregation.engine import (
+    COUNT_COLUMNS,
+    MISSING_CONFIDENCE_WEIGHT,
+    PAIRED_SUM_COLUMNS,
+    RATINGS_COLUMNS,
+)
+from surveys.models import Item, Panel, Rating, Response
 
 CHUNK_ROWS = 50_000
 # Four numbers per rating travel: the panel comes with the response, and a missing value is
@@ -28,14 +42,18 @@ RATING_DTYPES = {
 }
 
 
-def _submitted_ratings_queryset(wave_id: int, item_ids: list[int] | None = None):
+def _submitted_ratings(
+    wave_id: int, item_ids: list[int] | None = None, panel_ids: list[int] | None = None
+):
     ratings = Rating.objects.filter(
         response__wave_id=wave_id, response__status=Response.Status.SUBMITTED
     )
     if item_ids is not None:
         ratings = ratings.filter(item_id__in=item_ids)
+    if panel_ids is not None:
+        ratings = ratings.filter(response__panel_id__in=panel_ids)
     # order_by(): the model's default ordering would join and sort for nothing.
-    return ratings.order_by().values_list("response_id", "item_id", "value", "confidence")
+    return ratings.order_by()
 
 
 ARROW_SQL = """
@@ -43,7 +61,6 @@ ARROW_SQL = """
     FROM surveys_rating rt JOIN surveys_response r ON r.id = rt.response_id
     WHERE r.wave_id = $1 AND r.status = 'submitted'
 """
-ARROW_SQL_ITEMS = ARROW_SQL + " AND rt.item_id = ANY($2)"
 
 
 def _postgres_uri() -> str:
@@ -55,26 +72,36 @@ def _postgres_uri() -> str:
     return f"postgresql://{user}{password}@{host}{port}/{quote(settings_dict['NAME'])}"
 
 
-def _read_with_arrow(wave_id: int, item_ids: list[int] | None) -> pd.DataFrame:
+def _read_with_arrow(
+    wave_id: int, item_ids: list[int] | None, panel_ids: list[int] | None
+) -> pd.DataFrame:
     """PostgreSQL: the rows as Arrow through ADBC, whose driver reads with binary ``COPY``."""
     import adbc_driver_postgresql.dbapi
 
+    sql, parameters = ARROW_SQL, [wave_id]
+    for column, ids in (("rt.item_id", item_ids), ("r.panel_id", panel_ids)):
+        if ids is not None:
+            parameters.append(ids)
+            sql += f" AND {column} = ANY(${len(parameters)})"
     with (
         adbc_driver_postgresql.dbapi.connect(_postgres_uri()) as arrow_connection,
         arrow_connection.cursor() as cursor,
     ):
-        if item_ids is None:
-            cursor.execute(ARROW_SQL, [wave_id])
-        else:
-            cursor.execute(ARROW_SQL_ITEMS, [wave_id, item_ids])
+        cursor.execute(sql, parameters)
         frame = cursor.fetch_arrow_table().to_pandas()
     frame.columns = RATING_COLUMNS
     return frame
 
 
-def _read_with_iterator(wave_id: int, item_ids: list[int] | None) -> pd.DataFrame:
+def _read_with_iterator(
+    wave_id: int, item_ids: list[int] | None, panel_ids: list[int] | None
+) -> pd.DataFrame:
     chunks = []
-    rows = _submitted_ratings_queryset(wave_id, item_ids).iterator(chunk_size=CHUNK_ROWS)
+    rows = (
+        _submitted_ratings(wave_id, item_ids, panel_ids)
+        .values_list(*RATING_COLUMNS)
+        .iterator(chunk_size=CHUNK_ROWS)
+    )
     while True:
         chunk = [row for _, row in zip(range(CHUNK_ROWS), rows, strict=False)]
         if not chunk:
@@ -130,18 +157,25 @@ def _categorical(positions, values: pd.Series) -> pd.Categorical:
 
 
 def ratings_frame(
-    *, wave_id: int, wave_slug: str, item_ids: list[int] | None = None
+    *,
+    wave_id: int,
+    wave_slug: str,
+    item_ids: list[int] | None = None,
+    panel_ids: list[int] | None = None,
 ) -> pd.DataFrame:
     """The submitted ratings of a wave in the engine's format (``engine.RATINGS_COLUMNS``).
 
-    ``item_ids`` restricts the load to some items (one part of a wave split by subject).
-    The codes are attached by position lookups on the small instrument and response tables
-    and stored as categoricals, so a million ratings cost a few arrays of integers.
+    ``item_ids`` and ``panel_ids`` restrict the load to some items and panels. The codes
+    are attached by position lookups on the small instrument and response tables and stored
+    as categoricals, so a million ratings cost a few arrays of integers.
     """
     # The Arrow reader has a connection of its own, which cannot see rows that the caller's
     # open transaction has not committed yet: inside a transaction, read on Django's.
     arrow = connection.vendor == "postgresql" and not connection.in_atomic_block
-    raw = _read_with_arrow(wave_id, item_ids) if arrow else _read_with_iterator(wave_id, item_ids)
+    if item_ids == [] or panel_ids == []:  # nothing to read: Django's way knows it at once
+        arrow = False
+    read = _read_with_arrow if arrow else _read_with_iterator
+    raw = read(wave_id, item_ids, panel_ids)
     items = instrument_frame(wave_id)
     responses = pd.DataFrame(
         list(
@@ -174,3 +208,132 @@ def ratings_frame(
         }
     )
     return frame[RATINGS_COLUMNS]
+
+
+def _placeholders(ids: list[int]) -> str:
+    """``%s, %s, ...``: one query parameter per id, for an ``IN (...)`` list."""
+    return ", ".join(["%s"] * len(ids))
+
+
+# Value counts ------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class WaveCounts:
+    """A wave's value counts (``engine.COUNT_COLUMNS``), how many ratings they count, and a
+    fingerprint of the ratings behind them."""
+
+    counts: pd.DataFrame
+    n_ratings: int
+    fingerprint: str
+
+
+COUNTS_SQL = """
+    SELECT resp.panel_id, rt.item_id, rt.value, COUNT(*), SUM(rt.confidence),
+           COUNT(rt.confidence), SUM(CAST(rt.response_id AS integer))
+    FROM surveys_rating rt
+    JOIN surveys_response resp ON resp.id = rt.response_id
+    WHERE resp.wave_id = %s AND resp.status = 'submitted' {items}
+    GROUP BY resp.panel_id, rt.item_id, rt.value
+"""
+COUNTS_LOAD_COLUMNS = [
+    "panel_id",
+    "item_id",
+    "value",
+    "count",
+    "confidence_sum",
+    "confidence_count",
+    "response_sum",
+]
+
+
+def counts_load(*, wave_id: int, wave_slug: str, item_ids: list[int] | None = None) -> WaveCounts:
+    """The submitted ratings of a wave as value counts per (panel, item, value), from one
+    ``GROUP BY`` in the database.
+
+    The fingerprint is SHA-256 over the groups with their counts, confidence sums and the
+    sum of their response ids: whatever changes a statistic (a value, a confidence, a rating
+    moving to another response) changes it, and it does not depend on row order.
+    """
+    parameters: list[int] = [wave_id]
+    item_filter = ""
+    if item_ids is not None:
+        item_filter = f"AND rt.item_id IN ({_placeholders(item_ids)})" if item_ids else "AND 1=0"
+        parameters += item_ids
+    with connection.cursor() as cursor:
+        cursor.execute(COUNTS_SQL.format(items=item_filter), parameters)
+        rows = cursor.fetchall()
+    rows.sort(key=lambda row: (row[0], row[1], -1 if row[2] is None else row[2]))
+    fingerprint = hashlib.sha256(repr(rows).encode()).hexdigest()
+    raw = pd.DataFrame(rows, columns=COUNTS_LOAD_COLUMNS)
+    # a missing confidence weighs the midpoint
+    raw["weight_sum"] = (
+        raw["confidence_sum"].fillna(0).astype(float)
+        + (raw["count"] - raw["confidence_count"]) * MISSING_CONFIDENCE_WEIGHT
+    )
+    items = instrument_frame(wave_id)
+    panels = pd.DataFrame(list(Panel.objects.values_list("id", "code")), columns=["id", "code"])
+    item_at = _lookup(raw["item_id"], items, "item_id")
+    panel_at = _lookup(raw["panel_id"], panels, "id")
+    known = (item_at >= 0) & (panel_at >= 0)
+    raw, item_at, panel_at = raw[known], item_at[known], panel_at[known]
+    counts = pd.DataFrame(
+        {
+            "wave": wave_slug,
+            "panel": panels["code"].to_numpy()[panel_at],
+            **{
+                key: items[key].to_numpy()[item_at]
+                for key in ["block", "holder", "subject", "perspective", "role", "scale_points"]
+            },
+            "value": raw["value"].to_numpy(dtype=float),
+            "count": raw["count"].to_numpy(dtype=np.int64),
+            "weight_sum": raw["weight_sum"].to_numpy(dtype=float),
+        },
+        columns=COUNT_COLUMNS,
+    )
+    return WaveCounts(counts=counts, n_ratings=int(counts["count"].sum()), fingerprint=fingerprint)
+
+
+# Paired sums -------------------------------------------------------------------------------
+
+PAIRED_SUMS_SQL = """
+    SELECT resp.panel_id, li.block_id, ri.block_id, li.role_id, COUNT(*),
+           SUM(l.value), SUM(r.value),
+           SUM(CAST(l.value AS integer) * l.value), SUM(CAST(r.value AS integer) * r.value),
+           SUM(CAST(l.value AS integer) * r.value)
+    FROM surveys_rating l
+    JOIN surveys_item li ON li.id = l.item_id
+    JOIN surveys_rating r ON r.response_id = l.response_id
+    JOIN surveys_item ri ON ri.id = r.item_id AND ri.role_id = li.role_id
+    JOIN surveys_response resp ON resp.id = l.response_id
+    WHERE resp.wave_id = %s AND resp.status = 'submitted'
+      AND resp.panel_id IN ({panels}) AND li.block_id IN ({left}) AND ri.block_id IN ({right})
+      AND l.value IS NOT NULL AND r.value IS NOT NULL
+    GROUP BY resp.panel_id, li.block_id, ri.block_id, li.role_id
+"""
+PAIRED_SUMS_LOAD_COLUMNS = ["panel_id", "left_block", "right_block", "role_id"]
+
+
+def paired_sums_load(
+    *, wave_id: int, panel_ids: list[int], left_block_ids: list[int], right_block_ids: list[int]
+) -> pd.DataFrame:
+    """For each (panel, left block, right block, role): the respondents of the panel with a
+    value for the role in both blocks, and the sums of their values, squares and products
+    (the columns of ``engine.PAIRED_SUM_COLUMNS`` after the ids), from one ``GROUP BY``.
+
+    The ratings are joined to themselves on (response, role); on PostgreSQL both sides come
+    from the ``rating_item_covering`` index alone.
+    """
+    if not (panel_ids and left_block_ids and right_block_ids):
+        return pd.DataFrame(columns=PAIRED_SUMS_LOAD_COLUMNS + PAIRED_SUM_COLUMNS[1:])
+
+    sql = PAIRED_SUMS_SQL.format(
+        panels=_placeholders(panel_ids),
+        left=_placeholders(left_block_ids),
+        right=_placeholders(right_block_ids),
+    )
+    with connection.cursor() as cursor:
+        cursor.execute(sql, [wave_id, *panel_ids, *left_block_ids, *right_block_ids])
+        rows = cursor.fetchall()
+    frame = pd.DataFrame(rows, columns=PAIRED_SUMS_LOAD_COLUMNS + PAIRED_SUM_COLUMNS[1:])
+    return frame.astype({column: float for column in PAIRED_SUM_COLUMNS[1:]})

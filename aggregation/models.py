@@ -121,8 +121,8 @@ class ReliabilityResult(models.Model):
     n_units = models.PositiveIntegerField()
     alpha_interval = models.FloatField(null=True)
     alpha_ordinal = models.FloatField(null=True)
-    icc2 = models.FloatField(null=True)
-    icc2k = models.FloatField(null=True)
+    icc1 = models.FloatField(null=True, help_text="One-way ICC(1,1) over the block's items.")
+    icc1k = models.FloatField(null=True, help_text="One-way ICC(1,k): of the mean rating.")
 
     def __str__(self) -> str:
         return f"{self.panel.code} block {self.block.order}"

@@ -6,22 +6,20 @@ the same transaction that inserts its result rows, so readers, who only look at 
 runs, never see half a run; a failure marks it ``failed`` and leaves earlier runs in place.
 """
 
-import hashlib
 import logging
 import math
 from dataclasses import dataclass
 from datetime import timedelta
 
-import numpy as np
 import pandas as pd
 from django.conf import settings
 from django.db import transaction
-from django.db.models import Count, F, Max, Q, Sum
+from django.db.models import Q
 from django.utils import timezone
 
 from aggregation import engine
 from aggregation.changes import cell_changes
-from aggregation.loaders import ratings_frame
+from aggregation.loaders import WaveCounts, counts_load, paired_sums_load
 from aggregation.models import (
     AggregationRun,
     CellResult,
@@ -56,16 +54,6 @@ class CodeMaps:
 def home_panels() -> dict[str, str]:
     """Actor code → the code of the panel sitting in that actor's capital."""
     return dict(Panel.objects.values_list("actor__code", "code"))
-
-
-def ratings_fingerprint(ratings: pd.DataFrame) -> str:
-    """SHA-256 over the ratings' content, independent of row order."""
-    if ratings.empty:
-        return hashlib.sha256(b"empty").hexdigest()
-    row_hashes = np.sort(
-        pd.util.hash_pandas_object(ratings[engine.RATINGS_COLUMNS], index=False).to_numpy()
-    )
-    return hashlib.sha256(row_hashes.tobytes()).hexdigest()
 
 
 def _number(value) -> float | None:
@@ -147,8 +135,8 @@ def _reliability_rows(
             n_units=int(row.n_units),
             alpha_interval=_number(row.alpha_interval),
             alpha_ordinal=_number(row.alpha_ordinal),
-            icc2=_number(row.icc2),
-            icc2k=_number(row.icc2k),
+            icc1=_number(row.icc1),
+            icc1k=_number(row.icc1k),
         )
         for row in reliability.itertuples(index=False)
         if row.panel != engine.POOLED_PANEL
@@ -296,24 +284,72 @@ def _run_complete(run: AggregationRun) -> None:
     _pending_clear(wave_id=run.wave_id, loaded_at=run.started_at)
 
 
+def paired_sums(*, wave: Wave, homes: dict[str, str]) -> dict:
+    """The ``engine.paired_sums`` of every paired preset comparison of a wave, computed by
+    the database (``loaders.paired_sums_load``), keyed by its (left, right) selectors."""
+    pairs = engine.paired_presets(homes)
+    blocks = {
+        (holder, subject, perspective): block_id
+        for block_id, holder, subject, perspective in Block.objects.filter(wave=wave).values_list(
+            "id", "holder__code", "subject__code", "perspective"
+        )
+    }
+    panels = dict(Panel.objects.values_list("code", "id"))
+    roles = dict(Role.objects.values_list("id", "code"))
+
+    def block_of(side: engine.Selector) -> int | None:
+        return blocks.get((side.holder, side.subject, side.perspective))
+
+    wanted = {
+        (panels[left.panel], block_of(left), block_of(right)): (left, right)
+        for left, right in pairs
+        if left.panel in panels and block_of(left) and block_of(right)
+    }
+    loaded = paired_sums_load(
+        wave_id=wave.pk,
+        panel_ids=sorted({key[0] for key in wanted}),
+        left_block_ids=sorted({key[1] for key in wanted}),
+        right_block_ids=sorted({key[2] for key in wanted}),
+    )
+    sums = {}
+    for key, rows in loaded.groupby(["panel_id", "left_block", "right_block"]):
+        if key in wanted:
+            sums[wanted[key]] = rows.assign(role=rows["role_id"].map(roles))[
+                engine.PAIRED_SUM_COLUMNS
+            ]
+    return sums
+
+
+def _results_compute(*, wave: Wave, counts: WaveCounts, homes: dict[str, str]):
+    """Cells, comparisons and reliability of a wave (or of the items of one part of it)."""
+    cells = engine.cell_statistics_from_counts(counts.counts)
+    comparisons = engine.preset_comparisons(cells, paired_sums(wave=wave, homes=homes), homes)
+    reliability = engine.reliability_from_counts(counts.counts)
+    return cells, comparisons, reliability
+
+
 def aggregation_run_wave(*, wave_id: int, force: bool = False) -> AggregationRun:
-    """Aggregate the submitted ratings of a wave and store the results as one complete run."""
+    """Aggregate the submitted ratings of a wave and store the results as one complete run.
+
+    The database reduces the ratings to value counts (cells, Welch comparisons and
+    reliability need nothing else) and to the sums of the paired comparisons; no rating
+    travels row by row.
+    """
     wave = Wave.objects.get(pk=wave_id)
     loaded_at = timezone.now()
-    ratings = ratings_frame(wave_id=wave.pk, wave_slug=wave.slug)
-    fingerprint = ratings_fingerprint(ratings)
+    counts = counts_load(wave_id=wave.pk, wave_slug=wave.slug)
     latest = _latest_complete(wave)
-    if latest and latest.input_fingerprint == fingerprint and not force:
+    if latest and latest.input_fingerprint == counts.fingerprint and not force:
         _pending_clear(wave_id=wave.pk, loaded_at=loaded_at)
         return latest
 
     run = _run_create(
-        wave=wave, n_ratings=len(ratings), fingerprint=fingerprint, started_at=loaded_at
+        wave=wave, n_ratings=counts.n_ratings, fingerprint=counts.fingerprint, started_at=loaded_at
     )
     try:
-        cells = engine.cell_statistics(ratings)
-        comparisons = engine.all_preset_comparisons(ratings, home_panels(), cells=cells)
-        reliability = engine.reliability(ratings)
+        cells, comparisons, reliability = _results_compute(
+            wave=wave, counts=counts, homes=home_panels()
+        )
         with transaction.atomic():
             _results_store(run, cells=cells, comparisons=comparisons, reliability=reliability)
             _run_complete(run)
@@ -321,7 +357,7 @@ def aggregation_run_wave(*, wave_id: int, force: bool = False) -> AggregationRun
         _run_fail(run, error)
         raise
     logger.info(
-        "Aggregation run %s of wave %s complete (%s ratings)", run.pk, wave.slug, len(ratings)
+        "Aggregation run %s of wave %s complete (%s ratings)", run.pk, wave.slug, counts.n_ratings
     )
     return run
 
@@ -332,28 +368,11 @@ def aggregation_run_wave(*, wave_id: int, force: bool = False) -> AggregationRun
 # task marks the run complete. Readers see nothing of it until then.
 
 
-def wave_ratings_summary(*, wave_id: int) -> tuple[int, str]:
-    """Number of submitted ratings and a fingerprint computed by the database.
-
-    The fingerprint is SHA-256 over count, sums and the newest change of the ratings: cheap
-    enough to decide whether a large wave needs a new run before loading anything.
-    """
-    summary = (
-        Rating.objects.filter(response__wave_id=wave_id, response__status=Response.Status.SUBMITTED)
-        .order_by()
-        .aggregate(
-            n=Count("id"),
-            values=Sum("value"),
-            squares=Sum(F("value") * F("value")),
-            confidence=Sum("confidence"),
-            items=Sum("item_id"),
-            responses=Sum("response_id"),
-            cannot_judge=Count("id", filter=Q(cannot_judge=True)),
-            changed=Max("updated_at"),
-        )
-    )
-    text = "|".join(str(summary[key]) for key in sorted(summary))
-    return summary["n"], hashlib.sha256(text.encode()).hexdigest()
+def wave_rating_count(*, wave_id: int) -> int:
+    """Number of submitted ratings of a wave (decides whether to split the aggregation)."""
+    return Rating.objects.filter(
+        response__wave_id=wave_id, response__status=Response.Status.SUBMITTED
+    ).count()
 
 
 def wave_subjects(*, wave_id: int) -> list[str]:
@@ -367,13 +386,13 @@ def aggregation_split_start(*, wave_id: int, force: bool = False) -> Aggregation
     """Create the running run of a split aggregation; None if the latest run is current."""
     wave = Wave.objects.get(pk=wave_id)
     started_at = timezone.now()
-    n_ratings, fingerprint = wave_ratings_summary(wave_id=wave_id)
+    counts = counts_load(wave_id=wave.pk, wave_slug=wave.slug)
     latest = _latest_complete(wave)
-    if latest and latest.input_fingerprint == fingerprint and not force:
+    if latest and latest.input_fingerprint == counts.fingerprint and not force:
         _pending_clear(wave_id=wave.pk, loaded_at=started_at)
         return None
     return _run_create(
-        wave=wave, n_ratings=n_ratings, fingerprint=fingerprint, started_at=started_at
+        wave=wave, n_ratings=counts.n_ratings, fingerprint=counts.fingerprint, started_at=started_at
     )
 
 
@@ -399,23 +418,19 @@ def aggregation_split_part(*, run_id: int, subject: str) -> None:
     run = AggregationRun.objects.select_related("wave").get(pk=run_id)
     if run.status != AggregationRun.Status.RUNNING:
         return
-    ratings = ratings_frame(
-        wave_id=run.wave_id,
-        wave_slug=run.wave.slug,
-        item_ids=_part_item_ids(wave_id=run.wave_id, subject=subject),
-    )
-    own = ratings[ratings["subject"] == subject]
+    item_ids = _part_item_ids(wave_id=run.wave_id, subject=subject)
+    counts = counts_load(wave_id=run.wave_id, wave_slug=run.wave.slug, item_ids=item_ids)
     homes = home_panels()
     part_homes = {
         actor: panel for actor, panel in homes.items() if actor in (engine.ANCHOR_ACTOR, subject)
     }
-    cells = engine.cell_statistics(own)
-    comparisons = (
-        engine.all_preset_comparisons(ratings, part_homes)
-        if subject != engine.ANCHOR_ACTOR
-        else engine.all_preset_comparisons(ratings.iloc[0:0], part_homes, cells=cells.iloc[0:0])
-    )
-    reliability = engine.reliability(own)
+    own = counts.counts.loc[counts.counts["subject"] == subject]
+    # Comparisons see the anchor's cells too; the part stores only its own subject's rows.
+    cells, comparisons, _ = _results_compute(wave=run.wave, counts=counts, homes=part_homes)
+    cells = cells.loc[cells["subject"] == subject]
+    if subject == engine.ANCHOR_ACTOR:
+        comparisons = comparisons.iloc[0:0]
+    reliability = engine.reliability_from_counts(own)
     with transaction.atomic():
         CellResult.objects.filter(run=run, subject__code=subject).delete()
         ComparisonResult.objects.filter(run=run, subject__code=subject).delete()

@@ -126,23 +126,40 @@ def krippendorff_alpha(data: ArrayLike, level: str = "interval") -> float:
         raise ValueError(f"level must be one of {ALPHA_LEVELS}, got {level!r}")
     matrix = _as_matrix(data)
     observed = ~np.isnan(matrix)
-    values_per_unit = observed.sum(axis=0)
-    pairable = values_per_unit >= 2
-    matrix, observed = matrix[:, pairable], observed[:, pairable]
-    values_per_unit = values_per_unit[pairable]
-    if matrix.shape[1] == 0:
-        return NAN
-
     values = np.unique(matrix[observed])
-    if values.size < 2:
-        return NAN
-
     # counts[u, v]: how many raters gave value v to unit u
     units = np.broadcast_to(np.arange(matrix.shape[1]), matrix.shape)[observed]
     value_index = np.searchsorted(values, matrix[observed])
     n_units = matrix.shape[1]
     counts = np.bincount(units * values.size + value_index, minlength=n_units * values.size)
-    counts = counts.reshape(n_units, values.size).astype(float)
+    return krippendorff_alpha_from_counts(counts.reshape(n_units, values.size), values, level)
+
+
+def krippendorff_alpha_from_counts(
+    counts: ArrayLike, values: ArrayLike, level: str = "interval"
+) -> float:
+    """Krippendorff's alpha from each unit's value counts (the formulas of ``krippendorff_alpha``).
+
+    ``counts`` is 2-D: rows are units, columns are the distinct ``values`` (ascending);
+    ``counts[u, v]`` is how many raters gave ``values[v]`` to unit u. Alpha depends on the
+    data only through these counts (Krippendorff 2011, the "values by units" matrix), so a
+    database can aggregate the ratings to counts and the coefficient needs no rater identity.
+    """
+    if level not in ALPHA_LEVELS:
+        raise ValueError(f"level must be one of {ALPHA_LEVELS}, got {level!r}")
+    counts = np.asarray(counts, dtype=float)
+    values = np.asarray(values, dtype=float)
+    if counts.ndim != 2 or counts.shape[1] != values.size:
+        raise ValueError("counts must be units x values, one column per value")
+    if values.size > 1 and (np.diff(values) <= 0).any():
+        raise ValueError("values must be distinct and ascending")
+    values_per_unit = counts.sum(axis=1)
+    counts = counts[values_per_unit >= 2]  # units with fewer than two values are not pairable
+    values_per_unit = values_per_unit[values_per_unit >= 2]
+    present = counts.sum(axis=0) > 0
+    counts, values = counts[:, present], values[present]
+    if counts.shape[0] == 0 or values.size < 2:
+        return NAN
 
     # o_ck = sum_u (n_uc n_uk - [c == k] n_uc) / (m_u - 1)
     scaled = counts / (values_per_unit - 1)[:, None]
@@ -224,6 +241,57 @@ def icc(data: ArrayLike) -> dict[str, float]:
         "ICC3k": ratio(bms - ems, bms),
     }
     return {name: _finite_or_nan(value) for name, value in result.items()}
+
+
+def icc_oneway_from_summaries(
+    n: ArrayLike, sums: ArrayLike, sums_of_squares: ArrayLike
+) -> dict[str, float]:
+    """ICC(1,1) and ICC(1,k) of a one-way random-effects design from per-target summaries.
+
+    Targets i (rows of ``icc``'s matrix) have ``n[i]`` ratings with sum ``sums[i]`` and sum of
+    squares ``sums_of_squares[i]``; judges need not be the same or equally many per target,
+    so a missing rating ("cannot judge") costs only itself. With N = Σ n_i over the t targets
+    that have a rating, the one-way ANOVA mean squares are
+
+        BMS = Σ n_i (m_i − m)² / (t − 1)        WMS = Σ Σ (x − m_i)² / (N − t)
+
+    and, with the mean group size n0 = (N − Σ n_i² / N) / (t − 1),
+
+        ICC1  = (BMS − WMS) / (BMS + (n0 − 1) WMS)
+        ICC1k = (BMS − WMS) / BMS
+
+    Shrout & Fleiss (1979) Case 1 (``icc``'s ICC1 and ICC1k, which these equal when every
+    target has the same k judges); n0 for unequal group sizes as in G. W. Snedecor and
+    W. G. Cochran (1989), Statistical Methods, 8th ed., section 13.7. NaN when fewer than two
+    targets have a rating, when N = t (no replication) or when a denominator is 0.
+    """
+    n = np.asarray(n, dtype=float)
+    sums = np.asarray(sums, dtype=float)
+    sums_of_squares = np.asarray(sums_of_squares, dtype=float)
+    rated = n > 0
+    n, sums, sums_of_squares = n[rated], sums[rated], sums_of_squares[rated]
+    targets, total = n.size, n.sum()
+    undefined = {"ICC1": NAN, "ICC1k": NAN}
+    if targets < 2 or total <= targets:
+        return undefined
+    means = sums / n
+    grand_mean = sums.sum() / total
+    ss_between = (n * (means - grand_mean) ** 2).sum()
+    ss_within = max(0.0, (sums_of_squares - sums * means).sum())
+    bms = ss_between / (targets - 1)
+    wms = ss_within / (total - targets)
+    n0 = (total - (n**2).sum() / total) / (targets - 1)
+    scale = max(bms, wms)
+    if scale == 0:
+        return undefined
+
+    def ratio(numerator: float, denominator: float) -> float:
+        return NAN if abs(denominator) <= 1e-12 * scale else numerator / denominator
+
+    return {
+        "ICC1": _finite_or_nan(ratio(bms - wms, bms + (n0 - 1) * wms)),
+        "ICC1k": _finite_or_nan(ratio(bms - wms, bms)),
+    }
 
 
 # --------------------------------------------------------------------------------------------
@@ -533,6 +601,88 @@ def paired_difference(a: ArrayLike, b: ArrayLike, level: float = 0.95) -> Differ
         return Difference(diff, NAN, NAN, NAN, NAN, NAN, NAN, NAN, "paired")
     se = float((x - y).std(ddof=1) / math.sqrt(n))
     return _difference(diff, se, float(n - 1), hedges_g(x, y, paired=True), "paired", level)
+
+
+def _variance_from_sums(n, sums, sums_of_squares):
+    """Sample variance (ddof = 1) from n, Σx and Σx², element-wise; NaN where n < 2.
+
+    (Σx² − (Σx)² / n) / (n − 1); a result that rounding left a few ulps off zero (constant
+    data) or below it is set to exactly 0."""
+    with _quiet():
+        centred = sums_of_squares - sums**2 / n
+        centred = np.where(centred <= 1e-12 * np.maximum(sums_of_squares, 1.0), 0.0, centred)
+        return np.where(n >= 2, centred / (n - 1), np.nan)
+
+
+def mean_ci_from_sums(
+    n: ArrayLike, sums: ArrayLike, sums_of_squares: ArrayLike, level: float = 0.95
+) -> dict[str, NDArray[np.float64]]:
+    """``mean_ci`` element-wise from n, Σx and Σx² (what a database sums up).
+
+    mean = Σx / n, s² = (Σx² − (Σx)² / n) / (n − 1), se = s / √n, CI = mean ± t · se with
+    t = t_{(1+level)/2, n−1}. Returns arrays ``mean``, ``sd``, ``se``, ``ci_low``,
+    ``ci_high``; as ``mean_ci``: n = 1 gives the mean only, n = 0 nothing.
+    """
+    n = np.asarray(n, dtype=float)
+    sums = np.asarray(sums, dtype=float)
+    sums_of_squares = np.asarray(sums_of_squares, dtype=float)
+    with _quiet():
+        mean = np.where(n > 0, sums / n, np.nan)
+        sd = np.sqrt(_variance_from_sums(n, sums, sums_of_squares))
+        se = sd / np.sqrt(n)
+        t = sps.t.ppf(0.5 + level / 2, np.where(n >= 2, n - 1, np.nan))
+    return {"mean": mean, "sd": sd, "se": se, "ci_low": mean - t * se, "ci_high": mean + t * se}
+
+
+def paired_from_sums(
+    n: ArrayLike,
+    sum_a: ArrayLike,
+    sum_b: ArrayLike,
+    sum_aa: ArrayLike,
+    sum_bb: ArrayLike,
+    sum_ab: ArrayLike,
+    level: float = 0.95,
+) -> dict[str, NDArray[np.float64]]:
+    """``paired_difference`` element-wise from the sums over the n complete pairs (a, b).
+
+    With d = a − b: Σd = Σa − Σb and Σd² = Σa² + Σb² − 2Σab, so the paired t (mean d,
+    s_d, se = s_d / √n, df = n − 1; Student 1908) and the paired Hedges' g_av (``hedges_g``
+    with ``paired=True``: J · mean(d) / ((s_a + s_b) / 2), J = 1 − 3 / (4 (n − 1) − 1)) need
+    only these six numbers per comparison, which a database computes in one ``GROUP BY``.
+    Returns arrays under the field names of ``Difference`` (without ``method``), NaN where
+    ``paired_difference`` gives NaN.
+    """
+    if not 0 < level < 1:
+        raise ValueError(f"level must be between 0 and 1, got {level}")
+    n, sum_a, sum_b, sum_aa, sum_bb, sum_ab = (
+        np.asarray(x, dtype=float) for x in (n, sum_a, sum_b, sum_aa, sum_bb, sum_ab)
+    )
+    with _quiet():
+        diff = np.where(n > 0, (sum_a - sum_b) / n, np.nan)
+        var_d = _variance_from_sums(n, sum_a - sum_b, sum_aa + sum_bb - 2 * sum_ab)
+        se = np.sqrt(var_d / n)
+        df = np.where(n >= 2, n - 1, np.nan)
+        testable = se > 0
+        safe_df = np.where(testable, df, 1.0)
+        half_width = np.where(testable, sps.t.ppf(0.5 + level / 2, safe_df) * se, np.nan)
+        t = np.where(testable, diff / np.where(testable, se, 1.0), np.nan)
+        p_value = np.where(testable, 2 * sps.t.sf(np.abs(t), safe_df), np.nan)
+        standardiser = (
+            np.sqrt(_variance_from_sums(n, sum_a, sum_aa))
+            + np.sqrt(_variance_from_sums(n, sum_b, sum_bb))
+        ) / 2
+        correction = 1 - 3 / (4 * (n - 1) - 1)
+        hedges = np.where((n >= 2) & (standardiser > 0), correction * diff / standardiser, np.nan)
+    return {
+        "diff": diff,
+        "ci_low": diff - half_width,
+        "ci_high": diff + half_width,
+        "se": se,
+        "df": df,
+        "t": t,
+        "p_value": p_value,
+        "hedges_g": hedges,
+    }
 
 
 # --------------------------------------------------------------------------------------------

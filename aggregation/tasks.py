@@ -26,7 +26,7 @@ def aggregate_wave(wave_id: int, force: bool = False) -> int | None:
 
     Returns the id of the run it stored (None when a chord was started instead).
     """
-    n_ratings, _ = services.wave_ratings_summary(wave_id=wave_id)
+    n_ratings = services.wave_rating_count(wave_id=wave_id)
     if n_ratings < settings.AGGREGATION_SPLIT_MIN_RATINGS:
         return services.aggregation_run_wave(wave_id=wave_id, force=force).pk
     run = services.aggregation_split_start(wave_id=wave_id, force=force)

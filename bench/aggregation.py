@@ -3,7 +3,8 @@
 Creates a synthetic wave of N submitted ratings in the configured database (a child process
 does it, so that its memory does not count), then measures in this process, on the same rows:
 
-- ``load_s``: ratings from the database into the engine's DataFrame;
+- ``load_s``: the value counts per (panel, item, value) and the sums of the paired
+  comparisons, each from one ``GROUP BY`` in the database;
 - ``stats_s``: cell statistics, preset comparisons and reliability (the engine);
 - ``store_s``: writing the results of a run;
 - ``total_s``: the whole aggregation service, end to end (load + stats + store);
@@ -143,7 +144,7 @@ def sql_groupby(wave_id: int) -> float:
 
 def measure() -> dict:
     from aggregation import engine, services
-    from aggregation.loaders import ratings_frame
+    from aggregation.loaders import counts_load
     from surveys.models import Wave
 
     wave = Wave.objects.get(slug=BENCH_WAVE)
@@ -151,16 +152,18 @@ def measure() -> dict:
     sql_s = min(sql_groupby(wave.pk) for _ in range(3))
 
     started = time.perf_counter()
-    ratings = ratings_frame(wave_id=wave.pk, wave_slug=wave.slug)
+    counts = counts_load(wave_id=wave.pk, wave_slug=wave.slug)
+    homes = services.home_panels()
+    paired = services.paired_sums(wave=wave, homes=homes)
     load_s = time.perf_counter() - started
 
     started = time.perf_counter()
-    cells = engine.cell_statistics(ratings)
-    engine.all_preset_comparisons(ratings, services.home_panels(), cells=cells)
-    engine.reliability(ratings)
+    cells = engine.cell_statistics_from_counts(counts.counts)
+    engine.preset_comparisons(cells, paired, homes)
+    engine.reliability_from_counts(counts.counts)
     stats_s = time.perf_counter() - started
-    n_ratings = len(ratings)
-    del ratings
+    n_ratings, n_count_rows = counts.n_ratings, len(counts.counts)
+    del counts, paired
 
     started = time.perf_counter()
     run = services.aggregation_run_wave(wave_id=wave.pk, force=True)
@@ -170,6 +173,7 @@ def measure() -> dict:
     return {
         "ratings": n_ratings,
         "cells": run.cells.count(),
+        "count_rows": n_count_rows,
         "load_s": round(load_s, 3),
         "stats_s": round(stats_s, 3),
         "store_s": round(store_s, 3),

@@ -79,8 +79,8 @@ class ReliabilitySerializer(RunFieldsMixin):
     n_units = serializers.IntegerField(read_only=True)
     alpha_interval = _number(help_text="Krippendorff's alpha, interval metric.")
     alpha_ordinal = _number(help_text="Krippendorff's alpha, ordinal metric.")
-    icc2 = _number(help_text="ICC(2,1).")
-    icc2k = _number(help_text="ICC(2,k).")
+    icc1 = _number(help_text="One-way ICC(1,1) (Shrout & Fleiss 1979), items as targets.")
+    icc1k = _number(help_text="One-way ICC(1,k): reliability of the mean rating.")
 
 
 class TrendSerializer(RunFieldsMixin):

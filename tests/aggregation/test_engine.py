@@ -89,7 +89,7 @@ def test_ratings_columns_are_the_loader_contract():
         "confidence",
         "scale_points",
     ]
-    assert (engine.ESTIMATOR_NAME, engine.ESTIMATOR_VERSION) == ("plain_means", "1.0")
+    assert (engine.ESTIMATOR_NAME, engine.ESTIMATOR_VERSION) == ("plain_means", "1.1")
 
 
 # ---------------------------------------------------------------------------------------------
@@ -435,9 +435,9 @@ def test_reliability_reproduces_the_reference_examples():
 
     shrout_fleiss = table.loc[1]
     assert (shrout_fleiss["n_raters"], shrout_fleiss["n_units"]) == (4, 6)
-    assert (shrout_fleiss["icc_n_targets"], shrout_fleiss["icc_n_raters"]) == (6, 4)
-    assert round(shrout_fleiss["icc2"], 2) == 0.29
-    assert round(shrout_fleiss["icc2k"], 2) == 0.62
+    # Shrout & Fleiss (1979), worked example: ICC(1,1) = .17, ICC(1,4) = .44
+    assert round(shrout_fleiss["icc1"], 2) == 0.17
+    assert round(shrout_fleiss["icc1k"], 2) == 0.44
     assert shrout_fleiss["alpha_interval"] == pytest.approx(
         stats.krippendorff_alpha(np.array(SHROUT_FLEISS_1979).T, "interval")
     )
@@ -446,19 +446,21 @@ def test_reliability_reproduces_the_reference_examples():
     assert (krippendorff["n_raters"], krippendorff["n_units"]) == (4, 12)
     assert round(krippendorff["alpha_interval"], 3) == 0.849
     assert round(krippendorff["alpha_ordinal"], 3) == 0.815
-    # complete part: dropping incomplete units keeps 4 raters x 8 units (32 cells); dropping
-    # incomplete raters would keep none
-    assert (krippendorff["icc_n_targets"], krippendorff["icc_n_raters"]) == (8, 4)
-    complete = np.array(KRIPPENDORFF_2011)[:, [0, 1, 2, 3, 4, 5, 6, 7, 8]]
-    complete = complete[:, ~np.isnan(complete).any(axis=0)]
-    assert krippendorff["icc2"] == pytest.approx(stats.icc(complete.T)["ICC2"])
+    # the one-way ICC uses every value, units with missing values included
+    data = np.array(KRIPPENDORFF_2011)
+    present = ~np.isnan(data)
+    expected = stats.icc_oneway_from_summaries(
+        present.sum(axis=0), np.nansum(data, axis=0), np.nansum(data**2, axis=0)
+    )
+    assert krippendorff["icc1"] == pytest.approx(expected["ICC1"])
+    assert krippendorff["icc1k"] == pytest.approx(expected["ICC1k"])
 
 
 def test_reliability_too_small_block_gives_nan():
     ratings = frame([rating("m1", "protectee", 5), rating("m1", "independent", 3)])
     row = engine.reliability(ratings).iloc[0]
     assert (row["n_raters"], row["n_units"]) == (1, 2)
-    assert math.isnan(row["alpha_interval"]) and math.isnan(row["icc2"])
+    assert math.isnan(row["alpha_interval"]) and math.isnan(row["icc1"])
 
 
 # ---------------------------------------------------------------------------------------------

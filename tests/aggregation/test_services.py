@@ -56,7 +56,9 @@ def test_failed_run_leaves_previous_results_visible(rated_wave):
     good = aggregation_run_wave(wave_id=rated_wave.pk)
     Rating.objects.filter(value=9).update(value=10)
     with (
-        mock.patch("aggregation.engine.reliability", side_effect=RuntimeError("disk full")),
+        mock.patch(
+            "aggregation.engine.reliability_from_counts", side_effect=RuntimeError("disk full")
+        ),
         pytest.raises(RuntimeError),
     ):
         aggregation_run_wave(wave_id=rated_wave.pk)

@@ -216,6 +216,112 @@ def test_icc_average_forms_are_at_least_the_single_forms_when_positive(matrix):
 
 
 # ---------------------------------------------------------------------------------------------
+# From counts and summaries (what the database aggregates to)
+# ---------------------------------------------------------------------------------------------
+
+
+def unit_value_counts(raters_by_units) -> tuple[np.ndarray, np.ndarray]:
+    """The units x values count matrix of a raters x units matrix, and its values."""
+    data = np.array(raters_by_units, dtype=float)
+    values = np.unique(data[~np.isnan(data)])
+    counts = np.array([[np.sum(column == value) for value in values] for column in data.T])
+    return counts, values
+
+
+@pytest.mark.parametrize(
+    ("level", "published"),
+    [("nominal", 0.743), ("ordinal", 0.815), ("interval", 0.849), ("ratio", 0.797)],
+)
+def test_krippendorff_alpha_from_counts_matches_the_2011_worked_example(level, published):
+    counts, values = unit_value_counts(KRIPPENDORFF_2011)
+    assert round(stats.krippendorff_alpha_from_counts(counts, values, level), 3) == published
+
+
+@settings(max_examples=60, deadline=None)
+@given(matrix=reliability_matrices, level=st.sampled_from(stats.ALPHA_LEVELS))
+def test_krippendorff_alpha_from_counts_equals_alpha_from_the_matrix(matrix, level):
+    counts, values = unit_value_counts(matrix)
+    assert same_or_both_nan(
+        stats.krippendorff_alpha_from_counts(counts, values, level),
+        stats.krippendorff_alpha(matrix, level),
+    )
+
+
+def test_krippendorff_alpha_from_counts_rejects_unsorted_values():
+    with pytest.raises(ValueError, match="ascending"):
+        stats.krippendorff_alpha_from_counts([[1, 1], [2, 0]], [3.0, 1.0])
+
+
+def oneway_summaries(targets_by_judges) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    data = np.array(targets_by_judges, dtype=float)
+    present = ~np.isnan(data)
+    return present.sum(axis=1), np.nansum(data, axis=1), np.nansum(data**2, axis=1)
+
+
+@pytest.mark.parametrize(("name", "published"), [("ICC1", 0.17), ("ICC1k", 0.44)])
+def test_icc_oneway_from_summaries_matches_the_shrout_fleiss_example(name, published):
+    result = stats.icc_oneway_from_summaries(*oneway_summaries(SHROUT_FLEISS_1979))
+    assert round(result[name], 2) == published
+
+
+@settings(max_examples=60, deadline=None)
+@given(matrix=complete_matrices)
+def test_icc_oneway_from_summaries_equals_icc_on_complete_data(matrix):
+    result = stats.icc_oneway_from_summaries(*oneway_summaries(matrix))
+    full = stats.icc(matrix)
+    assert same_or_both_nan(result["ICC1"], full["ICC1"])
+    assert same_or_both_nan(result["ICC1k"], full["ICC1k"])
+
+
+def test_icc_oneway_from_summaries_with_unequal_judges_per_target():
+    # three targets rated by 3, 2 and 4 judges: hand-computed one-way ANOVA
+    groups = [[2.0, 3.0, 4.0], [6.0, 8.0], [1.0, 1.0, 2.0, 4.0]]
+    n = np.array([len(g) for g in groups], dtype=float)
+    sums = np.array([sum(g) for g in groups])
+    squares = np.array([sum(x * x for x in g) for g in groups])
+    total, grand = n.sum(), sums.sum() / n.sum()
+    bms = (n * (sums / n - grand) ** 2).sum() / 2
+    wms = sum(((np.array(g) - np.mean(g)) ** 2).sum() for g in groups) / (total - 3)
+    n0 = (total - (n**2).sum() / total) / 2
+    result = stats.icc_oneway_from_summaries(n, sums, squares)
+    assert result["ICC1"] == pytest.approx((bms - wms) / (bms + (n0 - 1) * wms))
+    assert result["ICC1k"] == pytest.approx((bms - wms) / bms)
+
+
+def test_icc_oneway_from_summaries_is_nan_when_undefined():
+    assert math.isnan(stats.icc_oneway_from_summaries([3], [6.0], [14.0])["ICC1"])
+    assert math.isnan(stats.icc_oneway_from_summaries([1, 1], [2.0, 3.0], [4.0, 9.0])["ICC1"])
+    assert math.isnan(stats.icc_oneway_from_summaries([2, 2], [8.0, 8.0], [32.0, 32.0])["ICC1"])
+
+
+pairs = st.lists(
+    st.tuples(st.integers(0, 10).map(float), st.integers(0, 10).map(float)), max_size=15
+)
+
+
+@settings(max_examples=80, deadline=None)
+@given(pairs=pairs)
+def test_paired_from_sums_equals_paired_difference(pairs):
+    a = np.array([pair[0] for pair in pairs])
+    b = np.array([pair[1] for pair in pairs])
+    sums = (len(a), a.sum(), b.sum(), (a * a).sum(), (b * b).sum(), (a * b).sum())
+    result = stats.paired_from_sums(*sums)
+    expected = stats.paired_difference(a, b)
+    for name in ("diff", "ci_low", "ci_high", "t", "p_value", "hedges_g"):
+        assert same_or_both_nan(float(result[name]), getattr(expected, name)), name
+
+
+@settings(max_examples=80, deadline=None)
+@given(values=st.lists(st.integers(0, 100).map(float), max_size=15))
+def test_mean_ci_from_sums_equals_mean_ci(values):
+    x = np.array(values)
+    result = stats.mean_ci_from_sums(len(x), x.sum(), (x * x).sum())
+    expected = stats.mean_ci(x)
+    for name in ("mean", "sd", "se", "ci_low", "ci_high"):
+        assert same_or_both_nan(float(result[name]), getattr(expected, name)), name
+
+
+# ---------------------------------------------------------------------------------------------
 # r_wg and r_wg(J)
 # ---------------------------------------------------------------------------------------------
 

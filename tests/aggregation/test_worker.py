@@ -49,24 +49,23 @@ def test_request_left_by_a_broker_outage_runs_when_a_worker_starts(rated_wave):
 def test_large_wave_split_by_subject_into_a_chord_gives_the_same_results(rated_wave):
     """With the split threshold at 0 the worker aggregates the wave as a chord of one task
     per subject; the stored cells and comparisons equal those of a run in one piece."""
-    from aggregation.models import CellResult, ComparisonResult
+    from aggregation.models import CellResult, ComparisonResult, ReliabilityResult
     from aggregation.services import aggregation_run_wave
 
-    whole = aggregation_run_wave(wave_id=rated_wave.pk)
     with celery_worker(AGGREGATION_SPLIT_MIN_RATINGS="0"):
         assert aggregation_queue_now(wave_id=rated_wave.pk)
         assert wait_for(
-            lambda: (
-                AggregationRun.objects.filter(
-                    wave=rated_wave, status=AggregationRun.Status.COMPLETE
-                )
-                .exclude(pk=whole.pk)
-                .exists()
-                or AggregationRun.objects.filter(status=AggregationRun.Status.FAILED).exists()
-            )
+            lambda: AggregationRun.objects.filter(
+                wave=rated_wave,
+                status__in=[AggregationRun.Status.COMPLETE, AggregationRun.Status.FAILED],
+            ).exists()
         )
-    split = AggregationRun.objects.exclude(pk=whole.pk).get()
+    split = AggregationRun.objects.get()
     assert split.status == AggregationRun.Status.COMPLETE, split.error
+    # the same ratings: a run in one piece has the same fingerprint, so it must be forced
+    assert aggregation_run_wave(wave_id=rated_wave.pk) == split
+    whole = aggregation_run_wave(wave_id=rated_wave.pk, force=True)
+    assert whole != split and whole.input_fingerprint == split.input_fingerprint
 
     def cells(run):
         return sorted(
@@ -84,5 +83,14 @@ def test_large_wave_split_by_subject_into_a_chord_gives_the_same_results(rated_w
             key=str,
         )
 
+    def reliability(run):
+        return sorted(
+            ReliabilityResult.objects.filter(run=run).values_list(
+                "panel_id", "block_id", "n_raters", "alpha_interval", "icc1"
+            ),
+            key=str,
+        )
+
     assert cells(split) == cells(whole) and cells(whole)
     assert comparisons(split) == comparisons(whole) and comparisons(whole)
+    assert reliability(split) == reliability(whole) and reliability(whole)
