@@ -541,8 +541,8 @@ def paired_sums(ratings: pd.DataFrame, left: Selector, right: Selector) -> pd.Da
     return _paired_sums_of_sides(_pick(slim, left), _pick(slim, right))
 
 
-def _paired_table(sums: pd.DataFrame, roles: Sequence[str]) -> pd.DataFrame:
-    """The role-by-role table of a paired comparison from its ``PAIRED_SUM_COLUMNS``.
+def _paired_columns(sums: pd.DataFrame, roles: Sequence[str]) -> dict[str, np.ndarray]:
+    """The role-by-role columns of a paired comparison from its ``PAIRED_SUM_COLUMNS``.
 
     ``stats.paired_from_sums`` for the difference (paired t, Hedges' g_av) and
     ``stats.mean_ci_from_sums`` for each side over the matched respondents, so that
@@ -560,36 +560,40 @@ def _paired_table(sums: pd.DataFrame, roles: Sequence[str]) -> pd.DataFrame:
         table["sum_right_sq"],
         table["sum_product"],
     )
-    return pd.DataFrame(
-        {
-            "role": list(roles),
-            "n_left": n.astype(int),
-            "mean_left": left["mean"],
-            "sd_left": left["sd"],
-            "ci_low_left": left["ci_low"],
-            "ci_high_left": left["ci_high"],
-            "n_right": n.astype(int),
-            "mean_right": right["mean"],
-            "sd_right": right["sd"],
-            "ci_low_right": right["ci_low"],
-            "ci_high_right": right["ci_high"],
-            "diff": difference["diff"],
-            "diff_ci_low": difference["ci_low"],
-            "diff_ci_high": difference["ci_high"],
-            "hedges_g": difference["hedges_g"],
-            "p_value": difference["p_value"],
-            "p_adjusted": stats.benjamini_hochberg(difference["p_value"]),
-            "method": "paired",
-        },
-        columns=COMPARISON_ROLE_COLUMNS,
-    )
+    return _role_columns(roles, n, left, n, right, difference, "paired")
 
 
-def _dominant(table: pd.DataFrame, column: str) -> str | None:
-    means = table[column].astype(float)
-    if means.isna().all():
+def _role_columns(roles, n_left, left, n_right, right, difference, method) -> dict:
+    """``COMPARISON_ROLE_COLUMNS`` as arrays, from each side's n and ``mean_ci`` fields and
+    the difference's fields; ``p_adjusted`` is Benjamini–Hochberg across the roles."""
+    return {
+        "role": np.asarray(roles, dtype=object),
+        "n_left": np.asarray(n_left).astype(int),
+        "mean_left": np.asarray(left["mean"], dtype=float),
+        "sd_left": np.asarray(left["sd"], dtype=float),
+        "ci_low_left": np.asarray(left["ci_low"], dtype=float),
+        "ci_high_left": np.asarray(left["ci_high"], dtype=float),
+        "n_right": np.asarray(n_right).astype(int),
+        "mean_right": np.asarray(right["mean"], dtype=float),
+        "sd_right": np.asarray(right["sd"], dtype=float),
+        "ci_low_right": np.asarray(right["ci_low"], dtype=float),
+        "ci_high_right": np.asarray(right["ci_high"], dtype=float),
+        "diff": difference["diff"],
+        "diff_ci_low": difference["ci_low"],
+        "diff_ci_high": difference["ci_high"],
+        "hedges_g": difference["hedges_g"],
+        "p_value": difference["p_value"],
+        "p_adjusted": stats.benjamini_hochberg(difference["p_value"]),
+        "method": np.full(len(roles), method, dtype=object),
+    }
+
+
+def _dominant(roles: np.ndarray, means: np.ndarray) -> str | None:
+    """The role with the highest mean (the first one on a tie); None without any mean."""
+    means = np.asarray(means, dtype=float)
+    if np.isnan(means).all():
         return None
-    return str(table.loc[means.idxmax(), "role"])
+    return str(roles[int(np.nanargmax(means))])
 
 
 def _single_wave(ratings: pd.DataFrame, what: str) -> None:
@@ -633,26 +637,36 @@ def _comparison(
 ) -> ComparisonResult:
     if _paired(left, right):
         roles = _role_order(left_side, right_side, roles)
-        table = _paired_table(_paired_sums_of_sides(left_side, right_side), roles)
+        columns = _paired_columns(_paired_sums_of_sides(left_side, right_side), roles)
+        table = pd.DataFrame(columns, columns=COMPARISON_ROLE_COLUMNS)
     else:
         table = _welch_sides(left_side, right_side, roles=roles)
-    return _summary_comparison(left, right, table)
+    return _summary_comparison(left, right, {name: table[name] for name in table.columns})
 
 
-def _summary_comparison(left: Selector, right: Selector, table: pd.DataFrame) -> ComparisonResult:
-    """A ComparisonResult around a finished role table: dominant roles, profile distance."""
+def _summary_comparison(left: Selector, right: Selector, columns: Mapping) -> ComparisonResult:
+    """A ComparisonResult around finished role columns."""
     return ComparisonResult(
         left=left,
         right=right,
         method="paired" if _paired(left, right) else "welch",
-        roles=table,
-        dominant_left=_dominant(table, "mean_left"),
-        dominant_right=_dominant(table, "mean_right"),
-        profile_distance=stats.profile_distance(
-            dict(zip(table["role"], table["mean_left"], strict=True)),
-            dict(zip(table["role"], table["mean_right"], strict=True)),
-        ),
+        roles=pd.DataFrame(columns, columns=COMPARISON_ROLE_COLUMNS),
+        **_profile_summary(columns),
     )
+
+
+def _profile_summary(columns: Mapping) -> dict:
+    """Each side's dominant role and the profile distance of the two sides' means."""
+    roles = np.asarray(columns["role"], dtype=object)
+    mean_left = np.asarray(columns["mean_left"], dtype=float)
+    mean_right = np.asarray(columns["mean_right"], dtype=float)
+    return {
+        "dominant_left": _dominant(roles, mean_left),
+        "dominant_right": _dominant(roles, mean_right),
+        "profile_distance": stats.profile_distance(
+            dict(zip(roles, mean_left, strict=True)), dict(zip(roles, mean_right, strict=True))
+        ),
+    }
 
 
 @dataclass(frozen=True)
@@ -829,6 +843,28 @@ def _selector_columns(prefix: str, selector: Selector) -> dict[str, str]:
     }
 
 
+@dataclass(frozen=True)
+class _Side:
+    """One comparison side's cells: per role with an observed value, n, mean, SD and CI."""
+
+    role: np.ndarray
+    n: np.ndarray
+    mean: np.ndarray
+    sd: np.ndarray
+    ci_low: np.ndarray
+    ci_high: np.ndarray
+
+    def aligned(self, roles: Sequence[str]) -> dict[str, np.ndarray]:
+        """The side's fields in the order of ``roles`` (n 0 and NaN where it lacks one)."""
+        where = {role: position for position, role in enumerate(self.role)}
+        positions = np.array([where.get(role, -1) for role in roles], dtype=int)
+        present = positions >= 0
+        fields = {"n": np.where(present, self.n[positions], 0.0)}
+        for name in ("mean", "sd", "ci_low", "ci_high"):
+            fields[name] = np.where(present, getattr(self, name)[positions], np.nan)
+        return fields
+
+
 class _CellSides:
     """Stored-style cell statistics grouped by side, for Welch comparisons from summaries.
 
@@ -838,10 +874,12 @@ class _CellSides:
     leaves out roles without one.
     """
 
+    FIELDS = ("n", "mean", "sd", "ci_low", "ci_high")
+
     def __init__(self, cells: pd.DataFrame) -> None:
         observed = cells.loc[cells["n"] > 0]
-        self._cells = observed.set_index(observed["role"].astype(str))
-        # positions only: a side's frame is cut when a comparison asks for it
+        self._role = observed["role"].astype(str).to_numpy(dtype=object)
+        self._fields = {name: observed[name].to_numpy(dtype=float) for name in self.FIELDS}
         self._positions = {
             tuple(str(part) for part in key): positions
             for key, positions in observed.groupby(
@@ -849,44 +887,26 @@ class _CellSides:
             ).indices.items()
         }
 
-    def pick(self, selector: Selector) -> pd.DataFrame:
+    def pick(self, selector: Selector) -> _Side | None:
+        """The side's cells, None when it has no observed value."""
         panel = POOLED_PANEL if selector.panel is None else selector.panel
-        key = (panel, selector.holder, selector.subject, selector.perspective)
-        return self._cells.iloc[self._positions.get(key, [])]
+        positions = self._positions.get(
+            (panel, selector.holder, selector.subject, selector.perspective)
+        )
+        if positions is None:
+            return None
+        return _Side(
+            self._role[positions],
+            **{name: values[positions] for name, values in self._fields.items()},
+        )
 
 
-def _welch_from_cells(left: pd.DataFrame, right: pd.DataFrame) -> pd.DataFrame:
-    """The ``_welch_sides`` table of two independent sides, from their cell summaries."""
-    roles = sorted(set(left.index).union(right.index), key=str)
-    columns = ["n", "mean", "sd", "ci_low", "ci_high"]
-    a = left[columns].reindex(roles)
-    b = right[columns].reindex(roles)
-    n_a, n_b = a["n"].fillna(0).to_numpy(), b["n"].fillna(0).to_numpy()
-    welch = stats.welch_from_summaries(n_a, a["mean"], a["sd"], n_b, b["mean"], b["sd"])
-    table = pd.DataFrame(
-        {
-            "role": roles,
-            "n_left": n_a.astype(int),
-            "mean_left": a["mean"].to_numpy(dtype=float),
-            "sd_left": a["sd"].to_numpy(dtype=float),
-            "ci_low_left": a["ci_low"].to_numpy(dtype=float),
-            "ci_high_left": a["ci_high"].to_numpy(dtype=float),
-            "n_right": n_b.astype(int),
-            "mean_right": b["mean"].to_numpy(dtype=float),
-            "sd_right": b["sd"].to_numpy(dtype=float),
-            "ci_low_right": b["ci_low"].to_numpy(dtype=float),
-            "ci_high_right": b["ci_high"].to_numpy(dtype=float),
-            "diff": welch["diff"],
-            "diff_ci_low": welch["ci_low"],
-            "diff_ci_high": welch["ci_high"],
-            "hedges_g": welch["hedges_g"],
-            "p_value": welch["p_value"],
-            "p_adjusted": stats.benjamini_hochberg(welch["p_value"]),
-            "method": "welch",
-        },
-        columns=COMPARISON_ROLE_COLUMNS,
-    )
-    return table
+def _welch_from_cells(left: _Side, right: _Side) -> dict[str, np.ndarray]:
+    """The ``_welch_sides`` columns of two independent sides, from their cell summaries."""
+    roles = sorted(set(left.role).union(right.role), key=str)
+    a, b = left.aligned(roles), right.aligned(roles)
+    welch = stats.welch_from_summaries(a["n"], a["mean"], a["sd"], b["n"], b["mean"], b["sd"])
+    return _role_columns(roles, a["n"], a, b["n"], b, welch, "welch")
 
 
 def _paired(left: Selector, right: Selector) -> bool:
@@ -969,15 +989,14 @@ def preset_comparisons(
     no_pairs = pd.DataFrame(columns=PAIRED_SUM_COLUMNS)
     headers, tables = [], []
     for preset, subject, left, right in _preset_sides(home_panel):
-        left_cells, right_cells = cell_sides.pick(left), cell_sides.pick(right)
-        if left_cells.empty or right_cells.empty:
+        left_side, right_side = cell_sides.pick(left), cell_sides.pick(right)
+        if left_side is None or right_side is None:
             continue
         if _paired(left, right):
-            roles = sorted(set(left_cells.index).union(right_cells.index), key=str)
-            table = _paired_table(paired.get((left, right), no_pairs), roles)
+            roles = sorted(set(left_side.role).union(right_side.role), key=str)
+            columns = _paired_columns(paired.get((left, right), no_pairs), roles)
         else:
-            table = _welch_from_cells(left_cells, right_cells)
-        result = _summary_comparison(left, right, table)
+            columns = _welch_from_cells(left_side, right_side)
         headers.append(
             {
                 "wave": wave,
@@ -985,16 +1004,19 @@ def preset_comparisons(
                 "subject": subject,
                 **_selector_columns("left", left),
                 **_selector_columns("right", right),
-                "dominant_left": result.dominant_left,
-                "dominant_right": result.dominant_right,
-                "profile_distance": result.profile_distance,
+                **_profile_summary(columns),
             }
         )
-        tables.append(result.roles)
+        tables.append(columns)
     if not tables:
         return pd.DataFrame(columns=PRESET_COMPARISON_COLUMNS)
     # each comparison's header repeated on its role rows
-    repeat = np.repeat(np.arange(len(headers)), [len(table) for table in tables])
+    repeat = np.repeat(np.arange(len(headers)), [len(table["role"]) for table in tables])
     header_rows = pd.DataFrame(headers).iloc[repeat].reset_index(drop=True)
-    roles = pd.concat(tables, ignore_index=True)
+    roles = pd.DataFrame(
+        {
+            name: np.concatenate([table[name] for table in tables])
+            for name in COMPARISON_ROLE_COLUMNS
+        }
+    )
     return pd.concat([header_rows, roles], axis=1)[PRESET_COMPARISON_COLUMNS]

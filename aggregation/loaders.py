@@ -1,22 +1,21 @@
 """Loading a wave's ratings from the database into the engine's input frames.
 
-Two loads, by what the statistics need:
+Three loads, by what the statistics need:
 
 - ``counts_load``: the value counts per (panel, item, value), aggregated by the database
   in one ``GROUP BY`` (a few thousand rows for a million ratings). Cells, Welch
   comparisons and reliability are computed from these (``engine.COUNT_COLUMNS``).
-- ``ratings_frame``: ratings row by row, for what needs to know who rated what (the paired
-  comparisons), restricted to the items and panels asked for. Only integer ids and values
-  travel: four numbers per rating. The codes (panel, holder, subject, perspective, role)
-  are joined in pandas from the few hundred rows of the wave's instrument. On PostgreSQL
-  the rows come as Arrow through ADBC (whose driver reads with binary ``COPY``), elsewhere
-  (and inside a transaction) through a server-side iterator in chunks; no model instance is
-  built either way.
+- ``paired_sums_load``: for the paired comparisons, the sums over the respondents who
+  rated a role on both sides (another ``GROUP BY``).
+- ``ratings_frame``: the ratings row by row in the engine's ratings format, for analyses
+  beyond the stored results and for checking the database's aggregates against the pure
+  engine. Only integer ids and values travel (four numbers per rating, from a server-side
+  iterator in chunks, no model instance); the codes are joined in pandas from the few
+  hundred rows of the wave's instrument.
 """
 
 import hashlib
 from dataclasses import dataclass
-from urllib.parse import quote
 
 import numpy as np
 import pandas as pd
@@ -56,44 +55,7 @@ def _submitted_ratings(
     return ratings.order_by()
 
 
-ARROW_SQL = """
-    SELECT rt.response_id::int4, rt.item_id::int4, rt.value, rt.confidence
-    FROM surveys_rating rt JOIN surveys_response r ON r.id = rt.response_id
-    WHERE r.wave_id = $1 AND r.status = 'submitted'
-"""
-
-
-def _postgres_uri() -> str:
-    settings_dict = connection.settings_dict
-    user = quote(settings_dict.get("USER") or "")
-    password = f":{quote(settings_dict['PASSWORD'])}" if settings_dict.get("PASSWORD") else ""
-    host = settings_dict.get("HOST") or "localhost"
-    port = f":{settings_dict['PORT']}" if settings_dict.get("PORT") else ""
-    return f"postgresql://{user}{password}@{host}{port}/{quote(settings_dict['NAME'])}"
-
-
-def _read_with_arrow(
-    wave_id: int, item_ids: list[int] | None, panel_ids: list[int] | None
-) -> pd.DataFrame:
-    """PostgreSQL: the rows as Arrow through ADBC, whose driver reads with binary ``COPY``."""
-    import adbc_driver_postgresql.dbapi
-
-    sql, parameters = ARROW_SQL, [wave_id]
-    for column, ids in (("rt.item_id", item_ids), ("r.panel_id", panel_ids)):
-        if ids is not None:
-            parameters.append(ids)
-            sql += f" AND {column} = ANY(${len(parameters)})"
-    with (
-        adbc_driver_postgresql.dbapi.connect(_postgres_uri()) as arrow_connection,
-        arrow_connection.cursor() as cursor,
-    ):
-        cursor.execute(sql, parameters)
-        frame = cursor.fetch_arrow_table().to_pandas()
-    frame.columns = RATING_COLUMNS
-    return frame
-
-
-def _read_with_iterator(
+def _read_rows(
     wave_id: int, item_ids: list[int] | None, panel_ids: list[int] | None
 ) -> pd.DataFrame:
     chunks = []
@@ -169,13 +131,7 @@ def ratings_frame(
     are attached by position lookups on the small instrument and response tables and stored
     as categoricals, so a million ratings cost a few arrays of integers.
     """
-    # The Arrow reader has a connection of its own, which cannot see rows that the caller's
-    # open transaction has not committed yet: inside a transaction, read on Django's.
-    arrow = connection.vendor == "postgresql" and not connection.in_atomic_block
-    if item_ids == [] or panel_ids == []:  # nothing to read: Django's way knows it at once
-        arrow = False
-    read = _read_with_arrow if arrow else _read_with_iterator
-    raw = read(wave_id, item_ids, panel_ids)
+    raw = _read_rows(wave_id, item_ids, panel_ids)
     items = instrument_frame(wave_id)
     responses = pd.DataFrame(
         list(
@@ -221,7 +177,7 @@ def _placeholders(ids: list[int]) -> str:
 @dataclass(frozen=True)
 class WaveCounts:
     """A wave's value counts (``engine.COUNT_COLUMNS``), how many ratings they count, and a
-    fingerprint of the ratings behind them."""
+    fingerprint of the counts (SHA-256, independent of row order)."""
 
     counts: pd.DataFrame
     n_ratings: int
@@ -230,7 +186,7 @@ class WaveCounts:
 
 COUNTS_SQL = """
     SELECT resp.panel_id, rt.item_id, rt.value, COUNT(*), SUM(rt.confidence),
-           COUNT(rt.confidence), SUM(CAST(rt.response_id AS integer))
+           COUNT(rt.confidence)
     FROM surveys_rating rt
     JOIN surveys_response resp ON resp.id = rt.response_id
     WHERE resp.wave_id = %s AND resp.status = 'submitted' {items}
@@ -243,7 +199,6 @@ COUNTS_LOAD_COLUMNS = [
     "count",
     "confidence_sum",
     "confidence_count",
-    "response_sum",
 ]
 
 
@@ -251,9 +206,8 @@ def counts_load(*, wave_id: int, wave_slug: str, item_ids: list[int] | None = No
     """The submitted ratings of a wave as value counts per (panel, item, value), from one
     ``GROUP BY`` in the database.
 
-    The fingerprint is SHA-256 over the groups with their counts, confidence sums and the
-    sum of their response ids: whatever changes a statistic (a value, a confidence, a rating
-    moving to another response) changes it, and it does not depend on row order.
+    Everything but the paired comparisons depends on the ratings only through these
+    counts and confidence sums, so their fingerprint changes whenever such a result can.
     """
     parameters: list[int] = [wave_id]
     item_filter = ""

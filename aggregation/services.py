@@ -6,11 +6,13 @@ the same transaction that inserts its result rows, so readers, who only look at 
 runs, never see half a run; a failure marks it ``failed`` and leaves earlier runs in place.
 """
 
+import hashlib
 import logging
 import math
 from dataclasses import dataclass
 from datetime import timedelta
 
+import numpy as np
 import pandas as pd
 from django.conf import settings
 from django.db import transaction
@@ -64,7 +66,23 @@ def _number(value) -> float | None:
     return value if math.isfinite(value) else None
 
 
+def _nullable(frame: pd.DataFrame, columns: list[str]) -> pd.DataFrame:
+    """``frame`` with those columns as Python floats, NaN and infinities as None (NULL)."""
+    values = frame[columns].astype(float)
+    finite = np.isfinite(values.to_numpy())
+    return frame.assign(
+        **{
+            column: values[column].astype(object).where(finite[:, position], None)
+            for position, column in enumerate(columns)
+        }
+    )
+
+
+CELL_NUMBERS = ["mean", "median", "sd", "se", "ci_low", "ci_high", "weighted_mean", "rwg"]
+
+
 def _cell_rows(run: AggregationRun, cells: pd.DataFrame, codes: CodeMaps) -> list[CellResult]:
+    cells = _nullable(cells, CELL_NUMBERS)
     return [
         CellResult(
             run=run,
@@ -75,14 +93,7 @@ def _cell_rows(run: AggregationRun, cells: pd.DataFrame, codes: CodeMaps) -> lis
             role_id=codes.roles[row.role],
             n=int(row.n),
             n_cannot_judge=int(row.n_cannot_judge),
-            mean=_number(row.mean),
-            median=_number(row.median),
-            sd=_number(row.sd),
-            se=_number(row.se),
-            ci_low=_number(row.ci_low),
-            ci_high=_number(row.ci_high),
-            weighted_mean=_number(row.weighted_mean),
-            rwg=_number(row.rwg),
+            **{name: getattr(row, name) for name in CELL_NUMBERS},
         )
         for row in cells.itertuples(index=False)
     ]
@@ -104,6 +115,7 @@ def _comparison_rows(
         *(name for name in engine.COMPARISON_ROLE_COLUMNS if name not in counts_and_labels),
         "profile_distance",
     ]
+    comparisons = _nullable(comparisons, numbers)
     return [
         ComparisonResult(
             run=run,
@@ -117,7 +129,7 @@ def _comparison_rows(
             n_right=int(row.n_right),
             dominant_left=row.dominant_left or "",
             dominant_right=row.dominant_right or "",
-            **{name: _number(getattr(row, name)) for name in numbers},
+            **{name: getattr(row, name) for name in numbers},
         )
         for row in comparisons.itertuples(index=False)
     ]
@@ -320,12 +332,35 @@ def paired_sums(*, wave: Wave, homes: dict[str, str]) -> dict:
     return sums
 
 
-def _results_compute(*, wave: Wave, counts: WaveCounts, homes: dict[str, str]):
-    """Cells, comparisons and reliability of a wave (or of the items of one part of it)."""
-    cells = engine.cell_statistics_from_counts(counts.counts)
-    comparisons = engine.preset_comparisons(cells, paired_sums(wave=wave, homes=homes), homes)
-    reliability = engine.reliability_from_counts(counts.counts)
-    return cells, comparisons, reliability
+@dataclass(frozen=True)
+class WaveInputs:
+    """What a wave's results are computed from, as the database aggregated it, with a
+    fingerprint: equal fingerprints mean equal results under one estimator version."""
+
+    counts: WaveCounts
+    paired: dict
+    fingerprint: str
+
+    @classmethod
+    def load(
+        cls, *, wave: Wave, homes: dict[str, str], item_ids: list[int] | None = None
+    ) -> "WaveInputs":
+        counts = counts_load(wave_id=wave.pk, wave_slug=wave.slug, item_ids=item_ids)
+        paired = paired_sums(wave=wave, homes=homes)
+        digest = hashlib.sha256(counts.fingerprint.encode())
+        for (left, right), sums in sorted(
+            paired.items(), key=lambda item: (item[0][0].label(), item[0][1].label())
+        ):
+            digest.update(f"{left.label()}|{right.label()}|".encode())
+            digest.update(pd.util.hash_pandas_object(sums, index=False).to_numpy().tobytes())
+        return cls(counts=counts, paired=paired, fingerprint=digest.hexdigest())
+
+    def results(self, homes: dict[str, str]):
+        """Cells, comparisons and reliability."""
+        cells = engine.cell_statistics_from_counts(self.counts.counts)
+        comparisons = engine.preset_comparisons(cells, self.paired, homes)
+        reliability = engine.reliability_from_counts(self.counts.counts)
+        return cells, comparisons, reliability
 
 
 def aggregation_run_wave(*, wave_id: int, force: bool = False) -> AggregationRun:
@@ -337,19 +372,21 @@ def aggregation_run_wave(*, wave_id: int, force: bool = False) -> AggregationRun
     """
     wave = Wave.objects.get(pk=wave_id)
     loaded_at = timezone.now()
-    counts = counts_load(wave_id=wave.pk, wave_slug=wave.slug)
+    homes = home_panels()
+    inputs = WaveInputs.load(wave=wave, homes=homes)
     latest = _latest_complete(wave)
-    if latest and latest.input_fingerprint == counts.fingerprint and not force:
+    if latest and latest.input_fingerprint == inputs.fingerprint and not force:
         _pending_clear(wave_id=wave.pk, loaded_at=loaded_at)
         return latest
 
     run = _run_create(
-        wave=wave, n_ratings=counts.n_ratings, fingerprint=counts.fingerprint, started_at=loaded_at
+        wave=wave,
+        n_ratings=inputs.counts.n_ratings,
+        fingerprint=inputs.fingerprint,
+        started_at=loaded_at,
     )
     try:
-        cells, comparisons, reliability = _results_compute(
-            wave=wave, counts=counts, homes=home_panels()
-        )
+        cells, comparisons, reliability = inputs.results(homes)
         with transaction.atomic():
             _results_store(run, cells=cells, comparisons=comparisons, reliability=reliability)
             _run_complete(run)
@@ -357,7 +394,10 @@ def aggregation_run_wave(*, wave_id: int, force: bool = False) -> AggregationRun
         _run_fail(run, error)
         raise
     logger.info(
-        "Aggregation run %s of wave %s complete (%s ratings)", run.pk, wave.slug, counts.n_ratings
+        "Aggregation run %s of wave %s complete (%s ratings)",
+        run.pk,
+        wave.slug,
+        inputs.counts.n_ratings,
     )
     return run
 
@@ -386,13 +426,16 @@ def aggregation_split_start(*, wave_id: int, force: bool = False) -> Aggregation
     """Create the running run of a split aggregation; None if the latest run is current."""
     wave = Wave.objects.get(pk=wave_id)
     started_at = timezone.now()
-    counts = counts_load(wave_id=wave.pk, wave_slug=wave.slug)
+    inputs = WaveInputs.load(wave=wave, homes=home_panels())
     latest = _latest_complete(wave)
-    if latest and latest.input_fingerprint == counts.fingerprint and not force:
+    if latest and latest.input_fingerprint == inputs.fingerprint and not force:
         _pending_clear(wave_id=wave.pk, loaded_at=started_at)
         return None
     return _run_create(
-        wave=wave, n_ratings=counts.n_ratings, fingerprint=counts.fingerprint, started_at=started_at
+        wave=wave,
+        n_ratings=inputs.counts.n_ratings,
+        fingerprint=inputs.fingerprint,
+        started_at=started_at,
     )
 
 
@@ -419,18 +462,18 @@ def aggregation_split_part(*, run_id: int, subject: str) -> None:
     if run.status != AggregationRun.Status.RUNNING:
         return
     item_ids = _part_item_ids(wave_id=run.wave_id, subject=subject)
-    counts = counts_load(wave_id=run.wave_id, wave_slug=run.wave.slug, item_ids=item_ids)
     homes = home_panels()
     part_homes = {
         actor: panel for actor, panel in homes.items() if actor in (engine.ANCHOR_ACTOR, subject)
     }
-    own = counts.counts.loc[counts.counts["subject"] == subject]
+    inputs = WaveInputs.load(wave=run.wave, homes=part_homes, item_ids=item_ids)
     # Comparisons see the anchor's cells too; the part stores only its own subject's rows.
-    cells, comparisons, _ = _results_compute(wave=run.wave, counts=counts, homes=part_homes)
+    cells, comparisons, _ = inputs.results(part_homes)
     cells = cells.loc[cells["subject"] == subject]
+    counts = inputs.counts.counts
+    reliability = engine.reliability_from_counts(counts.loc[counts["subject"] == subject])
     if subject == engine.ANCHOR_ACTOR:
         comparisons = comparisons.iloc[0:0]
-    reliability = engine.reliability_from_counts(own)
     with transaction.atomic():
         CellResult.objects.filter(run=run, subject__code=subject).delete()
         ComparisonResult.objects.filter(run=run, subject__code=subject).delete()

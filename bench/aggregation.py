@@ -143,8 +143,7 @@ def sql_groupby(wave_id: int) -> float:
 
 
 def measure() -> dict:
-    from aggregation import engine, services
-    from aggregation.loaders import counts_load
+    from aggregation import services
     from surveys.models import Wave
 
     wave = Wave.objects.get(slug=BENCH_WAVE)
@@ -152,18 +151,15 @@ def measure() -> dict:
     sql_s = min(sql_groupby(wave.pk) for _ in range(3))
 
     started = time.perf_counter()
-    counts = counts_load(wave_id=wave.pk, wave_slug=wave.slug)
     homes = services.home_panels()
-    paired = services.paired_sums(wave=wave, homes=homes)
+    inputs = services.WaveInputs.load(wave=wave, homes=homes)
     load_s = time.perf_counter() - started
 
     started = time.perf_counter()
-    cells = engine.cell_statistics_from_counts(counts.counts)
-    engine.preset_comparisons(cells, paired, homes)
-    engine.reliability_from_counts(counts.counts)
+    inputs.results(homes)
     stats_s = time.perf_counter() - started
-    n_ratings, n_count_rows = counts.n_ratings, len(counts.counts)
-    del counts, paired
+    n_ratings, n_count_rows = inputs.counts.n_ratings, len(inputs.counts.counts)
+    del inputs
 
     started = time.perf_counter()
     run = services.aggregation_run_wave(wave_id=wave.pk, force=True)

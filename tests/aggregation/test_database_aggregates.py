@@ -88,8 +88,10 @@ def test_stored_comparisons_equal_the_engine_on_the_ratings(demo_wave):
 
 
 def test_fingerprint_follows_every_change_that_matters(demo_wave):
+    homes = services.home_panels()
+
     def fingerprint() -> str:
-        return counts_load(wave_id=demo_wave.pk, wave_slug=demo_wave.slug).fingerprint
+        return services.WaveInputs.load(wave=demo_wave, homes=homes).fingerprint
 
     before = fingerprint()
     assert fingerprint() == before  # the same ratings, whatever order the database uses
@@ -100,4 +102,24 @@ def test_fingerprint_follows_every_change_that_matters(demo_wave):
     changed_value = fingerprint()
     assert changed_value != before
     Rating.objects.filter(pk=rating.pk).update(confidence=None if rating.confidence else 2)
-    assert fingerprint() != changed_value
+    changed_confidence = fingerprint()
+    assert changed_confidence != changed_value
+
+    # Two Moscow experts swap their ratings of one item of Russia's conception: every count
+    # stays the same, the paired comparison with their expectations of Russia does not.
+    counts_before = counts_load(wave_id=demo_wave.pk, wave_slug=demo_wave.slug).fingerprint
+    conception = Rating.objects.filter(
+        response__wave=demo_wave,
+        response__status="submitted",
+        response__panel__code="MOW",
+        item__block__perspective="conception",
+        item__block__subject__code="RUS",
+        value__isnull=False,
+    )
+    ratings = list(conception.filter(item=conception.first().item))
+    one = ratings[0]
+    other = next(rating for rating in ratings if rating.value != one.value)
+    Rating.objects.filter(pk=one.pk).update(value=other.value, confidence=other.confidence)
+    Rating.objects.filter(pk=other.pk).update(value=one.value, confidence=one.confidence)
+    assert counts_load(wave_id=demo_wave.pk, wave_slug=demo_wave.slug).fingerprint == counts_before
+    assert fingerprint() != changed_confidence

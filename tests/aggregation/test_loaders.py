@@ -35,6 +35,6 @@ def test_item_filter_loads_only_those_items(rated_wave):
 
 @pytest.mark.django_db(transaction=True)
 def test_committed_ratings_load_outside_a_transaction(rated_wave):
-    """On PostgreSQL this is the Arrow path (its own connection); elsewhere the iterator."""
+    """Rows committed by another transaction are read (the loader's own cursor)."""
     frame = ratings_frame(wave_id=rated_wave.pk, wave_slug=rated_wave.slug)
     assert len(frame) == Rating.objects.count() > 0
