@@ -9,12 +9,14 @@ Three loads, by what the statistics need:
   rated a role on both sides (another ``GROUP BY``).
 - ``ratings_frame``: the ratings row by row in the engine's ratings format, for analyses
   beyond the stored results and for checking the database's aggregates against the pure
-  engine. Only integer ids and values travel (four numbers per rating, from a server-side
-  iterator in chunks, no model instance); the codes are joined in pandas from the few
-  hundred rows of the wave's instrument.
+  engine. Only integer ids and values travel (four numbers per rating, with ``COPY`` on
+  PostgreSQL, from a server-side iterator elsewhere, in chunks, no model instance); the
+  codes are joined in pandas from the few hundred rows of the wave's instrument.
 """
 
 import hashlib
+import io
+from collections.abc import Iterator
 from dataclasses import dataclass
 
 import numpy as np
@@ -30,6 +32,7 @@ from aggregation.engine import (
 from surveys.models import Item, Panel, Rating, Response
 
 CHUNK_ROWS = 50_000
+COPY_CHUNK_BYTES = 4 * 1024 * 1024
 # Four numbers per rating travel: the panel comes with the response, and a missing value is
 # *cannot judge* (the database allows a value or cannot-judge, never neither or both).
 RATING_COLUMNS = ["response_id", "item_id", "value", "confidence"]
@@ -58,20 +61,55 @@ def _submitted_ratings(
 def _read_rows(
     wave_id: int, item_ids: list[int] | None, panel_ids: list[int] | None
 ) -> pd.DataFrame:
-    chunks = []
-    rows = (
-        _submitted_ratings(wave_id, item_ids, panel_ids)
-        .values_list(*RATING_COLUMNS)
-        .iterator(chunk_size=CHUNK_ROWS)
-    )
-    while True:
-        chunk = [row for _, row in zip(range(CHUNK_ROWS), rows, strict=False)]
-        if not chunk:
-            break
-        chunks.append(pd.DataFrame.from_records(chunk, columns=RATING_COLUMNS).astype(float))
+    """The four numbers of each rating: with ``COPY`` on PostgreSQL, elsewhere from a
+    server-side iterator, in chunks either way (no model instance, no list of all rows)."""
+    ratings = _submitted_ratings(wave_id, item_ids, panel_ids).values_list(*RATING_COLUMNS)
+    read = _read_with_copy if connection.vendor == "postgresql" else _read_with_iterator
+    chunks = list(read(ratings))
     if not chunks:
         return pd.DataFrame({c: pd.Series(dtype=t) for c, t in RATING_DTYPES.items()})
     return pd.concat(chunks, ignore_index=True).astype(RATING_DTYPES)
+
+
+def _read_with_iterator(ratings) -> Iterator[pd.DataFrame]:
+    rows = ratings.iterator(chunk_size=CHUNK_ROWS)
+    while chunk := [row for _, row in zip(range(CHUNK_ROWS), rows, strict=False)]:
+        yield pd.DataFrame.from_records(chunk, columns=RATING_COLUMNS).astype(float)
+
+
+def _read_with_copy(ratings) -> Iterator[pd.DataFrame]:
+    """PostgreSQL: ``COPY (query) TO STDOUT`` on Django's connection (so it sees the
+    caller's transaction), parsed by pandas' C reader a few megabytes at a time."""
+    sql, parameters = ratings.query.sql_with_params()
+    blocks: list[bytes] = []
+    size = 0
+    with (
+        connection.cursor() as cursor,
+        cursor.cursor.copy(f"COPY ({sql}) TO STDOUT", parameters) as copy,
+    ):
+        for block in copy:
+            blocks.append(bytes(block))
+            size += len(block)
+            if size >= COPY_CHUNK_BYTES:  # parse up to the last complete line
+                complete, rest = b"".join(blocks).rsplit(b"\n", 1)
+                yield _parse_copy_text(complete)
+                blocks, size = [rest], len(rest)
+    rest = b"".join(blocks)
+    if rest.strip():
+        yield _parse_copy_text(rest)
+
+
+def _parse_copy_text(data: bytes) -> pd.DataFrame:
+    """Rows of ``COPY``'s text format (tab-separated, ``\\N`` for NULL) as floats."""
+    return pd.read_csv(
+        io.BytesIO(data),
+        sep="\t",
+        header=None,
+        names=RATING_COLUMNS,
+        na_values=["\\N"],
+        keep_default_na=False,
+        dtype=float,
+    )
 
 
 def instrument_frame(wave_id: int) -> pd.DataFrame:
