@@ -523,16 +523,24 @@ def welch_from_summaries(
         se = np.sqrt(share_a + share_b)
         df = (share_a + share_b) ** 2 / (share_a**2 / (n_a - 1) + share_b**2 / (n_b - 1))
         df = np.where(np.isfinite(df) & (df > 0), df, np.nan)
-        testable = (se > 0) & (df > 0)
-        safe_df = np.where(testable, df, 1.0)
-        half_width = np.where(testable, sps.t.ppf(0.5 + level / 2, safe_df) * se, np.nan)
-        t = np.where(testable, diff / np.where(testable, se, 1.0), np.nan)
-        p_value = np.where(testable, 2 * sps.t.sf(np.abs(t), safe_df), np.nan)
         pooled_var = ((n_a - 1) * sd_a**2 + (n_b - 1) * sd_b**2) / (n_a + n_b - 2)
         correction = 1 - 3 / (4 * (n_a + n_b) - 9)
         hedges = np.where(
             enough & (pooled_var > 0), correction * (mean_a - mean_b) / np.sqrt(pooled_var), np.nan
         )
+    return _t_test_fields(diff, se, df, hedges, level)
+
+
+def _t_test_fields(diff, se, df, hedges, level: float) -> dict[str, NDArray[np.float64]]:
+    """The ``Difference`` fields (without ``method``) of t tests given element-wise by their
+    difference, SE and degrees of freedom: CI = diff ± t_{(1+level)/2, df} · se, t = diff /
+    se and the two-sided p; NaN where se is not positive or df is undefined."""
+    with _quiet():
+        testable = (se > 0) & (df > 0)
+        safe_df = np.where(testable, df, 1.0)
+        half_width = np.where(testable, sps.t.ppf(0.5 + level / 2, safe_df) * se, np.nan)
+        t = np.where(testable, diff / np.where(testable, se, 1.0), np.nan)
+        p_value = np.where(testable, 2 * sps.t.sf(np.abs(t), safe_df), np.nan)
     return {
         "diff": diff,
         "ci_low": diff - half_width,
@@ -662,27 +670,13 @@ def paired_from_sums(
         var_d = _variance_from_sums(n, sum_a - sum_b, sum_aa + sum_bb - 2 * sum_ab)
         se = np.sqrt(var_d / n)
         df = np.where(n >= 2, n - 1, np.nan)
-        testable = se > 0
-        safe_df = np.where(testable, df, 1.0)
-        half_width = np.where(testable, sps.t.ppf(0.5 + level / 2, safe_df) * se, np.nan)
-        t = np.where(testable, diff / np.where(testable, se, 1.0), np.nan)
-        p_value = np.where(testable, 2 * sps.t.sf(np.abs(t), safe_df), np.nan)
         standardiser = (
             np.sqrt(_variance_from_sums(n, sum_a, sum_aa))
             + np.sqrt(_variance_from_sums(n, sum_b, sum_bb))
         ) / 2
         correction = 1 - 3 / (4 * (n - 1) - 1)
         hedges = np.where((n >= 2) & (standardiser > 0), correction * diff / standardiser, np.nan)
-    return {
-        "diff": diff,
-        "ci_low": diff - half_width,
-        "ci_high": diff + half_width,
-        "se": se,
-        "df": df,
-        "t": t,
-        "p_value": p_value,
-        "hedges_g": hedges,
-    }
+    return _t_test_fields(diff, se, df, hedges, level)
 
 
 # --------------------------------------------------------------------------------------------
