@@ -15,7 +15,7 @@ from datetime import timedelta
 import numpy as np
 import pandas as pd
 from django.conf import settings
-from django.db import transaction
+from django.db import connection, transaction
 from django.db.models import Q
 from django.utils import timezone
 
@@ -78,22 +78,57 @@ def _nullable(frame: pd.DataFrame, columns: list[str]) -> pd.DataFrame:
     )
 
 
+def _rows_insert(model, fields: list[str], rows: list[tuple]) -> None:
+    """Insert plain tuples (values in the order of ``fields``, the model's attnames) into the
+    model's table: with ``COPY`` on PostgreSQL, ``executemany`` elsewhere.
+
+    Result rows are many, plain and have no defaults or signals to honour, so building a
+    model instance for each (``bulk_create``) would cost more than the database's work.
+    """
+    if not rows:
+        return
+    quote = connection.ops.quote_name
+    columns = ", ".join(quote(model._meta.get_field(field).column) for field in fields)
+    table = quote(model._meta.db_table)
+    with connection.cursor() as cursor:
+        if connection.vendor == "postgresql":
+            with cursor.cursor.copy(f"COPY {table} ({columns}) FROM STDIN") as copy:
+                for row in rows:
+                    copy.write_row(row)
+        else:
+            placeholders = ", ".join(["%s"] * len(fields))
+            cursor.executemany(f"INSERT INTO {table} ({columns}) VALUES ({placeholders})", rows)
+
+
 CELL_NUMBERS = ["mean", "median", "sd", "se", "ci_low", "ci_high", "weighted_mean", "rwg"]
+CELL_FIELDS = [
+    "run_id",
+    "panel_id",
+    "holder_id",
+    "subject_id",
+    "perspective",
+    "role_id",
+    "n",
+    "n_cannot_judge",
+    *CELL_NUMBERS,
+]
 
 
-def _cell_rows(run: AggregationRun, cells: pd.DataFrame, codes: CodeMaps) -> list[CellResult]:
+def _cell_rows(run: AggregationRun, cells: pd.DataFrame, codes: CodeMaps) -> list[tuple]:
+    """``CELL_FIELDS`` of each cell."""
+    panels = {**codes.panels, engine.POOLED_PANEL: None}
     cells = _nullable(cells, CELL_NUMBERS)
     return [
-        CellResult(
-            run=run,
-            panel_id=None if row.panel == engine.POOLED_PANEL else codes.panels[row.panel],
-            holder_id=codes.actors[row.holder],
-            subject_id=codes.actors[row.subject],
-            perspective=row.perspective,
-            role_id=codes.roles[row.role],
-            n=int(row.n),
-            n_cannot_judge=int(row.n_cannot_judge),
-            **{name: getattr(row, name) for name in CELL_NUMBERS},
+        (
+            run.pk,
+            panels[row.panel],
+            codes.actors[row.holder],
+            codes.actors[row.subject],
+            row.perspective,
+            codes.roles[row.role],
+            int(row.n),
+            int(row.n_cannot_judge),
+            *(getattr(row, name) for name in CELL_NUMBERS),
         )
         for row in cells.itertuples(index=False)
     ]
@@ -107,48 +142,71 @@ def _side_label(row, side: str) -> str:
     return f"{perspective} {holder}→{subject} ({panel})"
 
 
+COMPARISON_NUMBERS = [
+    *(
+        name
+        for name in engine.COMPARISON_ROLE_COLUMNS
+        if name not in {"role", "n_left", "n_right", "method"}
+    ),
+    "profile_distance",
+]
+COMPARISON_FIELDS = [
+    "run_id",
+    "preset",
+    "subject_id",
+    "left_label",
+    "right_label",
+    "role_id",
+    "method",
+    "n_left",
+    "n_right",
+    "dominant_left",
+    "dominant_right",
+    *COMPARISON_NUMBERS,
+]
+
+
 def _comparison_rows(
     run: AggregationRun, comparisons: pd.DataFrame, codes: CodeMaps
-) -> list[ComparisonResult]:
-    counts_and_labels = {"role", "n_left", "n_right", "method"}
-    numbers = [
-        *(name for name in engine.COMPARISON_ROLE_COLUMNS if name not in counts_and_labels),
-        "profile_distance",
-    ]
-    comparisons = _nullable(comparisons, numbers)
+) -> list[tuple]:
+    """``COMPARISON_FIELDS`` of each comparison row."""
+    comparisons = _nullable(comparisons, COMPARISON_NUMBERS)
     return [
-        ComparisonResult(
-            run=run,
-            preset=row.preset,
-            subject_id=codes.actors[row.subject],
-            left_label=_side_label(row, "left"),
-            right_label=_side_label(row, "right"),
-            role_id=codes.roles[row.role],
-            method=row.method,
-            n_left=int(row.n_left),
-            n_right=int(row.n_right),
-            dominant_left=row.dominant_left or "",
-            dominant_right=row.dominant_right or "",
-            **{name: getattr(row, name) for name in numbers},
+        (
+            run.pk,
+            row.preset,
+            codes.actors[row.subject],
+            _side_label(row, "left"),
+            _side_label(row, "right"),
+            codes.roles[row.role],
+            row.method,
+            int(row.n_left),
+            int(row.n_right),
+            row.dominant_left or "",
+            row.dominant_right or "",
+            *(getattr(row, name) for name in COMPARISON_NUMBERS),
         )
         for row in comparisons.itertuples(index=False)
     ]
 
 
+RELIABILITY_NUMBERS = ["alpha_interval", "alpha_ordinal", "icc1", "icc1k"]
+RELIABILITY_FIELDS = ["run_id", "panel_id", "block_id", "n_raters", "n_units", *RELIABILITY_NUMBERS]
+
+
 def _reliability_rows(
     run: AggregationRun, reliability: pd.DataFrame, codes: CodeMaps
-) -> list[ReliabilityResult]:
+) -> list[tuple]:
+    """``RELIABILITY_FIELDS`` of each (panel, block)."""
+    reliability = _nullable(reliability, RELIABILITY_NUMBERS)
     return [
-        ReliabilityResult(
-            run=run,
-            panel_id=codes.panels[row.panel],
-            block_id=int(row.block),
-            n_raters=int(row.n_raters),
-            n_units=int(row.n_units),
-            alpha_interval=_number(row.alpha_interval),
-            alpha_ordinal=_number(row.alpha_ordinal),
-            icc1=_number(row.icc1),
-            icc1k=_number(row.icc1k),
+        (
+            run.pk,
+            codes.panels[row.panel],
+            int(row.block),
+            int(row.n_raters),
+            int(row.n_units),
+            *(getattr(row, name) for name in RELIABILITY_NUMBERS),
         )
         for row in reliability.itertuples(index=False)
         if row.panel != engine.POOLED_PANEL
@@ -225,13 +283,9 @@ def _results_store(
     reliability: pd.DataFrame,
 ) -> None:
     codes = CodeMaps.load()
-    CellResult.objects.bulk_create(_cell_rows(run, cells, codes), batch_size=BATCH_SIZE)
-    ComparisonResult.objects.bulk_create(
-        _comparison_rows(run, comparisons, codes), batch_size=BATCH_SIZE
-    )
-    ReliabilityResult.objects.bulk_create(
-        _reliability_rows(run, reliability, codes), batch_size=BATCH_SIZE
-    )
+    _rows_insert(CellResult, CELL_FIELDS, _cell_rows(run, cells, codes))
+    _rows_insert(ComparisonResult, COMPARISON_FIELDS, _comparison_rows(run, comparisons, codes))
+    _rows_insert(ReliabilityResult, RELIABILITY_FIELDS, _reliability_rows(run, reliability, codes))
 
 
 def _previous_run(run: AggregationRun) -> AggregationRun | None:

@@ -73,9 +73,9 @@ def test_failure_while_storing_leaves_no_half_run(rated_wave):
     good = aggregation_run_wave(wave_id=rated_wave.pk)
     Rating.objects.filter(value=9).update(value=10)
     with (
+        # fails after the cells and comparisons were written, before the reliability
         mock.patch(
-            "aggregation.models.ReliabilityResult.objects.bulk_create",
-            side_effect=RuntimeError("connection lost"),
+            "aggregation.services._reliability_rows", side_effect=RuntimeError("connection lost")
         ),
         pytest.raises(RuntimeError),
     ):
@@ -129,3 +129,22 @@ def test_wave_without_a_moscow_panel_aggregates_without_presets_that_need_it(ope
     run = aggregation_run_wave(wave_id=open_wave.pk)
     assert run.status == AggregationRun.Status.COMPLETE
     assert run.cells.exists()
+
+
+@pytest.mark.parametrize(
+    ("model", "fields"),
+    [
+        ("CellResult", "CELL_FIELDS"),
+        ("ComparisonResult", "COMPARISON_FIELDS"),
+        ("ReliabilityResult", "RELIABILITY_FIELDS"),
+    ],
+)
+def test_stored_rows_fill_every_column_of_their_model(model, fields):
+    from aggregation import models, services
+
+    columns = [
+        field.attname
+        for field in getattr(models, model)._meta.concrete_fields
+        if not field.primary_key
+    ]
+    assert sorted(getattr(services, fields)) == sorted(columns)
