@@ -527,12 +527,30 @@ class ExpertAdmin(AuditedAdminMixin, admin.ModelAdmin):
     actions = ["invite_to_wave"]
     audit_name = "expert"
 
+    search_help_text = (
+        "An exact e-mail address (letter case does not matter). Names, e-mails and "
+        "affiliations are encrypted, so parts of them cannot be searched."
+    )
+
     def get_list_display(self, request):
         base = ("__str__", "panel", "language", "is_active", "created_at")
         return (*base[:1], "name", "email", *base[1:]) if can_see_identities(request) else base
 
+    def get_sortable_by(self, request):
+        # Encrypted columns sort by ciphertext, that is randomly: not sortable.
+        return [name for name in self.get_list_display(request) if name not in IDENTITY_FIELDS]
+
     def get_search_fields(self, request):
-        return ("name", "email", "affiliation") if can_see_identities(request) else ()
+        # Only shows the search box; get_search_results does the search.
+        return ("email",) if can_see_identities(request) else ()
+
+    def get_search_results(self, request, queryset, search_term):
+        """An exact e-mail, through the blind index: encrypted columns cannot be searched
+        with SQL ``LIKE``."""
+        term = search_term.strip()
+        if not term or not can_see_identities(request):
+            return queryset, False
+        return queryset.with_email(term), False
 
     def get_exclude(self, request, obj=None):
         return () if can_see_identities(request) else IDENTITY_FIELDS

@@ -15,6 +15,7 @@ from django.contrib.auth import get_user_model
 from django.db import transaction
 from django.utils import timezone
 
+from surveys.identity_crypto import blind_index
 from surveys.models import (
     Actor,
     Expert,
@@ -213,18 +214,21 @@ def _experts(panels: dict[str, Panel]) -> dict[str, list[Expert]]:
     experts: dict[str, list[Expert]] = {}
     for code, panel in panels.items():
         language = "ru" if code in ("MOW", "AST", "BIS", "DYU") else "hy"
-        experts[code] = [
-            Expert.objects.get_or_create(
+        experts[code] = []
+        for number in range(1, EXPERTS_PER_PANEL + 1):
+            email = f"synthetic.{code.lower()}{number:02d}@example.org"
+            expert, _ = Expert.objects.get_or_create(
                 panel=panel,
-                email=f"synthetic.{code.lower()}{number:02d}@example.org",
+                # E-mails are encrypted: an expert is found by the blind index of the e-mail.
+                email_blind_index=blind_index(email),
                 defaults={
+                    "email": email,
                     "name": f"Synthetic Expert {code}-{number:02d}",
                     "affiliation": "Synthetic demo institute",
                     "language": language,
                 },
-            )[0]
-            for number in range(1, EXPERTS_PER_PANEL + 1)
-        ]
+            )
+            experts[code].append(expert)
     return experts
 
 

@@ -10,6 +10,13 @@ from django.db import models
 from django.db.models import F, Q
 from django.utils.translation import gettext_lazy as _
 
+from surveys.identity_crypto import (
+    BlindIndexField,
+    EncryptedCharField,
+    EncryptedEmailField,
+    blind_index,
+)
+
 CONFIDENCE_MIN = 1
 CONFIDENCE_MAX = 5
 
@@ -254,13 +261,28 @@ class Item(models.Model):
         return self.fielded_texts or self.role.texts()
 
 
+class ExpertQuerySet(models.QuerySet):
+    def with_email(self, *emails: str) -> "ExpertQuerySet":
+        """Experts with one of these e-mails (any letter case), found through the blind index.
+
+        E-mails are encrypted, so ``filter(email=...)`` is not possible.
+        """
+        return self.filter(email_blind_index__in=[blind_index(email) for email in emails])
+
+
 class Expert(models.Model):
-    """A person on a panel; name, e-mail and affiliation need ``view_expert_identity``."""
+    """A person on a panel; name, e-mail and affiliation need ``view_expert_identity``.
+
+    The three are encrypted at rest (``surveys.identity_crypto``): model code reads and
+    writes plaintext, the columns hold ciphertext, and ``email_blind_index`` (a keyed hash of
+    the lower-cased e-mail) carries the unique constraint and the lookups by e-mail.
+    """
 
     panel = models.ForeignKey(Panel, on_delete=models.PROTECT, related_name="experts")
-    name = models.CharField(max_length=200)
-    email = models.EmailField()
-    affiliation = models.CharField(max_length=300, blank=True)
+    name = EncryptedCharField(max_length=200)
+    email = EncryptedEmailField()
+    email_blind_index = BlindIndexField(source="email")
+    affiliation = EncryptedCharField(max_length=300, blank=True)
     language = models.CharField(max_length=8, choices=settings.LANGUAGES, default="ru")
     other_languages = models.CharField(
         max_length=60, blank=True, help_text="Comma-separated language codes the expert reads."
@@ -268,16 +290,31 @@ class Expert(models.Model):
     is_active = models.BooleanField(default=True)
     created_at = models.DateTimeField(auto_now_add=True)
 
+    objects = ExpertQuerySet.as_manager()
+
     class Meta:
         ordering = ["panel", "id"]
         permissions = [("view_expert_identity", "Can see experts' names, e-mails, affiliations")]
         constraints = [
-            models.UniqueConstraint(fields=["panel", "email"], name="expert_email_unique_in_panel"),
+            models.UniqueConstraint(
+                fields=["panel", "email_blind_index"],
+                name="expert_email_index_unique_in_panel",
+                violation_error_message=_("An expert with this e-mail is already on this panel."),
+                violation_error_code="unique",
+            ),
         ]
 
     def __str__(self) -> str:
         # Deliberately no name or e-mail: __str__ reaches logs, admin messages and exports.
         return f"Expert #{self.pk} ({self.panel.code})"
+
+    def validate_constraints(self, exclude=None):
+        # The blind index is on no form, but it follows the e-mail: whenever the e-mail is
+        # validated, compute the index and check the unique constraint with it.
+        if self.email and "email" not in (exclude or ()):
+            self.email_blind_index = blind_index(self.email)
+            exclude = set(exclude or ()) - {"email_blind_index"}
+        super().validate_constraints(exclude=exclude)
 
 
 class Invitation(models.Model):
@@ -358,7 +395,8 @@ class Rating(models.Model):
     """One cell value of the cube: a value on the item's scale, or *cannot judge*."""
 
     response = models.ForeignKey(Response, on_delete=models.CASCADE, related_name="ratings")
-    item = models.ForeignKey(Item, on_delete=models.PROTECT, related_name="ratings")
+    # Indexed by ``rating_item_covering`` below (item, then response and value).
+    item = models.ForeignKey(Item, on_delete=models.PROTECT, related_name="ratings", db_index=False)
     value = models.SmallIntegerField(null=True, blank=True)
     cannot_judge = models.BooleanField(default=False)
     confidence = models.PositiveSmallIntegerField(null=True, blank=True)
@@ -366,6 +404,13 @@ class Rating(models.Model):
 
     class Meta:
         ordering = ["response", "item"]
+        indexes = [
+            # On PostgreSQL the paired comparisons read (item, response, value) from this
+            # index alone, without visiting the table (aggregation.loaders.paired_sums_load).
+            models.Index(
+                fields=["item"], include=["response", "value"], name="rating_item_covering"
+            ),
+        ]
         permissions = [
             ("view_anonymised_ratings", "Can read anonymised raw ratings"),
             ("import_ratings", "Can import ratings collected outside the web form"),

@@ -7,6 +7,7 @@ management commands call them and turn their errors into messages.
 import hashlib
 import secrets
 from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
 from datetime import datetime
 
 from django.core.exceptions import ValidationError
@@ -14,6 +15,8 @@ from django.db import transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
+from surveys.audit import audit_record
+from surveys.identity_crypto import blind_index
 from surveys.models import (
     Actor,
     Block,
@@ -237,6 +240,44 @@ def expert_create(
     expert.full_clean()
     expert.save()
     return expert
+
+
+@dataclass(frozen=True)
+class IdentityRotationReport:
+    experts: int
+    reindexed: int
+
+
+@transaction.atomic
+def identity_keys_rotate() -> IdentityRotationReport:
+    """Re-encrypt every expert's name, e-mail and affiliation under the newest key of
+    ``IDENTITY_ENCRYPTION_KEYS`` and recompute the e-mail blind indexes.
+
+    Reading decrypts with whichever configured key fits and writing encrypts with the first,
+    which is what ``MultiFernet.rotate`` does. All or nothing: if any expert cannot be
+    decrypted (``IdentityKeyError``), nothing changes. ``reindexed`` counts the blind indexes
+    that changed, which happens only after ``IDENTITY_BLIND_INDEX_KEY`` was changed.
+    """
+    experts = list(
+        Expert.objects.select_for_update()
+        .only("name", "email", "affiliation", "email_blind_index")
+        .order_by("pk")
+    )
+    reindexed = 0
+    for expert in experts:
+        index = blind_index(expert.email)
+        reindexed += index != expert.email_blind_index
+        expert.email_blind_index = index
+    Expert.objects.bulk_update(
+        experts, ["name", "email", "affiliation", "email_blind_index"], batch_size=500
+    )
+    report = IdentityRotationReport(experts=len(experts), reindexed=reindexed)
+    audit_record(
+        user=None,
+        action="identity.rotate_keys",
+        detail={"experts": report.experts, "reindexed": report.reindexed},
+    )
+    return report
 
 
 def invitation_create(*, expert: Expert, wave: Wave, language: str = "") -> tuple[Invitation, str]:

@@ -12,7 +12,7 @@ def django_check(**env_overrides: str) -> subprocess.CompletedProcess:
     env = {
         key: value
         for key, value in os.environ.items()
-        if not key.startswith(("DJANGO_", "DATABASE_URL", "CELERY_"))
+        if not key.startswith(("DJANGO_", "DATABASE_URL", "CELERY_", "IDENTITY_"))
     }
     env.update(env_overrides)
     return subprocess.run(

@@ -3,7 +3,8 @@
 With nothing set, the project runs embedded: an SQLite file and Celery's
 ``filesystem://`` broker, both under the git-ignored ``var/`` folder, DEBUG on.
 ``DATABASE_URL`` and ``CELERY_BROKER_URL`` switch to PostgreSQL and Redis/RabbitMQ.
-With DEBUG off, ``DJANGO_SECRET_KEY`` and ``DJANGO_ALLOWED_HOSTS`` are required.
+With DEBUG off, ``DJANGO_SECRET_KEY``, ``DJANGO_ALLOWED_HOSTS``, ``IDENTITY_ENCRYPTION_KEYS``
+and ``IDENTITY_BLIND_INDEX_KEY`` are required.
 """
 
 from pathlib import Path
@@ -42,6 +43,44 @@ ALLOWED_HOSTS = [
     if host.strip()
 ]
 SITE_URL = env.str("SITE_URL", default="http://127.0.0.1:8000")
+
+# Experts' names, e-mails and affiliations are encrypted at rest (surveys.identity_crypto;
+# docs/reliability.md, "Encryption at rest"). IDENTITY_ENCRYPTION_KEYS: comma-separated Fernet
+# keys, newest first; the first encrypts, all decrypt. IDENTITY_BLIND_INDEX_KEY: the HMAC key of
+# the e-mail lookups and the unique (panel, e-mail) constraint; keep it stable (changing it
+# needs `manage.py rotate_identity_keys` at once). The fallbacks are fixed development keys.
+INSECURE_DEVELOPMENT_IDENTITY_KEY = "aW5zZWN1cmUtZGV2ZWxvcG1lbnQta2V5LU5PVC1GT1I="
+INSECURE_DEVELOPMENT_BLIND_INDEX_KEY = "insecure-development-blind-index-key-never-in-production"
+
+
+def _identity_encryption_keys() -> list[str]:
+    from cryptography.fernet import Fernet
+
+    value = _required_in_production("IDENTITY_ENCRYPTION_KEYS", INSECURE_DEVELOPMENT_IDENTITY_KEY)
+    keys = [key.strip() for key in value.split(",") if key.strip()]
+    if not keys:
+        raise ImproperlyConfigured("IDENTITY_ENCRYPTION_KEYS holds no key.")
+    for number, key in enumerate(keys, start=1):
+        try:
+            Fernet(key)
+        except ValueError as error:
+            raise ImproperlyConfigured(
+                f"IDENTITY_ENCRYPTION_KEYS: key {number} is not a Fernet key (32 url-safe "
+                "base64-encoded bytes); make one with `python -c 'from cryptography.fernet "
+                "import Fernet; print(Fernet.generate_key().decode())'`."
+            ) from error
+    return keys
+
+
+IDENTITY_ENCRYPTION_KEYS = _identity_encryption_keys()
+IDENTITY_BLIND_INDEX_KEY = _required_in_production(
+    "IDENTITY_BLIND_INDEX_KEY", INSECURE_DEVELOPMENT_BLIND_INDEX_KEY
+)
+if len(IDENTITY_BLIND_INDEX_KEY) < 32:
+    raise ImproperlyConfigured(
+        "IDENTITY_BLIND_INDEX_KEY must have at least 32 characters; make one with "
+        "`python -c 'import secrets; print(secrets.token_urlsafe(32))'`."
+    )
 
 INSTALLED_APPS = [
     "django.contrib.admin",
@@ -229,6 +268,16 @@ INVITATION_LINK_RATE_WINDOW_SECONDS = env.int("INVITATION_LINK_RATE_WINDOW_SECON
 ADMIN_LOGIN_MAX_FAILURES = env.int("ADMIN_LOGIN_MAX_FAILURES", default=5)
 ADMIN_LOGIN_LOCKOUT_SECONDS = env.int("ADMIN_LOGIN_LOCKOUT_SECONDS", default=15 * 60)
 AUTHENTICATION_BACKENDS = ["surveys.login_throttle.ThrottledModelBackend"]
+# Django's cache holds those counters (and the API's throttle). The embedded default is
+# per process: with several web processes each counts alone. Production sets CACHE_URL to a
+# Redis database (redis://host:6379/2) so that every process shares one count.
+CACHES = {"default": env.cache_url("CACHE_URL", default="locmemcache://")}
+if CACHES["default"]["BACKEND"].endswith("RedisCache"):
+    # A cache that is down or stuck must not hold a page: give up within a second (the
+    # counters then let the request through, see project.middleware).
+    CACHES["default"].setdefault("OPTIONS", {})
+    CACHES["default"]["OPTIONS"].setdefault("socket_connect_timeout", 1.0)
+    CACHES["default"]["OPTIONS"].setdefault("socket_timeout", 1.0)
 
 REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": [
@@ -270,8 +319,13 @@ DATA_UPLOAD_MAX_NUMBER_FIELDS = 2000
 # whose task has not run after the redispatch age is published again by the sweep.
 AGGREGATION_DEBOUNCE_SECONDS = env.float("AGGREGATION_DEBOUNCE_SECONDS", default=10.0)
 AGGREGATION_REDISPATCH_AFTER = env.float("AGGREGATION_REDISPATCH_AFTER", default=15 * 60)
+# The covering index on rating.item (surveys migration 0006) includes columns on PostgreSQL;
+# SQLite has no INCLUDE and builds a plain index on item, which is all it needs.
+SILENCED_SYSTEM_CHECKS = ["models.W040"]
 # Waves with at least this many ratings are split by subject over several workers (a chord).
-AGGREGATION_SPLIT_MIN_RATINGS = env.int("AGGREGATION_SPLIT_MIN_RATINGS", default=200_000)
+# The database does the heavy part (GROUP BY) in either case and a run over a million ratings
+# takes well under a second in one task, so splitting pays only for very large waves.
+AGGREGATION_SPLIT_MIN_RATINGS = env.int("AGGREGATION_SPLIT_MIN_RATINGS", default=10_000_000)
 CELERY_BEAT_SCHEDULE = {
     "dispatch-pending-aggregations": {
         "task": "aggregation.tasks.dispatch_pending_aggregations",
