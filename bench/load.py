@@ -3,7 +3,8 @@
 Orchestrates everything itself, on loopback only, and stops every process it started:
 
 1. a dedicated PostgreSQL database ``rolesurvey_load`` (dropped and re-created, migrated) and
-   the dedicated Redis databases 12 (broker) and 13 (results), emptied;
+   the dedicated Redis databases 12 (broker), 13 (results) and 14 (Django's cache: the link
+   and login counters, shared by the gunicorn workers), emptied;
 2. an open wave with the demo's instrument (five panels; Moscow answers 15 blocks, the four
    other panels 5 blocks each) and ``--experts`` experts spread over the panels, each
    invited through the services; the tokens go to a file under ``var/bench-load/`` that is
@@ -11,8 +12,10 @@ Orchestrates everything itself, on loopback only, and stops every process it sta
 3. gunicorn (``project.wsgi``, DEBUG off, ``--workers`` x ``--threads``) on a free port of
    127.0.0.1 and one Celery worker on the dedicated Redis databases;
 4. Locust, headless: every simulated expert takes one token and does, once, landing →
-   consent → for every block: GET, ``--autosaves`` autosaves, POST "next" → review →
-   submit → thanks, thinking ``--think`` seconds on average before each action;
+   consent → for every block: GET, ``--autosaves`` autosaves, POST "next" (on the last
+   block: "Submit", which saves and submits, for half of the experts; the other half go
+   "next" → review → submit) → thanks, thinking ``--think`` seconds on average before each
+   action;
 5. the checks: every expert's response is submitted with exactly as many ratings as their
    questionnaire has rows, and the next aggregation run (the one the submissions scheduled,
    or one queued at once if it does not come) counts all of them.
@@ -22,6 +25,7 @@ only when there was no error, nothing was lost and the p95 target was met.
 """
 
 import argparse
+import base64
 import contextlib
 import json
 import os
@@ -227,15 +231,24 @@ def print_table(table: dict[str, dict]) -> None:
         )
 
 
-def base_env(*, database: str, redis_db: int, var_dir: Path) -> dict:
-    """Settings of the run, for this process and its children."""
+def base_env(*, database: str, redis_db: int, cache_db: int, var_dir: Path) -> dict:
+    """Settings of the run, for this process and its children.
+
+    Redis databases ``redis_db`` and ``redis_db + 1`` are Celery's broker and results,
+    ``cache_db`` is Django's cache (the link and login counters), shared by all workers as
+    in production.
+    """
     return {
         **os.environ,
         "DATABASE_URL": f"postgres://postgres@127.0.0.1:5432/{database}?conn_max_age=60",
         "CELERY_BROKER_URL": f"redis://127.0.0.1:6379/{redis_db}",
         "CELERY_RESULT_BACKEND": f"redis://127.0.0.1:6379/{redis_db + 1}",
+        "CACHE_URL": f"redis://127.0.0.1:6379/{cache_db}",
         "DJANGO_DEBUG": "false",
         "DJANGO_SECRET_KEY": secrets.token_urlsafe(50),
+        # Throwaway keys of the benchmark's own (synthetic) experts.
+        "IDENTITY_ENCRYPTION_KEYS": base64.urlsafe_b64encode(secrets.token_bytes(32)).decode(),
+        "IDENTITY_BLIND_INDEX_KEY": secrets.token_urlsafe(32),
         "DJANGO_ALLOWED_HOSTS": "127.0.0.1",
         # Plain HTTP on loopback: no HTTPS redirect, no secure-only cookies, no HSTS.
         "DJANGO_SECURE_SSL_REDIRECT": "false",
@@ -248,10 +261,10 @@ def base_env(*, database: str, redis_db: int, var_dir: Path) -> dict:
     }
 
 
-def redis_flush(redis_db: int) -> None:
+def redis_flush(redis_db: int, cache_db: int) -> None:
     import redis
 
-    for number in (redis_db, redis_db + 1):
+    for number in (redis_db, redis_db + 1, cache_db):
         redis.Redis(host="127.0.0.1", port=6379, db=number).flushdb()
 
 
@@ -259,6 +272,7 @@ def redis_flush(redis_db: int) -> None:
 
 DATABASE = "rolesurvey_load"
 REDIS_DB = 12
+CACHE_DB = 14
 WAVE_SLUG = "load-bench"
 
 
@@ -387,14 +401,16 @@ def main(argv: list[str] | None = None) -> int:
 
     var_dir = ROOT / "var" / "bench-load"
     var_dir.mkdir(parents=True, exist_ok=True)
-    env = base_env(database=DATABASE, redis_db=REDIS_DB, var_dir=var_dir)
+    env = base_env(database=DATABASE, redis_db=REDIS_DB, cache_db=CACHE_DB, var_dir=var_dir)
     env["AGGREGATION_DEBOUNCE_SECONDS"] = "5"
     os.environ.update(env)
     os.environ.setdefault("DJANGO_SETTINGS_MODULE", "project.settings.base")
 
-    print(f"database {DATABASE}, Redis {REDIS_DB}/{REDIS_DB + 1}: re-creating", flush=True)
+    print(
+        f"database {DATABASE}, Redis {REDIS_DB}/{REDIS_DB + 1}/{CACHE_DB}: re-creating", flush=True
+    )
     database_recreate(DATABASE)
-    redis_flush(REDIS_DB)
+    redis_flush(REDIS_DB, CACHE_DB)
     subprocess.run(
         [str(VENV_BIN / "python"), "manage.py", "migrate", "--noinput", "-v0"],
         env=env,
@@ -462,14 +478,23 @@ def main(argv: list[str] | None = None) -> int:
         load_after = os.getloadavg()[0]
         samples = result["samples"]
         duration = (result["last_end"] or time.time()) - (result["first_start"] or time.time())
-        pages = ["landing", "consent", "block", "autosave", "block_post", "review", "submit"]
+        pages = [
+            "landing",
+            "consent",
+            "block",
+            "autosave",
+            "block_post",
+            "block_submit",
+            "review",
+            "submit",
+        ]
         table = page_table(samples, [*pages, "thanks"], duration)
         print_table(table)
         errors = [s[2] for s in samples if s[2]]
         for error in sorted(set(errors))[:10]:
             print("error:", error)
 
-        acknowledged = sum(1 for s in samples if s[0] == "submit" and not s[2])
+        acknowledged = sum(1 for s in samples if s[0] in ("submit", "block_submit") and not s[2])
         database = check_database(rows, acknowledged)
         aggregation = await_aggregation(
             expected=database["submitted_ratings"], wait_debounced=30, timeout=180

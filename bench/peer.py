@@ -6,8 +6,10 @@ concurrency, on the same machine, database server and gunicorn settings:
 
 - **ours**: a wave with one block of 20 items (the typology's 18 roles plus two benchmark
   roles created in the benchmark database only) for one panel, one invitation per
-  submission; a submission is what an expert does: open the link, consent, GET the page,
-  POST it, submit, see the thank-you page (6 requests);
+  submission; a submission is what an expert does: open the link (the landing page with
+  the consent checkbox), POST the consent (which redirects to the page), GET the page, POST
+  it with its "Submit" button (saves the page and submits it, in one transaction, since
+  every question is answered), see the thank-you page (5 requests);
 - **peer**: django-survey-and-report, installed from the package index into its own venv
   ``var/peer-venv`` (never vendored); a Django project generated here in ``var/peer/`` at
   run time; a survey of 20 ``radio`` questions "0,…,10" shown on one page; a submission
@@ -15,9 +17,12 @@ concurrency, on the same machine, database server and gunicorn settings:
 
 Both on PostgreSQL (``rolesurvey_peer_ours``, ``rolesurvey_peer``, re-created each run),
 DEBUG off, persistent connections, gunicorn ``--workers`` x ``--threads``; one server runs
-at a time. Locust drives ``--users`` concurrent clients with no think time until
-``--submissions`` are done; a round measures both tools, in the order ours-peer, then
-peer-ours (``--rounds``), so that a drift of the machine's other load hits both alike. A
+at a time. Ours runs as in production: Django's cache (the link rate limit's counts) in
+Redis database 15, the Celery broker in Redis 10/11 (no worker runs: the aggregation
+requests the submissions publish wait in the queue). Locust drives ``--users`` concurrent
+clients with no think time until ``--submissions`` are done; a round measures both tools,
+in the order ours-peer, then peer-ours (``--rounds``), so that a drift of the machine's
+other load hits both alike. A
 tool's rate is its submissions over the summed time from the first request to the last
 confirmation of its rounds. Afterwards both databases are checked: every submission stored
 with its 20 answers.
@@ -56,6 +61,7 @@ PEER_DIR = ROOT / "var" / "peer"
 PEER_DATABASE = "rolesurvey_peer"
 OURS_DATABASE = "rolesurvey_peer_ours"
 REDIS_DB = 10
+CACHE_DB = 15
 WAVE_SLUG = "peer-bench"
 QUESTIONS = 20
 
@@ -326,14 +332,7 @@ def ours_check() -> dict:
     }
 
 
-OURS_PAGES = [
-    "ours landing",
-    "ours consent",
-    "ours form",
-    "ours form post",
-    "ours submit",
-    "ours thanks",
-]
+OURS_PAGES = ["ours landing", "ours consent", "ours form", "ours form post", "ours thanks"]
 PEER_PAGES = ["peer form", "peer form post", "peer confirm"]
 
 
@@ -390,7 +389,11 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--users", type=int, default=20, help="concurrent clients")
     parser.add_argument("--submissions", type=int, default=500, help="per tool and round")
     parser.add_argument(
-        "--rounds", type=int, default=2, help="rounds, in the order ours-peer, peer-ours, …"
+        "--rounds",
+        type=int,
+        default=4,
+        help="rounds, in the order ours-peer, peer-ours, … (the machine's other load moves "
+        "single rounds by up to 2x)",
     )
     parser.add_argument("--workers", type=int, default=3)
     parser.add_argument("--threads", type=int, default=4)
@@ -400,7 +403,7 @@ def main(argv: list[str] | None = None) -> int:
 
     var_dir = ROOT / "var" / "bench-peer"
     var_dir.mkdir(parents=True, exist_ok=True)
-    env = base_env(database=OURS_DATABASE, redis_db=REDIS_DB, var_dir=var_dir)
+    env = base_env(database=OURS_DATABASE, redis_db=REDIS_DB, cache_db=CACHE_DB, var_dir=var_dir)
     os.environ.update(env)
     os.environ.setdefault("DJANGO_SETTINGS_MODULE", "project.settings.base")
 
@@ -410,11 +413,13 @@ def main(argv: list[str] | None = None) -> int:
         print(f"The peer could not be installed: {error}", file=sys.stderr)
         return 2
     print(f"peer: {peer_version} in {PEER_VENV.relative_to(ROOT)}", flush=True)
-    peer_env = {k: v for k, v in env.items() if not k.startswith(("DJANGO_", "DATABASE_"))}
+    peer_env = {
+        k: v for k, v in env.items() if not k.startswith(("DJANGO_", "DATABASE_", "CACHE_"))
+    }
     survey_id = peer_project(peer_env)
 
     database_recreate(OURS_DATABASE)
-    redis_flush(REDIS_DB)
+    redis_flush(REDIS_DB, CACHE_DB)
     subprocess.run(
         [str(VENV_BIN / "python"), "manage.py", "migrate", "--noinput", "-v0"],
         env=env,

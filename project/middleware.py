@@ -8,11 +8,13 @@ script and a blob worker). The policy is a header only: nothing in the pages cha
 
 ``InvitationLinkGuardMiddleware`` answers 429 to a personal link ``/s/<token>/…``
 requested more than ``INVITATION_LINK_RATE_LIMIT`` times in a window, before any database
-work; it counts per token hash in Django's cache and never looks at the client's address.
+work; it counts per token hash in Django's cache (``CACHES``: Redis in production, so that
+all web processes share the count) and never looks at the client's address.
 It answers 415 to a post to a link that is not a form.
 """
 
 import hashlib
+import logging
 import re
 import time
 from collections.abc import Callable
@@ -25,6 +27,7 @@ from django.utils.cache import add_never_cache_headers
 from django.utils.translation import gettext
 
 HEADER = "Content-Security-Policy"
+logger = logging.getLogger(__name__)
 
 
 def csp_for_path(path: str) -> str:
@@ -58,20 +61,33 @@ def link_rate_exceeded(token: str) -> bool:
     """Count one request of an invitation link; True when the link is over its limit.
 
     Counted per hash of the token (the token itself never becomes a cache key) in a fixed
-    window of ``INVITATION_LINK_RATE_WINDOW_SECONDS``, in Django's cache.
+    window of ``INVITATION_LINK_RATE_WINDOW_SECONDS``, in Django's cache: shared by every
+    web process when ``CACHE_URL`` names a Redis database, else per process. Most requests
+    of a link come within a window it has already opened, so the count is increased first
+    and created only when it is missing. A cache that cannot be reached counts nothing: the
+    request goes through (logged), since a personal link must keep working for its expert.
     """
     window = settings.INVITATION_LINK_RATE_WINDOW_SECONDS
     bucket = int(time.time() // window)
     key = f"link-rate:{hashlib.sha256(token.encode()).hexdigest()}:{bucket}"
-    if cache.add(key, 1, timeout=window + 1):
-        count = 1
-    else:
-        try:
-            count = cache.incr(key)
-        except ValueError:  # expired between add and incr
-            cache.add(key, 1, timeout=window + 1)
-            count = 1
+    try:
+        count = _count(key, timeout=window + 1)
+    except Exception as error:  # the cache is down: experts must still reach their answers
+        logger.warning("Link rate limit not counted: cache unavailable (%s).", type(error).__name__)
+        return False
     return count > settings.INVITATION_LINK_RATE_LIMIT
+
+
+def _count(key: str, *, timeout: int) -> int:
+    try:
+        return cache.incr(key)
+    except ValueError:  # the window's first request
+        if cache.add(key, 1, timeout=timeout):
+            return 1
+        try:  # another request created it meanwhile
+            return cache.incr(key)
+        except ValueError:  # and it expired at once: count this one alone
+            return 1
 
 
 class InvitationLinkGuardMiddleware:

@@ -34,18 +34,19 @@ class LanguageForm(forms.Form):
 
 
 class BlockAnswersForm(forms.Form):
-    """A block page's post. ``action`` says where to go after saving."""
+    """A block page's post. ``action`` says where to go after saving (and whether to submit)."""
 
     class Action:
         NEXT = "next"
         BACK = "back"
         SAVE = "save"
         REVIEW = "review"
+        SUBMIT = "submit"  # save, then submit if every question is answered
 
     comment = forms.CharField(required=False, max_length=COMMENT_MAX_LENGTH)
     action = forms.ChoiceField(
         required=False,
-        choices=[(action, action) for action in ("next", "back", "save", "review")],
+        choices=[(action, action) for action in ("next", "back", "save", "review", "submit")],
     )
 
     def clean(self):

@@ -6,16 +6,24 @@ name in Django's cache. After ``ADMIN_LOGIN_MAX_FAILURES`` failures within
 user name is refused, even with the right password, until the window ends. The refusal is
 a ``ValidationError``: the sign-in form shows its message instead of the usual "enter a
 correct user name and password". A successful login clears the count. The cache key is a
-hash of the user name; no address is looked at or kept.
+hash of the user name; no address is looked at or kept. With ``CACHE_URL`` set to a Redis
+database every web process shares the count; the embedded default counts per process.
+
+While the cache cannot be reached, password sign-ins are refused with a message of their
+own: without a count there would be no limit on guessing (the personal links, which must
+keep working for experts, go through uncounted instead: ``project.middleware``).
 """
 
 import hashlib
+import logging
 
 from django.conf import settings
 from django.contrib.auth.backends import ModelBackend
 from django.core.cache import cache
 from django.core.exceptions import ValidationError
 from django.utils.translation import gettext
+
+logger = logging.getLogger(__name__)
 
 
 def _key(username: str) -> str:
@@ -48,7 +56,15 @@ class ThrottledModelBackend(ModelBackend):
         if username is None:
             username = kwargs.get(self._username_field(), "")
         name = str(username or "")
-        if name and login_is_locked(name):
+        try:
+            locked = bool(name) and login_is_locked(name)
+        except Exception as error:  # the cache is down: no count, so no guessing either
+            logger.error("Password sign-in refused: cache unavailable (%s).", type(error).__name__)
+            raise ValidationError(
+                gettext("Sign-in is unavailable for a moment; please try again in a minute."),
+                code="login_throttle_unavailable",
+            ) from error
+        if locked:
             minutes = max(1, settings.ADMIN_LOGIN_LOCKOUT_SECONDS // 60)
             raise ValidationError(
                 gettext(
@@ -60,10 +76,13 @@ class ThrottledModelBackend(ModelBackend):
             )
         user = super().authenticate(request, username=username, password=password, **kwargs)
         if name and password is not None:
-            if user is None:
-                login_failure_record(name)
-            else:
-                cache.delete(_key(name))
+            try:
+                if user is None:
+                    login_failure_record(name)
+                else:
+                    cache.delete(_key(name))
+            except Exception as error:  # the cache went down in between: the answer stands
+                logger.error("Sign-in not counted: cache unavailable (%s).", type(error).__name__)
         return user
 
     @staticmethod

@@ -15,6 +15,8 @@ from datetime import datetime
 from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
+from django.db.models import Case, Exists, F, OuterRef, Value, When
+from django.db.models.functions import Coalesce
 from django.utils import timezone
 from django.utils.translation import get_language
 from django.utils.translation import gettext as _
@@ -30,12 +32,13 @@ from surveys.models import (
     Rating,
     Response,
     Wave,
-    text_in_language,
 )
+from surveys.selectors import QuestionnaireBlock, QuestionnaireItem, questionnaire_load_block
 from surveys.services import pseudonym_new, token_hash
 
 COMMENT_MAX_LENGTH = 4000
 PSEUDONYM_ATTEMPTS = 5
+EXPERT_IDENTITY_FIELDS = ("name", "email", "email_blind_index", "affiliation")
 
 
 class ResponseLockedError(ValidationError):
@@ -67,12 +70,16 @@ def invitation_resolve(*, token: str, now: datetime | None = None) -> Invitation
 
     A link works while its wave is open (status open, inside its dates) and its expert is
     active. An unknown, malformed, expired or closed link costs the same: one hash and one
-    indexed query, and the caller shows the same page for all of them.
+    indexed query, and the caller shows the same page for all of them. The same query reads
+    the link's response, if there is one (``selectors.response_for_invitation``); it leaves
+    out the expert's identity, which no page of the link shows (nor decrypts).
     """
     now = now or timezone.now()
     try:
-        invitation = Invitation.objects.select_related("wave", "expert__panel").get(
-            token_hash=token_hash(token)
+        invitation = (
+            Invitation.objects.select_related("wave", "expert", "response")
+            .defer(*(f"expert__{name}" for name in EXPERT_IDENTITY_FIELDS))
+            .get(token_hash=token_hash(token))
         )
     except Invitation.DoesNotExist:
         return None
@@ -119,14 +126,15 @@ def response_start(*, invitation: Invitation, now: datetime | None = None) -> Re
     on the response); the second gets the first one's.
     """
     now = now or timezone.now()
-    # Write first: the lock on the invitation row that orders concurrent consents.
-    Invitation.objects.filter(pk=invitation.pk).exclude(status=Invitation.Status.SUBMITTED).update(
-        status=Invitation.Status.STARTED
+    # Write first: the lock on the invitation row that orders concurrent consents. The
+    # second of two waits here, and its insert below then fails on the first's response.
+    Invitation.objects.filter(pk=invitation.pk).update(
+        status=Case(
+            When(status=Invitation.Status.SUBMITTED, then=F("status")),
+            default=Value(Invitation.Status.STARTED),
+        ),
+        opened_at=Coalesce(F("opened_at"), Value(now)),
     )
-    Invitation.objects.filter(pk=invitation.pk, opened_at__isnull=True).update(opened_at=now)
-    existing = Response.objects.filter(invitation=invitation).first()
-    if existing is not None:
-        return existing
     for _attempt in range(PSEUDONYM_ATTEMPTS):
         try:
             with transaction.atomic():
@@ -147,15 +155,11 @@ def response_start(*, invitation: Invitation, now: datetime | None = None) -> Re
     raise IntegrityError("Could not draw a free pseudonym.")
 
 
-def _role_name(item: Item, language: str) -> str:
-    texts = item.role_texts()
-    return text_in_language({code: text.get("name", "") for code, text in texts.items()}, language)
-
-
-def _answers_errors(*, block: Block, items: dict[int, Item], answers: Sequence[Answer]) -> list:
+def _answers_errors(
+    *, block: QuestionnaireBlock, items: dict[int, QuestionnaireItem], answers: Sequence[Answer]
+) -> list:
     """Everything wrong with ``answers`` for ``block``, as translated messages."""
     language = get_language() or settings.LANGUAGE_CODE
-    scale = block.scale
     errors = []
     seen: set[int] = set()
     unknown = sorted({answer.item_id for answer in answers if answer.item_id not in items})
@@ -168,7 +172,7 @@ def _answers_errors(*, block: Block, items: dict[int, Item], answers: Sequence[A
         item = items.get(answer.item_id)
         if item is None:
             continue
-        role = _role_name(item, language)
+        role = item.name(language)
         if answer.item_id in seen:
             errors.append(_("“%(role)s” was answered twice.") % {"role": role})
         seen.add(answer.item_id)
@@ -176,14 +180,14 @@ def _answers_errors(*, block: Block, items: dict[int, Item], answers: Sequence[A
             errors.append(
                 _("“%(role)s”: give a value or choose “cannot judge”, not both.") % {"role": role}
             )
-        if answer.value is not None and not scale.min_value <= answer.value <= scale.max_value:
+        if answer.value is not None and not block.scale_min <= answer.value <= block.scale_max:
             errors.append(
                 _("“%(role)s”: %(value)s is outside the scale %(min)s–%(max)s.")
                 % {
                     "role": role,
                     "value": answer.value,
-                    "min": scale.min_value,
-                    "max": scale.max_value,
+                    "min": block.scale_min,
+                    "max": block.scale_max,
                 }
             )
         if answer.confidence is not None and not (
@@ -201,11 +205,9 @@ def _answers_errors(*, block: Block, items: dict[int, Item], answers: Sequence[A
     return errors
 
 
-def block_assert_in_questionnaire(*, response: Response, block: Block) -> None:
+def block_assert_in_questionnaire(*, response: Response, block: QuestionnaireBlock) -> None:
     """Refuse a block of another wave or one that the response's panel does not answer."""
-    assigned = (
-        block.wave_id == response.wave_id and block.panels.filter(pk=response.panel_id).exists()
-    )
+    assigned = block.wave_id == response.wave_id and response.panel_id in block.panel_ids
     if not assigned:
         raise ValidationError(
             _("This page is not part of your questionnaire."), code="block_not_assigned"
@@ -216,7 +218,7 @@ def block_assert_in_questionnaire(*, response: Response, block: Block) -> None:
 def response_save_block(
     *,
     response: Response,
-    block: Block,
+    block: Block | QuestionnaireBlock,
     answers: Sequence[Answer],
     comment: str = "",
     now: datetime | None = None,
@@ -226,8 +228,23 @@ def response_save_block(
     The page is saved whole, with or without JavaScript: rows left unanswered lose any
     earlier rating, an empty comment removes the comment. Everything is checked before
     anything is written; a single error stores nothing. ``last_block`` becomes this block,
-    the point from which the link resumes.
+    the point from which the link resumes. ``block`` is the block of the questionnaire
+    (``selectors.questionnaire_get``), or a model instance, which is then read in full.
     """
+    return _block_store(response=response, block=block, answers=answers, comment=comment, now=now)
+
+
+def _block_store(
+    *,
+    response: Response,
+    block: Block | QuestionnaireBlock,
+    answers: Sequence[Answer],
+    comment: str,
+    now: datetime | None,
+) -> Response:
+    """``response_save_block`` inside the caller's transaction (no savepoint of its own)."""
+    if isinstance(block, Block):
+        block = questionnaire_load_block(block_id=block.pk)
     now = now or timezone.now()
     claimed = Response.objects.filter(pk=response.pk, status=Response.Status.DRAFT).update(
         last_block=block.order, updated_at=now
@@ -238,7 +255,7 @@ def response_save_block(
             code="response_locked",
         )
     block_assert_in_questionnaire(response=response, block=block)
-    items = {item.pk: item for item in block.items.select_related("role")}
+    items = {item.pk: item for item in block.items}
     errors = _answers_errors(block=block, items=items, answers=answers)
     if len(comment) > COMMENT_MAX_LENGTH:
         errors.append(
@@ -248,9 +265,11 @@ def response_save_block(
         raise ValidationError(errors, code="answers_invalid")
 
     answered = [answer for answer in answers if answer.is_answered]
-    Rating.objects.filter(response=response, item__block=block).exclude(
-        item_id__in=[answer.item_id for answer in answered]
-    ).delete()
+    answered_ids = {answer.item_id for answer in answered}
+    if not block.item_ids <= answered_ids:  # rows left open lose their earlier rating
+        Rating.objects.filter(response=response, item_id__in=block.item_ids).exclude(
+            item_id__in=answered_ids
+        ).delete()
     Rating.objects.bulk_create(
         [
             Rating(
@@ -269,13 +288,48 @@ def response_save_block(
     text = comment.strip()
     if text:
         BlockComment.objects.update_or_create(
-            response=response, block=block, defaults={"text": text}
+            response=response, block_id=block.pk, defaults={"text": text}
         )
     else:
-        BlockComment.objects.filter(response=response, block=block).delete()
+        BlockComment.objects.filter(response=response, block_id=block.pk).delete()
     response.last_block = block.order
     response.updated_at = now
     return response
+
+
+def _response_is_complete(*, response: Response) -> bool:
+    """Whether every item of the response's questionnaire has a value or *cannot judge*."""
+    unanswered = Item.objects.filter(
+        block__wave_id=response.wave_id, block__panels=response.panel_id
+    ).filter(~Exists(Rating.objects.filter(response=response, item=OuterRef("pk"))))
+    return not unanswered.exists()
+
+
+@transaction.atomic
+def response_save_and_submit(
+    *,
+    response: Response,
+    block: Block | QuestionnaireBlock,
+    answers: Sequence[Answer],
+    comment: str = "",
+    now: datetime | None = None,
+) -> tuple[Response, bool]:
+    """Store a block page and, if no question is left unanswered, submit: one transaction.
+
+    The "Submit" button of the last page. The page is saved exactly as by
+    ``response_save_block`` (a refused page stores nothing and submits nothing); the
+    response is then submitted by ``response_submit`` when every item of the expert's
+    questionnaire has a value or *cannot judge*. Otherwise it stays a saved draft and the
+    expert sees the review page, which lists what is missing and can still submit. Returns
+    the response and whether it was submitted now.
+    """
+    now = now or timezone.now()
+    response = _block_store(
+        response=response, block=block, answers=answers, comment=comment, now=now
+    )
+    if not _response_is_complete(response=response):
+        return response, False
+    return _submit(response=response, now=now), True
 
 
 @transaction.atomic
@@ -287,13 +341,19 @@ def response_submit(*, response: Response, now: datetime | None = None) -> Respo
     inside this transaction and published only on commit; a broker that is down never
     loses or blocks the submission (``aggregation.scheduling``).
     """
+    return _submit(response=response, now=now)
+
+
+def _submit(*, response: Response, now: datetime | None) -> Response:
+    """``response_submit`` inside the caller's transaction (no savepoint of its own)."""
     now = now or timezone.now()
     flipped = Response.objects.filter(pk=response.pk, status=Response.Status.DRAFT).update(
         status=Response.Status.SUBMITTED, submitted_at=now, updated_at=now
     )
-    response = Response.objects.select_for_update().get(pk=response.pk)
-    if not flipped:
-        return response
+    if not flipped:  # submitted before: as the first submit left it
+        return Response.objects.select_for_update().get(pk=response.pk)
+    response.status = Response.Status.SUBMITTED
+    response.submitted_at = response.updated_at = now
     if response.invitation_id is not None:
         Invitation.objects.filter(pk=response.invitation_id).update(
             status=Invitation.Status.SUBMITTED, submitted_at=now

@@ -3,13 +3,33 @@
 The templates only loop and test flags; every text is picked in the page's language here
 (typology and actor names through ``text_in_language``: the language, then Russian, then
 English) and every choice of the form carries its own id, label and checked state.
+
+Two things make the expert pages cheap, because every page of a link needs them:
+
+- **The questionnaire of a panel** (its blocks, items, actor names, scales and fielded role
+  texts) is read once per process and kept in memory (``questionnaire_get``). An open wave's
+  instrument is frozen (``surveys.services.instrument_assert_editable``; a wave never goes
+  back to draft), so the key is the wave's id and creation time and the panel. What an
+  admin can still edit while a wave is open, the actors' names and the scales' end labels,
+  shows within ``QUESTIONNAIRE_CACHE_SECONDS``.
+- **The rows of a block page** (about 20 radio inputs per role) are rendered once per block
+  and language from ``surveys/_block_rows.html`` with a marked slot where a request puts
+  `` checked`` or `` is-answered`` (``RowsFragment``); a request only fills the slots from
+  the expert's ratings.
 """
 
 import math
+import re
+import threading
+import time
 from dataclasses import dataclass, field
+from functools import cached_property
 
 from django.conf import settings
-from django.db.models import Count, Prefetch
+from django.db.models import Prefetch
+from django.template.loader import render_to_string
+from django.utils import translation
+from django.utils.safestring import SafeString, mark_safe
 from django.utils.translation import get_language_info, gettext, ngettext
 
 from surveys.models import (
@@ -19,31 +39,40 @@ from surveys.models import (
     BlockComment,
     Invitation,
     Item,
+    Panel,
     Perspective,
     Rating,
     Response,
-    Scale,
+    Wave,
     text_in_language,
 )
 
 CANNOT_JUDGE = "cj"
 SECONDS_PER_ITEM = 12
+QUESTIONNAIRE_CACHE_SECONDS = 60.0
+QUESTIONNAIRE_CACHE_SIZE = 256
 
 
 @dataclass(frozen=True)
 class Choice:
-    """One radio button: its value, id, visible label and an optional hidden hint."""
+    """One radio button: its value, id, visible label and an optional hidden hint.
+
+    ``checked`` is the slot of the rows fragment where a request writes `` checked``.
+    """
 
     value: str
     input_id: str
     label: str
-    checked: bool
+    checked: str
     hint: str = ""
 
 
 @dataclass(frozen=True)
 class Row:
-    """One role of a block page: a fieldset with the scale and the optional confidence."""
+    """One role of a block page: a fieldset with the scale and the optional confidence.
+
+    ``answered`` is the slot where a request writes `` is-answered`` into the row's class.
+    """
 
     item_id: int
     name: str
@@ -53,7 +82,7 @@ class Row:
     value_choices: list[Choice]
     cannot_judge: Choice
     confidence_choices: list[Choice]
-    is_answered: bool
+    answered: str
 
 
 @dataclass(frozen=True)
@@ -83,14 +112,11 @@ class BlockPage:
     title: str
     prompt: str
     instruction: str
-    low_label: str
-    high_label: str
-    confidence_low_label: str
-    confidence_high_label: str
-    rows: list[Row]
+    rows_html: SafeString
     comment: str
     previous_order: int | None
     next_order: int | None
+    is_last: bool
     progress: Progress
 
 
@@ -135,31 +161,199 @@ class LanguageOption:
     selected: bool
 
 
-@dataclass
+# The instrument as an expert sees it: read once, kept per process ---------------------------
+
+
+@dataclass(frozen=True)
+class QuestionnaireItem:
+    """One role of a block, with the role's texts as fielded (``{language: {name, ...}}``)."""
+
+    pk: int
+    order: int
+    texts: dict[str, dict[str, str]]
+
+    def name(self, language: str) -> str:
+        return text_in_language(
+            {code: t.get("name", "") for code, t in self.texts.items()}, language
+        )
+
+    def definition(self, language: str) -> str:
+        return text_in_language(
+            {code: t.get("definition", "") for code, t in self.texts.items()}, language
+        )
+
+
+@dataclass(frozen=True)
+class QuestionnaireBlock:
+    """One block (page) with everything its pages and the answer checks need."""
+
+    pk: int
+    wave_id: int
+    order: int
+    perspective: str
+    holder_id: int
+    subject_id: int
+    holder_names: dict[str, str]
+    subject_names: dict[str, str]
+    prompts: dict[str, str]
+    scale_min: int
+    scale_max: int
+    low_labels: dict[str, str]
+    high_labels: dict[str, str]
+    panel_ids: frozenset[int]
+    items: tuple[QuestionnaireItem, ...]
+
+    @classmethod
+    def from_model(cls, block: Block) -> "QuestionnaireBlock":
+        """From a block with ``holder``, ``subject``, ``scale``, ``panels`` and ``items__role``
+        at hand (prefetched, or read here: then three more queries)."""
+        scale = block.scale
+        return cls(
+            pk=block.pk,
+            wave_id=block.wave_id,
+            order=block.order,
+            perspective=block.perspective,
+            holder_id=block.holder_id,
+            subject_id=block.subject_id,
+            holder_names=_actor_texts(block.holder),
+            subject_names=_actor_texts(block.subject),
+            prompts={"en": block.prompt_en, "ru": block.prompt_ru},
+            scale_min=scale.min_value,
+            scale_max=scale.max_value,
+            low_labels={"en": scale.low_label_en, "ru": scale.low_label_ru},
+            high_labels={"en": scale.high_label_en, "ru": scale.high_label_ru},
+            panel_ids=frozenset(panel.pk for panel in block.panels.all()),
+            items=tuple(
+                QuestionnaireItem(pk=item.pk, order=item.order, texts=item.role_texts())
+                for item in block.items.all()
+            ),
+        )
+
+    @cached_property
+    def item_ids(self) -> frozenset[int]:
+        return frozenset(item.pk for item in self.items)
+
+
+@dataclass(frozen=True)
+class RowsFragment:
+    """A block's rows rendered once in one language: ``pieces`` around ``slots``.
+
+    A slot is ``(name, text)``; ``fill`` writes ``text`` where the request's ``on`` set
+    holds ``name`` (a radio input's id, or ``row-<item id>`` for the row's class).
+    """
+
+    pieces: tuple[str, ...]
+    slots: tuple[tuple[str, str], ...]
+
+    def fill(self, on: set[str]) -> SafeString:
+        parts = [self.pieces[0]]
+        for (name, text), piece in zip(self.slots, self.pieces[1:], strict=True):
+            if name in on:
+                parts.append(text)
+            parts.append(piece)
+        return mark_safe("".join(parts))  # pieces rendered by the template engine
+
+
+@dataclass(frozen=True, eq=False)
 class Questionnaire:
-    """The blocks a response's panel answers, in order, with their items and roles."""
+    """The blocks a panel answers in a wave, in order, with their items and texts."""
 
-    blocks: list[Block] = field(default_factory=list)
+    blocks: tuple[QuestionnaireBlock, ...] = ()
+    panel_cities: dict[str, str] = field(default_factory=dict)
+    fragments: dict[tuple[int, str], RowsFragment] = field(default_factory=dict, repr=False)
 
-    @property
+    @cached_property
     def orders(self) -> list[int]:
         return [block.order for block in self.blocks]
 
-    def block(self, order: int) -> Block | None:
+    @cached_property
+    def item_count(self) -> int:
+        return sum(len(block.items) for block in self.blocks)
+
+    @cached_property
+    def item_ids(self) -> frozenset[int]:
+        return frozenset(item.pk for block in self.blocks for item in block.items)
+
+    def block(self, order: int) -> QuestionnaireBlock | None:
         return next((block for block in self.blocks if block.order == order), None)
+
+
+def _actor_texts(actor) -> dict[str, str]:
+    return {**actor.names, "en": actor.name_en, "ru": actor.name_ru}
+
+
+_questionnaires: dict[tuple, tuple[float, Questionnaire]] = {}
+_questionnaires_lock = threading.Lock()
+_clock = time.monotonic
+
+
+def questionnaire_load(*, wave_id: int, panel_id: int) -> Questionnaire:
+    """The panel's blocks of the wave with everything a page shows, in four queries."""
+    panel = Panel.objects.get(pk=panel_id)
+    blocks = (
+        Block.objects.filter(wave_id=wave_id, panels=panel_id)
+        .select_related("holder", "subject", "scale")
+        .prefetch_related("panels", Prefetch("items", queryset=Item.objects.select_related("role")))
+        .order_by("order")
+    )
+    return Questionnaire(
+        blocks=tuple(QuestionnaireBlock.from_model(block) for block in blocks),
+        panel_cities={"en": panel.city_en, "ru": panel.city_ru},
+    )
+
+
+def questionnaire_load_block(*, block_id: int) -> QuestionnaireBlock:
+    """One block as a questionnaire has it, whichever panels answer it, in three queries."""
+    block = (
+        Block.objects.select_related("holder", "subject", "scale")
+        .prefetch_related("panels", Prefetch("items", queryset=Item.objects.select_related("role")))
+        .get(pk=block_id)
+    )
+    return QuestionnaireBlock.from_model(block)
+
+
+def questionnaire_get(*, wave: Wave, panel_id: int) -> Questionnaire:
+    """The questionnaire of ``panel_id`` in ``wave``, from this process's cache if it is there.
+
+    Only an open wave's questionnaire is kept: its instrument cannot change any more. The
+    key has the wave's creation time besides its id, so that a wave made in place of a
+    deleted one (SQLite may give it the same id) never meets the old one's entry.
+    """
+    if wave.status != Wave.Status.OPEN:
+        return questionnaire_load(wave_id=wave.pk, panel_id=panel_id)
+    key = (wave.pk, wave.created_at, panel_id)
+    now = _clock()
+    entry = _questionnaires.get(key)
+    if entry is not None and entry[0] > now:
+        return entry[1]
+    questionnaire = questionnaire_load(wave_id=wave.pk, panel_id=panel_id)
+    with _questionnaires_lock:
+        if len(_questionnaires) >= QUESTIONNAIRE_CACHE_SIZE:
+            for stale in [k for k, (expires, _q) in _questionnaires.items() if expires <= now]:
+                del _questionnaires[stale]
+            while len(_questionnaires) >= QUESTIONNAIRE_CACHE_SIZE:
+                del _questionnaires[next(iter(_questionnaires))]
+        _questionnaires[key] = (now + QUESTIONNAIRE_CACHE_SECONDS, questionnaire)
+    return questionnaire
+
+
+def questionnaire_cache_clear() -> None:
+    """Forget every kept questionnaire (tests that edit texts of an open wave)."""
+    with _questionnaires_lock:
+        _questionnaires.clear()
 
 
 # Texts in a language -----------------------------------------------------------------------
 
 
-def actor_names(block: Block, language: str) -> dict[str, str]:
+def actor_names(block: QuestionnaireBlock, language: str) -> dict[str, str]:
     return {
-        "holder": block.holder.name_in(language),
-        "subject": block.subject.name_in(language),
+        "holder": text_in_language(block.holder_names, language),
+        "subject": text_in_language(block.subject_names, language),
     }
 
 
-def block_title(block: Block, language: str) -> str:
+def block_title(block: QuestionnaireBlock, language: str) -> str:
     """A short heading for a block, with actor names in the nominative only."""
     names = actor_names(block, language)
     if block.perspective == Perspective.CONCEPTION:
@@ -169,13 +363,13 @@ def block_title(block: Block, language: str) -> str:
     return gettext("How %(subject)s actually acts") % names
 
 
-def block_prompt(block: Block, language: str) -> str:
+def block_prompt(block: QuestionnaireBlock, language: str) -> str:
     """The block's own prompt in the language, else the standard one of its perspective.
 
     The standard wordings keep every actor name as a grammatical subject, so that Russian
     needs no case endings: «В какой мере Армения видит себя …».
     """
-    custom = text_in_language({"en": block.prompt_en, "ru": block.prompt_ru}, language)
+    custom = text_in_language(block.prompts, language)
     if custom:
         return custom
     names = actor_names(block, language)
@@ -205,20 +399,10 @@ def block_prompt(block: Block, language: str) -> str:
     )
 
 
-def scale_labels(scale: Scale, language: str) -> tuple[str, str]:
-    low = text_in_language({"en": scale.low_label_en, "ru": scale.low_label_ru}, language)
-    high = text_in_language({"en": scale.high_label_en, "ru": scale.high_label_ru}, language)
+def scale_labels(block: QuestionnaireBlock, language: str) -> tuple[str, str]:
+    low = text_in_language(block.low_labels, language)
+    high = text_in_language(block.high_labels, language)
     return low, high
-
-
-def item_texts(item: Item, language: str) -> tuple[str, str]:
-    """The role's name and definition as fielded, in the language or its fallbacks."""
-    texts = item.role_texts()
-    name = text_in_language({code: text.get("name", "") for code, text in texts.items()}, language)
-    definition = text_in_language(
-        {code: text.get("definition", "") for code, text in texts.items()}, language
-    )
-    return name, definition
 
 
 def language_options(*, current: str) -> list[LanguageOption]:
@@ -232,40 +416,38 @@ def language_options(*, current: str) -> list[LanguageOption]:
     return options
 
 
-# The questionnaire of a response -----------------------------------------------------------
-
-
-def questionnaire_get(*, wave_id: int, panel_id: int) -> Questionnaire:
-    """The panel's blocks of the wave with everything a page shows, in two queries."""
-    blocks = (
-        Block.objects.filter(wave_id=wave_id, panels=panel_id)
-        .select_related("holder", "subject", "scale")
-        .prefetch_related(Prefetch("items", queryset=Item.objects.select_related("role")))
-        .order_by("order")
-    )
-    return Questionnaire(blocks=list(blocks))
+# The response of a link --------------------------------------------------------------------
 
 
 def response_for_invitation(*, invitation: Invitation) -> Response | None:
-    return Response.objects.filter(invitation=invitation).first()
+    """The link's response; read with the invitation by ``invitation_resolve`` if it was."""
+    try:
+        return invitation.response
+    except Response.DoesNotExist:
+        return None
 
 
-def _answered_by_block(*, response: Response) -> dict[int, int]:
+def _ratings(*, response: Response) -> dict[int, tuple[int | None, bool, int | None]]:
+    """Every rating of the response as ``{item id: (value, cannot judge, confidence)}``."""
     rows = (
         Rating.objects.filter(response=response)
-        .values("item__block_id")
-        .annotate(n=Count("id"))
-        .values_list("item__block_id", "n")
+        .order_by()
+        .values_list("item_id", "value", "cannot_judge", "confidence")
     )
-    return dict(rows)
+    return {
+        item_id: (value, cannot_judge, confidence)
+        for item_id, value, cannot_judge, confidence in rows
+    }
 
 
 def response_progress(*, response: Response, questionnaire: Questionnaire) -> Progress:
     """Answered items (a value or *cannot judge*) out of all items of the panel's blocks."""
-    block_ids = [block.pk for block in questionnaire.blocks]
-    answered = Rating.objects.filter(response=response, item__block_id__in=block_ids).count()
-    total = sum(len(block.items.all()) for block in questionnaire.blocks)
-    return Progress(answered=answered, total=total)
+    answered = (
+        Rating.objects.filter(response=response, item_id__in=questionnaire.item_ids)
+        .order_by()
+        .count()
+    )
+    return Progress(answered=answered, total=questionnaire.item_count)
 
 
 def response_resume_order(*, response: Response, questionnaire: Questionnaire) -> int | None:
@@ -284,19 +466,22 @@ def response_resume_order(*, response: Response, questionnaire: Questionnaire) -
         len(blocks) - 1,
     )
     block = blocks[position]
-    answered = _answered_by_block(response=response).get(block.pk, 0)
-    if answered < len(block.items.all()):
+    answered = (
+        Rating.objects.filter(response=response, item_id__in=block.item_ids).order_by().count()
+    )
+    if answered < len(block.items):
         return block.order
     return blocks[position + 1].order if position + 1 < len(blocks) else None
 
 
-def landing_page(*, invitation: Invitation, language: str) -> LandingPage:
-    questionnaire = questionnaire_get(
-        wave_id=invitation.wave_id, panel_id=invitation.expert.panel_id
-    )
-    panel = invitation.expert.panel
+# Pages -------------------------------------------------------------------------------------
+
+
+def landing_page(
+    *, invitation: Invitation, questionnaire: Questionnaire, language: str
+) -> LandingPage:
     block_count = len(questionnaire.blocks)
-    item_count = sum(len(block.items.all()) for block in questionnaire.blocks)
+    item_count = questionnaire.item_count
     minutes = max(1, math.ceil(item_count * SECONDS_PER_ITEM / 60))
     pages = ngettext("%(count)s page", "%(count)s pages", block_count) % {"count": block_count}
     questions = ngettext("%(count)s question", "%(count)s questions", item_count) % {
@@ -307,7 +492,7 @@ def landing_page(*, invitation: Invitation, language: str) -> LandingPage:
     }
     return LandingPage(
         wave_title=invitation.wave.title,
-        panel_city=text_in_language({"en": panel.city_en, "ru": panel.city_ru}, language),
+        panel_city=text_in_language(questionnaire.panel_cities, language),
         block_count=block_count,
         item_count=item_count,
         size_text=gettext("%(pages)s, %(questions)s, %(duration)s.")
@@ -317,58 +502,122 @@ def landing_page(*, invitation: Invitation, language: str) -> LandingPage:
     )
 
 
-def _value_choices(*, item_id: int, scale: Scale, rating: Rating | None, low: str, high: str):
-    field_name = f"v-{item_id}"
-    choices = []
-    for value in range(scale.min_value, scale.max_value + 1):
-        hint = low if value == scale.min_value else high if value == scale.max_value else ""
-        choices.append(
-            Choice(
-                value=str(value),
-                input_id=f"{field_name}-{value}",
-                label=str(value),
-                hint=hint,
-                checked=rating is not None and rating.value == value,
-            )
-        )
-    cannot_judge = Choice(
-        value=CANNOT_JUDGE,
-        input_id=f"{field_name}-{CANNOT_JUDGE}",
-        label=gettext("Cannot judge"),
-        checked=rating is not None and rating.cannot_judge,
-    )
-    return choices, cannot_judge
-
-
 def confidence_labels() -> tuple[str, str]:
     return gettext("not sure"), gettext("very sure")
 
 
-def _confidence_choices(*, item_id: int, rating: Rating | None) -> list[Choice]:
-    field_name = f"c-{item_id}"
-    current = rating.confidence if rating is not None else None
-    low, high = confidence_labels()
-    choices = [
+SLOT = re.compile("\x00((?:row|v|c)-[0-9]+(?:-[0-9a-z]+)?)\x00")
+SLOT_TEXT = {"row": " is-answered", "v": " checked", "c": " checked"}
+
+
+def _slot(name: str) -> SafeString:
+    return mark_safe(f"\x00{name}\x00")  # a marker, replaced before output
+
+
+def _row(block: QuestionnaireBlock, item: QuestionnaireItem, language: str) -> Row:
+    """A row with slots instead of checked states, for ``_rows_fragment``."""
+    low, high = scale_labels(block, language)
+    value_field, confidence_field = f"v-{item.pk}", f"c-{item.pk}"
+    value_choices = []
+    for value in range(block.scale_min, block.scale_max + 1):
+        hint = low if value == block.scale_min else high if value == block.scale_max else ""
+        input_id = f"{value_field}-{value}"
+        value_choices.append(
+            Choice(
+                value=str(value),
+                input_id=input_id,
+                label=str(value),
+                hint=hint,
+                checked=_slot(input_id),
+            )
+        )
+    cannot_judge_id = f"{value_field}-{CANNOT_JUDGE}"
+    cannot_judge = Choice(
+        value=CANNOT_JUDGE,
+        input_id=cannot_judge_id,
+        label=gettext("Cannot judge"),
+        checked=_slot(cannot_judge_id),
+    )
+    sure_low, sure_high = confidence_labels()
+    none_id = f"{confidence_field}-none"
+    confidence_choices = [
         Choice(
             value="",
-            input_id=f"{field_name}-none",
+            input_id=none_id,
             label="–",
             hint=gettext("not stated"),
-            checked=current is None,
+            checked=_slot(none_id),
         )
     ]
     for value in range(CONFIDENCE_MIN, CONFIDENCE_MAX + 1):
-        hint = low if value == CONFIDENCE_MIN else high if value == CONFIDENCE_MAX else ""
-        choices.append(
+        hint = sure_low if value == CONFIDENCE_MIN else sure_high if value == CONFIDENCE_MAX else ""
+        input_id = f"{confidence_field}-{value}"
+        confidence_choices.append(
             Choice(
                 value=str(value),
-                input_id=f"{field_name}-{value}",
+                input_id=input_id,
                 label=str(value),
                 hint=hint,
-                checked=current == value,
+                checked=_slot(input_id),
             )
         )
-    return choices
+    return Row(
+        item_id=item.pk,
+        name=item.name(language),
+        definition=item.definition(language),
+        value_field=value_field,
+        confidence_field=confidence_field,
+        value_choices=value_choices,
+        cannot_judge=cannot_judge,
+        confidence_choices=confidence_choices,
+        answered=_slot(f"row-{item.pk}"),
+    )
+
+
+def _rows_fragment(
+    questionnaire: Questionnaire, block: QuestionnaireBlock, language: str
+) -> RowsFragment:
+    """The block's rows in ``language``, rendered on first use and kept with the questionnaire."""
+    key = (block.order, language)
+    fragment = questionnaire.fragments.get(key)
+    if fragment is not None:
+        return fragment
+    with translation.override(language):
+        low, high = scale_labels(block, language)
+        sure_low, sure_high = confidence_labels()
+        html = render_to_string(
+            "surveys/_block_rows.html",
+            {
+                "rows": [_row(block, item, language) for item in block.items],
+                "low_label": low,
+                "high_label": high,
+                "confidence_low_label": f"{CONFIDENCE_MIN} = {sure_low}",
+                "confidence_high_label": f"{CONFIDENCE_MAX} = {sure_high}",
+            },
+        )
+    parts = SLOT.split(html)
+    names = parts[1::2]
+    fragment = RowsFragment(
+        pieces=tuple(parts[0::2]),
+        slots=tuple((name, SLOT_TEXT[name.split("-", 1)[0]]) for name in names),
+    )
+    questionnaire.fragments[key] = fragment
+    return fragment
+
+
+def _checked(block: QuestionnaireBlock, ratings: dict) -> set[str]:
+    """The slots a block's rows fill for the stored ratings."""
+    on = set()
+    for item in block.items:
+        rating = ratings.get(item.pk)
+        if rating is None:
+            on.add(f"c-{item.pk}-none")
+            continue
+        value, cannot_judge, confidence = rating
+        on.add(f"row-{item.pk}")
+        on.add(f"v-{item.pk}-{CANNOT_JUDGE}" if cannot_judge else f"v-{item.pk}-{value}")
+        on.add(f"c-{item.pk}-{'none' if confidence is None else confidence}")
+    return on
 
 
 def block_page(
@@ -380,37 +629,14 @@ def block_page(
         return None
     orders = questionnaire.orders
     position = orders.index(order)
-    ratings = {
-        rating.item_id: rating
-        for rating in Rating.objects.filter(response=response, item__block=block)
-    }
+    ratings = _ratings(response=response)
     comment = (
-        BlockComment.objects.filter(response=response, block=block)
+        BlockComment.objects.filter(response=response, block_id=block.pk)
         .values_list("text", flat=True)
         .first()
     )
-    low, high = scale_labels(block.scale, language)
-    confidence_low, confidence_high = confidence_labels()
-    rows = []
-    for item in block.items.all():
-        name, definition = item_texts(item, language)
-        rating = ratings.get(item.pk)
-        value_choices, cannot_judge = _value_choices(
-            item_id=item.pk, scale=block.scale, rating=rating, low=low, high=high
-        )
-        rows.append(
-            Row(
-                item_id=item.pk,
-                name=name,
-                definition=definition,
-                value_field=f"v-{item.pk}",
-                confidence_field=f"c-{item.pk}",
-                value_choices=value_choices,
-                cannot_judge=cannot_judge,
-                confidence_choices=_confidence_choices(item_id=item.pk, rating=rating),
-                is_answered=rating is not None,
-            )
-        )
+    low, high = scale_labels(block, language)
+    item_ids = questionnaire.item_ids
     return BlockPage(
         block_id=block.pk,
         order=order,
@@ -424,45 +650,40 @@ def block_page(
             "Rate each role from %(min)s (%(low)s) to %(max)s (%(high)s). Choose “cannot "
             "judge” when you have no basis for a rating: it is not counted as %(min)s."
         )
-        % {
-            "min": block.scale.min_value,
-            "max": block.scale.max_value,
-            "low": low,
-            "high": high,
-        },
-        low_label=low,
-        high_label=high,
-        confidence_low_label=f"{CONFIDENCE_MIN} = {confidence_low}",
-        confidence_high_label=f"{CONFIDENCE_MAX} = {confidence_high}",
-        rows=rows,
+        % {"min": block.scale_min, "max": block.scale_max, "low": low, "high": high},
+        rows_html=_rows_fragment(questionnaire, block, language).fill(_checked(block, ratings)),
         comment=comment or "",
         previous_order=orders[position - 1] if position > 0 else None,
         next_order=orders[position + 1] if position + 1 < len(orders) else None,
-        progress=response_progress(response=response, questionnaire=questionnaire),
+        is_last=position + 1 == len(orders),
+        progress=Progress(
+            answered=sum(1 for item_id in ratings if item_id in item_ids),
+            total=questionnaire.item_count,
+        ),
     )
 
 
 def review_page(*, response: Response, questionnaire: Questionnaire, language: str) -> ReviewPage:
     """Per block: how many rows are answered and the names of the roles still missing."""
     answered_items = set(
-        Rating.objects.filter(
-            response=response, item__block_id__in=[block.pk for block in questionnaire.blocks]
-        ).values_list("item_id", flat=True)
+        Rating.objects.filter(response=response, item_id__in=questionnaire.item_ids)
+        .order_by()
+        .values_list("item_id", flat=True)
     )
     blocks = []
     for block in questionnaire.blocks:
-        items = list(block.items.all())
-        missing = [item_texts(item, language)[0] for item in items if item.pk not in answered_items]
-        answered = len(items) - len(missing)
+        missing = [item.name(language) for item in block.items if item.pk not in answered_items]
+        total = len(block.items)
+        answered = total - len(missing)
         blocks.append(
             ReviewBlock(
                 order=block.order,
                 title=block_title(block, language),
                 answered=answered,
-                total=len(items),
+                total=total,
                 missing=missing,
                 status_text=gettext("%(answered)s of %(total)s answered")
-                % {"answered": answered, "total": len(items)},
+                % {"answered": answered, "total": total},
             )
         )
     missing_count = sum(len(block.missing) for block in blocks)

@@ -32,6 +32,7 @@ from surveys.questionnaire import (
     invitation_language_set,
     invitation_mark_opened,
     invitation_resolve,
+    response_save_and_submit,
     response_save_block,
     response_start,
     response_submit,
@@ -145,17 +146,28 @@ def _block_url(request: HttpRequest, order: int) -> str:
     return reverse("surveys:block", args=[_token(request), order])
 
 
-def _resume(request: HttpRequest, *, response: Response) -> HttpResponse:
+def _questionnaire(invitation: Invitation, response: Response) -> selectors.Questionnaire:
+    return selectors.questionnaire_get(wave=invitation.wave, panel_id=response.panel_id)
+
+
+def _resume(request: HttpRequest, *, invitation: Invitation, response: Response) -> HttpResponse:
     """Go where the expert stopped: the thank-you page, a block, or the review page."""
     token = _token(request)
     if response.status == Response.Status.SUBMITTED:
         return redirect("surveys:thanks", token)
-    questionnaire = selectors.questionnaire_get(
-        wave_id=response.wave_id, panel_id=response.panel_id
-    )
+    questionnaire = _questionnaire(invitation, response)
     order = selectors.response_resume_order(response=response, questionnaire=questionnaire)
     return redirect(
         _block_url(request, order) if order is not None else reverse("surveys:review", args=[token])
+    )
+
+
+def _landing_page(invitation: Invitation, language: str) -> selectors.LandingPage:
+    questionnaire = selectors.questionnaire_get(
+        wave=invitation.wave, panel_id=invitation.expert.panel_id
+    )
+    return selectors.landing_page(
+        invitation=invitation, questionnaire=questionnaire, language=language
     )
 
 
@@ -166,13 +178,14 @@ def landing(request: HttpRequest, *, invitation: Invitation, language: str) -> H
     if request.method == "POST":
         form = ConsentForm(request.POST)
         if form.is_valid():
-            return _resume(request, response=response or response_start(invitation=invitation))
+            response = response or response_start(invitation=invitation)
+            return _resume(request, invitation=invitation, response=response)
     elif response is not None:
-        return _resume(request, response=response)
+        return _resume(request, invitation=invitation, response=response)
     else:
         invitation_mark_opened(invitation=invitation)
         form = ConsentForm()
-    page = selectors.landing_page(invitation=invitation, language=language)
+    page = _landing_page(invitation, language)
     context = _context(request, invitation=invitation, language=language, page=page, form=form)
     return render(request, "surveys/landing.html", context)
 
@@ -184,7 +197,7 @@ def about(request: HttpRequest, *, invitation: Invitation, language: str) -> Htt
     response = selectors.response_for_invitation(invitation=invitation)
     if response is None:
         return redirect("surveys:landing", _token(request))
-    page = selectors.landing_page(invitation=invitation, language=language)
+    page = _landing_page(invitation, language)
     context = _context(
         request,
         invitation=invitation,
@@ -201,7 +214,7 @@ def resume(request: HttpRequest, *, invitation: Invitation, language: str) -> Ht
     response = selectors.response_for_invitation(invitation=invitation)
     if response is None:
         return redirect("surveys:landing", _token(request))
-    return _resume(request, response=response)
+    return _resume(request, invitation=invitation, response=response)
 
 
 @dataclass(frozen=True)
@@ -209,6 +222,7 @@ class _Saved:
     response: Response
     questionnaire: selectors.Questionnaire
     action: str
+    submitted: bool = False
 
 
 class _Refused(Exception):
@@ -219,8 +233,14 @@ class _Refused(Exception):
         self.response = response
 
 
-def _save_block(request: HttpRequest, *, invitation: Invitation, order: int, as_json: bool):
-    """Parse a block page's post and store it, or raise ``_Refused`` with the answer."""
+def _save_block(
+    request: HttpRequest, *, invitation: Invitation, order: int, as_json: bool, may_submit: bool
+):
+    """Parse a block page's post and store it, or raise ``_Refused`` with the answer.
+
+    With ``may_submit`` (the page's own post, not the autosave) the action "submit" also
+    submits the response, in the same transaction, when no question is left unanswered.
+    """
     response = selectors.response_for_invitation(invitation=invitation)
     if response is None:
         message = gettext("Please agree to take part on the first page before answering.")
@@ -228,33 +248,42 @@ def _save_block(request: HttpRequest, *, invitation: Invitation, order: int, as_
     form = BlockAnswersForm(request.POST)
     if not form.is_valid():
         raise _Refused(_bad_request(request, form.error_messages(), as_json=as_json))
-    questionnaire = selectors.questionnaire_get(
-        wave_id=response.wave_id, panel_id=response.panel_id
-    )
+    questionnaire = _questionnaire(invitation, response)
     block = questionnaire.block(order)
     if block is None:
         message = gettext("This page is not part of your questionnaire.")
         raise _Refused(_bad_request(request, [message], as_json=as_json))
+    action = form.cleaned_data["action"] or BlockAnswersForm.Action.NEXT
+    submitted = False
     try:
-        response = response_save_block(
-            response=response,
-            block=block,
-            answers=form.answers(),
-            comment=form.cleaned_data["comment"],
-        )
+        if may_submit and action == BlockAnswersForm.Action.SUBMIT:
+            response, submitted = response_save_and_submit(
+                response=response,
+                block=block,
+                answers=form.answers(),
+                comment=form.cleaned_data["comment"],
+            )
+        else:
+            response = response_save_block(
+                response=response,
+                block=block,
+                answers=form.answers(),
+                comment=form.cleaned_data["comment"],
+            )
     except ResponseLockedError as error:
         raise _Refused(_locked(request, error.messages, as_json=as_json)) from error
     except ValidationError as error:
         raise _Refused(_bad_request(request, error.messages, as_json=as_json)) from error
     return _Saved(
-        response=response,
-        questionnaire=questionnaire,
-        action=form.cleaned_data["action"] or BlockAnswersForm.Action.NEXT,
+        response=response, questionnaire=questionnaire, action=action, submitted=submitted
     )
 
 
 def _after_save(request: HttpRequest, *, order: int, saved: _Saved) -> HttpResponse:
     """Where a block page's buttons lead once it is saved."""
+    if saved.action == BlockAnswersForm.Action.SUBMIT:
+        # Submitted: the thanks; a question left unanswered: the review page, which lists it.
+        return redirect("surveys:thanks" if saved.submitted else "surveys:review", _token(request))
     orders = saved.questionnaire.orders
     position = orders.index(order)
     if saved.action == BlockAnswersForm.Action.SAVE:
@@ -278,10 +307,15 @@ def _locked(request: HttpRequest, errors: list[str], *, as_json: bool) -> HttpRe
 
 @questionnaire_view()
 def block(request: HttpRequest, *, invitation: Invitation, language: str, order: int):
-    """One block: the prompt and a fieldset per role. Posting saves it and moves on."""
+    """One block: the prompt and a fieldset per role. Posting saves it and moves on.
+
+    On the last block, "Submit" saves the page and submits in one post.
+    """
     if request.method == "POST":
         try:
-            saved = _save_block(request, invitation=invitation, order=order, as_json=False)
+            saved = _save_block(
+                request, invitation=invitation, order=order, as_json=False, may_submit=True
+            )
         except _Refused as refused:
             return refused.response
         return _after_save(request, order=order, saved=saved)
@@ -291,9 +325,7 @@ def block(request: HttpRequest, *, invitation: Invitation, language: str, order:
         return redirect("surveys:landing", _token(request))
     if response.status == Response.Status.SUBMITTED:
         return redirect("surveys:thanks", _token(request))
-    questionnaire = selectors.questionnaire_get(
-        wave_id=response.wave_id, panel_id=response.panel_id
-    )
+    questionnaire = _questionnaire(invitation, response)
     page = selectors.block_page(
         response=response, questionnaire=questionnaire, order=order, language=language
     )
@@ -322,7 +354,9 @@ def block(request: HttpRequest, *, invitation: Invitation, language: str, order:
 def autosave(request: HttpRequest, *, invitation: Invitation, language: str, order: int):
     """The page's JavaScript posts the whole block on every change; answers with progress."""
     try:
-        saved = _save_block(request, invitation=invitation, order=order, as_json=True)
+        saved = _save_block(
+            request, invitation=invitation, order=order, as_json=True, may_submit=False
+        )
     except _Refused as refused:
         return refused.response
     progress = selectors.response_progress(
@@ -351,9 +385,7 @@ def review(request: HttpRequest, *, invitation: Invitation, language: str) -> Ht
         return redirect("surveys:landing", _token(request))
     if response.status == Response.Status.SUBMITTED:
         return redirect("surveys:thanks", _token(request))
-    questionnaire = selectors.questionnaire_get(
-        wave_id=response.wave_id, panel_id=response.panel_id
-    )
+    questionnaire = _questionnaire(invitation, response)
     page = selectors.review_page(response=response, questionnaire=questionnaire, language=language)
     back_url = _block_url(request, page.last_order) if page.last_order is not None else ""
     context = _context(

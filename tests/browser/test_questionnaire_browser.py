@@ -113,6 +113,31 @@ def test_expert_fills_leaves_resumes_and_submits_on_a_phone(live_server, phone):
     assert {cookie["name"] for cookie in phone.cookies()} <= {"csrftoken"}
 
 
+def test_one_page_questionnaire_is_submitted_from_its_page(live_server, phone):
+    survey = survey_open(
+        blocks=[("RUS", "RUS", "conception", ["regional_leader", "great_power"])],
+        other_panel_block=False,
+        language="en",
+    )
+    page = phone.new_page()
+    page.goto(f"{live_server.url}{survey.url}")
+    page.get_by_label("I have read the above and agree to take part").check()
+    page.get_by_role("button", name="Start the survey").click()
+    expect(page).to_have_url(re.compile(rf"/b/{survey.blocks[0].order}/$"))
+    first, second = survey.items(0)
+    choose(page, first, 9, 5)
+    choose(page, second, CANNOT_JUDGE, None)
+    page.get_by_role("button", name="Submit").click()
+    expect(page.get_by_role("heading", level=1)).to_have_text("Thank you!")
+
+    response = Response.objects.get()
+    assert response.status == Response.Status.SUBMITTED
+    assert {
+        rating.item_id: (rating.value, rating.cannot_judge, rating.confidence)
+        for rating in Rating.objects.filter(response=response)
+    } == {first.pk: (9, False, 5), second.pk: (None, True, None)}
+
+
 def test_block_page_fits_a_360_pixel_screen(live_server, browser, client):
     survey = survey_open(language="ru")
     client.post(survey.url, {"consent": "on"})

@@ -11,12 +11,12 @@ import time
 from aggregation import engine
 
 DELAY_SECONDS = float(os.environ.get("AGGREGATION_TEST_DELAY_SECONDS", "0"))
-_cell_statistics = engine.cell_statistics
+_cell_statistics_from_counts = engine.cell_statistics_from_counts
 
 
-def _slow_cell_statistics(*args, **kwargs):
+def _slow_cell_statistics_from_counts(*args, **kwargs):
     time.sleep(DELAY_SECONDS)
-    return _cell_statistics(*args, **kwargs)
+    return _cell_statistics_from_counts(*args, **kwargs)
 
 
-engine.cell_statistics = _slow_cell_statistics
+engine.cell_statistics_from_counts = _slow_cell_statistics_from_counts

@@ -118,7 +118,9 @@ def poison(target) -> st.SearchStrategy:
         st.tuples(st.just("comment"), st.just("x" * 4001)),
         st.tuples(
             st.just("action"),
-            values.filter(lambda value: value not in ("", "next", "back", "save", "review")),
+            values.filter(
+                lambda value: value not in ("", "next", "back", "save", "review", "submit")
+            ),
         ),
     )
 

@@ -1,6 +1,7 @@
 """Security settings and guards: ``check --deploy``, the Content-Security-Policy, admin login
 throttling, the rate limit of invitation links, and no client address anywhere."""
 
+import json
 import logging
 import os
 import re
@@ -9,7 +10,9 @@ import subprocess
 import sys
 
 import pytest
+from cryptography.fernet import Fernet
 from django.apps import apps
+from django.conf import settings
 from django.contrib.auth.models import User
 from django.core.cache import cache
 from django.db import models
@@ -55,6 +58,8 @@ def test_check_deploy_is_clean_under_production_settings(tmp_path):
         "DJANGO_DEBUG": "false",
         "DJANGO_SECRET_KEY": secrets.token_urlsafe(60),
         "DJANGO_ALLOWED_HOSTS": "survey.example.org",
+        "IDENTITY_ENCRYPTION_KEYS": Fernet.generate_key().decode(),
+        "IDENTITY_BLIND_INDEX_KEY": secrets.token_urlsafe(32),
         "PROJECT_VAR_DIR": str(tmp_path),
     }
     done = subprocess.run(
@@ -159,6 +164,18 @@ def test_successful_login_clears_earlier_failures(client, settings):
         assert _sign_in(Client(), "chief", "right-password").status_code == 302
 
 
+def test_sign_in_is_refused_while_the_cache_is_down(client, mocker, caplog):
+    User.objects.create_superuser("chief", "chief@example.org", "right-password")
+    mocker.patch(
+        "surveys.login_throttle.cache.get", side_effect=ConnectionError("cache unreachable")
+    )
+    page = _sign_in(client, "chief", "right-password")
+    assert page.status_code == 200
+    assert "Sign-in is unavailable for a moment" in page.content.decode()
+    assert "_auth_user_id" not in client.session, "no count, no sign-in"
+    assert "cache unavailable (ConnectionError)" in caplog.text
+
+
 # Rate limit of invitation links --------------------------------------------------------------
 
 
@@ -179,6 +196,80 @@ def test_a_link_requested_too_often_gets_429(client, reference_data, settings, m
     assert client.get(other.url).status_code == 200, "other links are not affected"
     # Counted per token: forged links are counted on their own and refused as unknown.
     assert client.get("/s/" + "B" * 43 + "/").status_code == 404
+
+
+def test_a_link_keeps_working_while_the_cache_is_down(client, reference_data, mocker, caplog):
+    mocker.patch("surveys.questionnaire.aggregation_schedule")
+    survey = survey_open(language="en")
+    mocker.patch("project.middleware.cache.incr", side_effect=ConnectionError("unreachable"))
+    mocker.patch("project.middleware.cache.add", side_effect=ConnectionError("unreachable"))
+    assert client.get(survey.url).status_code == 200
+    assert consent(client, survey).status_code == 302
+    page = fill(client, survey, 0, [5, 5, 5])
+    assert page.status_code == 302, "answers are still saved"
+    assert "Link rate limit not counted: cache unavailable (ConnectionError)" in caplog.text
+    assert survey.token not in caplog.text
+
+
+def _link_counts(token: str, **env_overrides: str) -> list[bool]:
+    """Two requests of ``token`` counted by a fresh web process (``link_rate_exceeded``)."""
+    code = (
+        "import json, sys, django; django.setup();"
+        "from project.middleware import link_rate_exceeded;"
+        "print(json.dumps([link_rate_exceeded(sys.argv[1]) for _ in range(2)]))"
+    )
+    env = {
+        **{k: v for k, v in os.environ.items() if k != "DJANGO_ALLOW_ASYNC_UNSAFE"},
+        "DJANGO_SETTINGS_MODULE": "project.settings.base",
+        "INVITATION_LINK_RATE_LIMIT": "3",
+        **env_overrides,
+    }
+    result = subprocess.run(
+        [sys.executable, "-c", code, token],
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=True,
+    )
+    return json.loads(result.stdout)
+
+
+def test_cache_url_names_the_cache_of_the_counters():
+    code = (
+        "import django; django.setup(); from django.conf import settings;"
+        "print(settings.CACHES['default']['BACKEND'], settings.CACHES['default']['LOCATION'])"
+    )
+    env = {**os.environ, "DJANGO_SETTINGS_MODULE": "project.settings.base"}
+    for url, expected in (
+        ("redis://cache.example.org:6379/2", "redis.RedisCache redis://cache.example.org:6379/2"),
+        ("", "locmem.LocMemCache "),
+    ):
+        env["CACHE_URL"] = url
+        if not url:
+            del env["CACHE_URL"]
+        result = subprocess.run(
+            [sys.executable, "-c", code], cwd=ROOT, env=env, capture_output=True, text=True
+        )
+        assert result.stdout.rstrip("\n").endswith(expected), result.stderr
+
+
+def test_without_a_shared_cache_each_process_counts_alone():
+    token = secrets.token_urlsafe(32)
+    env = {k: v for k, v in os.environ.items() if k != "CACHE_URL"}
+    for _process in range(2):
+        assert _link_counts(token, **env, CACHE_URL="locmemcache://") == [False, False]
+
+
+@pytest.mark.skipif(
+    not settings.CACHES["default"]["BACKEND"].endswith("RedisCache"),
+    reason="needs a Redis cache (CACHE_URL=redis://…), as in CI's second pass",
+)
+def test_with_a_redis_cache_every_process_shares_the_link_count():
+    token = secrets.token_urlsafe(32)
+    assert _link_counts(token) == [False, False]
+    assert _link_counts(token) == [False, True], "the second process goes on counting"
 
 
 # No client address -----------------------------------------------------------------------------

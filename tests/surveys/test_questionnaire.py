@@ -13,8 +13,8 @@ from django.db import connection, models
 from django.urls import reverse
 from django.utils import timezone
 
-from surveys import questionnaire
-from surveys.models import BlockComment, Invitation, Rating, Response, Wave
+from surveys import questionnaire, selectors
+from surveys.models import Actor, BlockComment, Invitation, Rating, Response, Wave
 from surveys.services import invitation_create, invitation_reissue_token, wave_close
 from tests.factories import ExpertFactory, InvitationFactory, WaveFactory, survey_open
 
@@ -386,6 +386,122 @@ def test_double_submit_leaves_exactly_one_submitted_response(client, survey, sch
     schedule.assert_called_once_with(wave_id=survey.wave.pk)
 
 
+def submit_from_last_block(client, survey, values, confidences=None, comment=""):
+    return fill(client, survey, len(survey.blocks) - 1, values, confidences, "submit", comment)
+
+
+def test_only_the_last_block_offers_submit(client, survey):
+    consent(client, survey)
+    submit_button = 'name="action" value="submit"'
+    for index in range(len(survey.blocks) - 1):
+        html = client.get(block_url(survey, index)).content.decode()
+        assert submit_button not in html
+        assert 'value="next" class="button button-primary">Next<' in html
+    html = client.get(block_url(survey, 2)).content.decode()
+    assert f'<button type="submit" {submit_button} class="button button-primary">Submit<' in html
+    assert 'value="next" class="button">Review answers<' in html, "the review stays available"
+    assert "After you submit, your answers are locked." in html
+
+
+def test_submit_on_the_last_block_saves_and_submits_in_one_post(client, survey, schedule):
+    consent(client, survey)
+    fill(client, survey, 0, [5, 6, 7])
+    fill(client, survey, 1, [1, "cj", 3])
+    items = survey.items(2)
+    page = submit_from_last_block(client, survey, [8, "cj"], [4, None], comment="Done.")
+    assert page.status_code == 302
+    assert page.url == reverse("surveys:thanks", args=[survey.token])
+    response = Response.objects.get()
+    assert response.status == Response.Status.SUBMITTED
+    assert response.submitted_at is not None
+    assert Invitation.objects.get(pk=survey.invitation.pk).status == Invitation.Status.SUBMITTED
+    ratings = stored(response)
+    assert len(ratings) == 8
+    assert ratings[items[0].pk] == (8, False, 4) and ratings[items[1].pk] == (None, True, None)
+    assert BlockComment.objects.get(block=survey.blocks[2]).text == "Done."
+    schedule.assert_called_once_with(wave_id=survey.wave.pk)
+    assert "Thank you!" in client.get(page.url).content.decode()
+
+
+def test_submit_with_a_question_unanswered_saves_and_shows_the_review(client, survey, schedule):
+    consent(client, survey)
+    fill(client, survey, 0, [5, None, 7])  # one row of an earlier page left open
+    fill(client, survey, 1, [1, 2, 3])
+    page = submit_from_last_block(client, survey, [8, 9])
+    assert page.url == reverse("surveys:review", args=[survey.token])
+    response = Response.objects.get()
+    assert response.status == Response.Status.DRAFT, "not submitted behind the expert's back"
+    assert len(stored(response)) == 7, "but the page is saved"
+    schedule.assert_not_called()
+    html = client.get(page.url).content.decode()
+    assert "1 question is unanswered" in html
+    submitted = client.post(reverse("surveys:submit", args=[survey.token]))
+    assert submitted.url == reverse("surveys:thanks", args=[survey.token])
+    assert Response.objects.get().status == Response.Status.SUBMITTED
+
+
+def test_submit_of_an_invalid_page_stores_and_submits_nothing(client, survey, schedule):
+    consent(client, survey)
+    fill(client, survey, 0, [5, 6, 7])
+    fill(client, survey, 1, [1, 2, 3])
+    before = stored(Response.objects.get())
+    page = submit_from_last_block(client, survey, [8, 11])
+    assert page.status_code == 400
+    assert "outside the scale 0–10" in page.content.decode()
+    assert Response.objects.get().status == Response.Status.DRAFT
+    assert stored(Response.objects.get()) == before
+    schedule.assert_not_called()
+
+
+def test_submit_twice_from_the_last_block_counts_once(client, survey, schedule):
+    consent(client, survey)
+    fill(client, survey, 0, [5, 6, 7])
+    fill(client, survey, 1, [1, 2, 3])
+    first = submit_from_last_block(client, survey, [8, 9])
+    submitted_at = Response.objects.get().submitted_at
+    again = submit_from_last_block(client, survey, [0, 0])  # a retry, or another tab
+    assert first.url == reverse("surveys:thanks", args=[survey.token])
+    assert again.status_code == 409
+    assert "already submitted" in again.content.decode()
+    response = Response.objects.get()
+    assert response.submitted_at == submitted_at
+    assert stored(response)[survey.items(2)[0].pk] == (8, False, None), "the first one holds"
+    schedule.assert_called_once_with(wave_id=survey.wave.pk)
+
+
+def test_autosave_never_submits(client, survey, schedule):
+    consent(client, survey)
+    fill(client, survey, 0, [5, 6, 7])
+    fill(client, survey, 1, [1, 2, 3])
+    url = reverse("surveys:autosave", args=[survey.token, survey.blocks[2].order])
+    reply = client.post(url, {**answers(survey.items(2), [8, 9]), "action": "submit"})
+    assert reply.status_code == 200
+    assert reply.json()["progress"]["answered"] == 8
+    assert Response.objects.get().status == Response.Status.DRAFT
+    schedule.assert_not_called()
+
+
+def test_a_one_page_questionnaire_takes_five_requests(client, schedule):
+    """The peer benchmark's flow: link, consent, page, its post with "Submit", thanks."""
+    survey = survey_open(
+        blocks=[("RUS", "RUS", "conception", ["regional_leader", "great_power", "bridge"])],
+        other_panel_block=False,
+        language="en",
+    )
+    landing = client.get(survey.url)
+    assert 'name="consent"' in landing.content.decode()
+    started = consent(client, survey)
+    assert started.url == block_url(survey, 0)
+    html = client.get(started.url).content.decode()
+    assert "Page 1 of 1" in html and 'value="submit"' in html
+    done = fill(client, survey, 0, [9, 8, "cj"], action="submit")
+    assert done.url == reverse("surveys:thanks", args=[survey.token])
+    assert client.get(done.url).status_code == 200
+    assert Response.objects.get().status == Response.Status.SUBMITTED
+    assert Rating.objects.count() == 3
+    schedule.assert_called_once()
+
+
 @pytest.mark.django_db(transaction=True)
 def test_concurrent_submits_submit_once(reference_data):
     survey = survey_open(other_panel_block=False)
@@ -539,3 +655,65 @@ def test_page_queries_do_not_grow_with_the_questionnaire(client, django_assert_m
             counts[name, page] = len(captured)
     for page in ("block", "review", "landing"):
         assert counts["small", page] == counts["large", page], page
+
+
+def test_block_page_shows_the_stored_answers_checked(client, survey):
+    consent(client, survey)
+    items = survey.items(0)
+    fill(client, survey, 0, [8, "cj", None], [4, None, None])
+    html = client.get(block_url(survey, 0)).content.decode()
+    checked = set(re.findall(r'<input type="radio"[^>]* id="([^"]+)"[^>]* checked', html))
+    first, second, third = (item.pk for item in items)
+    assert checked == {
+        f"v-{first}-8",
+        f"c-{first}-4",
+        f"v-{second}-cj",
+        f"c-{second}-none",
+        f"c-{third}-none",
+    }
+    answered = set(re.findall(r'<fieldset class="role is-answered" id="row-([0-9]+)"', html))
+    assert answered == {str(first), str(second)}
+    assert html.count('<fieldset class="role" id="row-') == 1
+    assert "\x00" not in html, "no slot marker is left in the page"
+
+
+def test_the_questionnaire_is_read_once_per_process(client, survey, django_assert_num_queries):
+    consent(client, survey)
+    selectors.questionnaire_cache_clear()
+    url = block_url(survey, 0)
+    with django_assert_num_queries(7):  # link, 4 for the questionnaire, ratings, comment
+        client.get(url)
+    with django_assert_num_queries(3):  # link, ratings, comment
+        client.get(url)
+    with django_assert_num_queries(3):
+        client.get(block_url(survey, 1))
+
+
+def test_kept_questionnaires_are_per_wave_and_panel(client, survey):
+    other = survey_open(language="en")
+    consent(client, survey)
+    consent(client, other)
+    mine = client.get(block_url(survey, 0)).content.decode()
+    theirs = client.get(block_url(other, 0)).content.decode()
+    assert f'name="v-{survey.items(0)[0].pk}"' in mine
+    assert f'name="v-{survey.items(0)[0].pk}"' not in theirs
+    assert f'name="v-{other.items(0)[0].pk}"' in theirs
+
+
+def test_actor_names_edited_while_open_show_once_the_kept_copy_expires(client, survey, mocker):
+    consent(client, survey)
+    assert "How strongly does Russia expect" in client.get(block_url(survey, 0)).content.decode()
+    Actor.objects.filter(code="RUS").update(name_en="The Russian Federation")
+    assert "Russia expect" in client.get(block_url(survey, 0)).content.decode(), "kept"
+    later = selectors._clock() + selectors.QUESTIONNAIRE_CACHE_SECONDS + 1
+    mocker.patch("surveys.selectors._clock", return_value=later)
+    html = client.get(block_url(survey, 0)).content.decode()
+    assert "How strongly does The Russian Federation expect" in html
+
+
+def test_a_draft_waves_questionnaire_is_never_kept(survey):
+    draft = WaveFactory(status=Wave.Status.DRAFT)
+    first = selectors.questionnaire_get(wave=draft, panel_id=survey.panel.pk)
+    assert selectors.questionnaire_get(wave=draft, panel_id=survey.panel.pk) is not first
+    kept = selectors.questionnaire_get(wave=survey.wave, panel_id=survey.panel.pk)
+    assert selectors.questionnaire_get(wave=survey.wave, panel_id=survey.panel.pk) is kept
