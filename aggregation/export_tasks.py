@@ -14,7 +14,7 @@ def export_build(job_id: str) -> str:
     return exports.export_job_run(job_id=job_id)["status"]
 
 
-@shared_task(acks_late=True, time_limit=300)
+@shared_task(acks_late=True, soft_time_limit=270, time_limit=300)
 def export_jobs_purge() -> int:
     """Delete export jobs older than ``EXPORT_RETENTION_SECONDS`` (periodic)."""
     return exports.export_jobs_purge()

@@ -50,18 +50,18 @@ def aggregate_wave_finish(run_id: int) -> int:
     return services.aggregation_split_finish(run_id=run_id).pk
 
 
-@shared_task(acks_late=True, time_limit=120)
+@shared_task(acks_late=True, soft_time_limit=100, time_limit=120)
 def aggregate_wave_failed(run_id: int) -> None:
     services.aggregation_split_fail(run_id=run_id, reason="a part of the split run failed")
 
 
-@shared_task(acks_late=True, time_limit=120)
+@shared_task(acks_late=True, soft_time_limit=100, time_limit=120)
 def dispatch_pending_aggregations() -> int:
     """Publish every aggregation request that a broker outage left pending."""
     return aggregation_sweep()
 
 
-@shared_task(acks_late=True, time_limit=120)
+@shared_task(acks_late=True, soft_time_limit=100, time_limit=120)
 def refresh_open_waves() -> int:
     """Periodic refresh: request aggregation of every open wave (no-op if nothing changed)."""
     wave_ids = list(Wave.objects.filter(status=Wave.Status.OPEN).values_list("id", flat=True))

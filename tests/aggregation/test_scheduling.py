@@ -3,6 +3,7 @@
 import time
 
 import pytest
+from django.conf import settings
 from django.db import transaction
 
 from aggregation.models import PendingAggregation
@@ -58,3 +59,22 @@ def test_sweep_publishes_pending_request_when_broker_is_back(open_wave, broker_d
     assert aggregation_sweep() == 1
     assert publish.call_args.kwargs["args"] == [open_wave.pk]
     assert PendingAggregation.objects.get(wave=open_wave).dispatched_at is not None
+
+
+def test_every_periodic_task_can_be_sent_by_beat(memory_broker):
+    """Beat sends its entries with apply_async, which refuses a task whose soft time limit
+    (the task's or the project-wide one) exceeds its hard limit; every entry must pass."""
+    app.loader.import_default_modules()
+    for name, entry in settings.CELERY_BEAT_SCHEDULE.items():
+        task = app.tasks[entry["task"]]
+        assert task.apply_async(), name
+
+
+def test_no_task_has_a_soft_time_limit_above_its_hard_limit():
+    app.loader.import_default_modules()
+    for name, task in app.tasks.items():
+        if name.startswith("celery."):
+            continue
+        soft = task.soft_time_limit or app.conf.task_soft_time_limit
+        hard = task.time_limit or app.conf.task_time_limit
+        assert soft <= hard, f"{name}: soft limit {soft} s above hard limit {hard} s"
