@@ -151,7 +151,7 @@ def test_no_export_in_any_format_names_an_expert(demo, tmp_path, settings):
 def test_an_export_job_bundle_names_no_expert(demo, tmp_path, settings, mocker):
     settings.EXPORT_DIR = tmp_path / "jobs"
     mocker.patch(
-        "aggregation.exports.export_job_dispatch",
+        "aggregation.exports.jobs.export_job_dispatch",
         side_effect=lambda job_id: exports.export_job_run(job_id=job_id),
     )
     client = api_client(demo.researcher)

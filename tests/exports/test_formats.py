@@ -208,7 +208,7 @@ def test_a_bundle_holds_data_codebook_and_metadata(demo, tmp_path, table):
 
 
 def test_large_tables_stream_in_chunks_and_row_groups(demo, tmp_path, monkeypatch):
-    monkeypatch.setattr(exports, "CHUNK_ROWS", 1000)
+    monkeypatch.setattr(exports.sources, "CHUNK_ROWS", 1000)
     wave = Wave.objects.get(slug="2025")
     source = exports.export_source(wave=wave, table="ratings")
     assert source.rows > 3000
@@ -243,7 +243,7 @@ def test_results_need_a_complete_run_and_xlsx_has_a_row_limit(demo, monkeypatch,
         exports.export_source(wave=wave, table="cells")
     with pytest.raises(exports.ExportError, match="Unknown table"):
         exports.export_source(wave=wave, table="experts")
-    monkeypatch.setattr(exports, "XLSX_MAX_ROWS", 10)
+    monkeypatch.setattr(exports.sources, "XLSX_MAX_ROWS", 10)
     source = exports.export_source(wave=Wave.objects.get(slug="2025"), table="cells")
     with pytest.raises(exports.ExportError, match="Excel sheet holds at most"):
         exports.write_data(source, "xlsx", tmp_path / "cells.xlsx")

@@ -28,7 +28,7 @@ def export_dir(settings, tmp_path):
 def run_jobs_here(mocker):
     """Jobs run in this process as soon as they are queued (the dispatch is the task)."""
     return mocker.patch(
-        "aggregation.exports.export_job_dispatch",
+        "aggregation.exports.jobs.export_job_dispatch",
         side_effect=lambda job_id: export_tasks.export_build(job_id) and True,
     )
 
@@ -161,7 +161,7 @@ def test_xlsx_row_limit_and_missing_results_are_client_errors(demo, export_dir, 
     from surveys.models import Wave
 
     client = api_client(demo.researcher)
-    monkeypatch.setattr(exports, "XLSX_MAX_ROWS", 10)
+    monkeypatch.setattr(exports.sources, "XLSX_MAX_ROWS", 10)
     direct = client.get("/api/v1/exports/2025/cells/download/", {"file_format": "xlsx"})
     assert direct.status_code == 400
     assert "Excel sheet holds at most" in direct.json()["detail"]

@@ -1,0 +1,438 @@
+"""What an export holds: the tables and formats, the variables and their value labels, and
+the *source* of one export (a wave, a table, a snapshot of its rows) read from the database.
+
+Rows leave the database in chunks of ``CHUNK_ROWS`` through a streaming cursor, and only
+integer ids travel: pseudonyms, codes and labels are joined from the small response and
+instrument tables by position. Experts appear only as the pseudonym of their response; no
+name, e-mail, affiliation, invitation or token is ever selected here.
+"""
+
+from collections.abc import Callable, Iterable, Iterator
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from itertools import islice
+
+import numpy as np
+import pandas as pd
+from django.db import connection
+from django.utils import timezone
+
+from aggregation.models import AggregationRun, CellResult, ComparisonResult
+from aggregation.selectors import run_latest_complete
+from surveys.models import Actor, Item, Panel, Perspective, Rating, Response, Role, Wave
+
+TABLES = ("ratings", "cells", "comparisons")
+FORMATS = ("csv", "xlsx", "parquet", "json", "dta", "sav")
+STREAMING_FORMATS = ("csv", "json")
+MEDIA_TYPES = {
+    "csv": "text/csv",
+    "json": "application/json",
+    "xlsx": "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+    "parquet": "application/vnd.apache.parquet",
+    "dta": "application/x-stata-dta",
+    "sav": "application/x-spss-sav",
+    "zip": "application/zip",
+}
+CHUNK_ROWS = 50_000
+XLSX_MAX_ROWS = 1_048_575
+POOLED_PANEL_CODE = 0
+POOLED_PANEL = "ALL"
+PERSPECTIVE_CODES = {"conception": 1, "expectation": 2, "performance": 3}
+
+
+class ExportError(Exception):
+    """An export that cannot be made as asked (unknown table or format, too many rows)."""
+
+
+class NoCompleteRunError(ExportError):
+    """Results of a wave that has no complete aggregation run yet."""
+
+
+def xlsx_check(source: "ExportSource") -> None:
+    """XLSX sheets end at 1,048,576 rows (one is the header)."""
+    if source.rows > XLSX_MAX_ROWS:
+        raise ExportError(
+            f"An Excel sheet holds at most {XLSX_MAX_ROWS:,} rows; this table has {source.rows:,}. "
+            "Use CSV or Parquet."
+        )
+
+
+# Variables and value labels ------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Variable:
+    """One column of an export.
+
+    ``kind`` is ``string``, ``integer``, ``float``, ``boolean``, ``date`` or ``category``;
+    a category names its set of value labels in ``labels``. ``nullable`` integers are
+    stored as floats in ``.dta`` and ``.sav`` (their only missing value is the system one).
+    """
+
+    name: str
+    label: str
+    kind: str
+    labels: str = ""
+    nullable: bool = False
+
+
+def _float(name: str, label: str) -> Variable:
+    return Variable(name, label, "float", nullable=True)
+
+
+WAVE = Variable("wave", "Survey wave (slug)", "string")
+RATINGS_VARIABLES = [
+    WAVE,
+    Variable("pseudonym", "Pseudonym of the response (one expert in one wave)", "string"),
+    Variable("panel", "Panel (capital) of the rating expert", "category", "panel"),
+    Variable("holder", "Actor whose view the item asks about", "category", "actor"),
+    Variable("subject", "Actor whose role the item asks about", "category", "actor"),
+    Variable(
+        "perspective",
+        "Perspective: conception, expectation, performance",
+        "category",
+        "perspective",
+    ),
+    Variable("role", "Role of the typology", "category", "role"),
+    Variable(
+        "value", "Rating on the item's scale; missing when cannot judge", "integer", nullable=True
+    ),
+    Variable("cannot_judge", "1 if the expert chose cannot judge, else 0", "boolean"),
+    Variable(
+        "confidence", "Expert's confidence, 1 (low) to 5 (high); optional", "integer", nullable=True
+    ),
+    Variable("submitted_on", "Date the response was submitted (UTC, no time)", "date"),
+]
+CELL_VARIABLES = [
+    WAVE,
+    Variable("panel", "Panel of the raters; ALL pools every panel", "category", "panel"),
+    Variable("holder", "Actor whose view the item asks about", "category", "actor"),
+    Variable("subject", "Actor whose role the item asks about", "category", "actor"),
+    Variable(
+        "perspective",
+        "Perspective: conception, expectation, performance",
+        "category",
+        "perspective",
+    ),
+    Variable("role", "Role of the typology", "category", "role"),
+    Variable("n", "Number of ratings with a value", "integer"),
+    Variable("n_cannot_judge", "Number of cannot-judge answers", "integer"),
+    _float("mean", "Mean rating"),
+    _float("median", "Median rating"),
+    _float("sd", "Standard deviation"),
+    _float("se", "Standard error of the mean"),
+    _float("ci_low", "95% confidence interval of the mean, lower bound"),
+    _float("ci_high", "95% confidence interval of the mean, upper bound"),
+    _float("weighted_mean", "Confidence-weighted mean"),
+    _float("rwg", "Within-cell agreement r_wg (James, Demaree and Wolf 1984)"),
+]
+COMPARISON_VARIABLES = [
+    WAVE,
+    Variable("preset", "Named comparison (see DESIGN.md)", "string"),
+    Variable("subject", "Actor the comparison is about", "category", "actor"),
+    Variable("role", "Role of the typology", "category", "role"),
+    Variable("left_label", "Left selector: perspective, holder to subject, panel", "string"),
+    Variable("right_label", "Right selector: perspective, holder to subject, panel", "string"),
+    Variable("method", "Test: welch (independent) or paired", "string"),
+    Variable("n_left", "Left: number of ratings", "integer"),
+    _float("mean_left", "Left: mean"),
+    _float("sd_left", "Left: standard deviation"),
+    _float("ci_low_left", "Left: 95% CI of the mean, lower bound"),
+    _float("ci_high_left", "Left: 95% CI of the mean, upper bound"),
+    Variable("n_right", "Right: number of ratings", "integer"),
+    _float("mean_right", "Right: mean"),
+    _float("sd_right", "Right: standard deviation"),
+    _float("ci_low_right", "Right: 95% CI of the mean, lower bound"),
+    _float("ci_high_right", "Right: 95% CI of the mean, upper bound"),
+    _float("diff", "Difference of means, left minus right"),
+    _float("diff_ci_low", "95% CI of the difference, lower bound"),
+    _float("diff_ci_high", "95% CI of the difference, upper bound"),
+    _float("hedges_g", "Effect size, Hedges' g"),
+    _float("p_value", "p-value of the difference"),
+    _float("p_adjusted", "p-value, Benjamini-Hochberg adjusted across roles"),
+    Variable("dominant_left", "Left: role with the highest mean", "string"),
+    Variable("dominant_right", "Right: role with the highest mean", "string"),
+    _float("profile_distance", "Distance between the two role profiles"),
+]
+VARIABLES = {
+    "ratings": RATINGS_VARIABLES,
+    "cells": CELL_VARIABLES,
+    "comparisons": COMPARISON_VARIABLES,
+}
+
+
+@dataclass(frozen=True)
+class ValueLabel:
+    code: int
+    label: str
+    description: str
+
+
+def _label_sets(*, pooled_panel: bool) -> dict[str, list[ValueLabel]]:
+    """Integer code → text of every categorical variable: actor, role, panel and perspective.
+
+    Codes are the database ids (stable within one installation, so exports of several waves
+    merge); the pooled panel is 0 and perspectives are 1–3.
+    """
+    panels = [
+        ValueLabel(pk, code, city)
+        for pk, code, city in Panel.objects.order_by("code").values_list("pk", "code", "city_en")
+    ]
+    if pooled_panel:
+        panels.insert(0, ValueLabel(POOLED_PANEL_CODE, POOLED_PANEL, "all panels pooled"))
+    return {
+        "panel": panels,
+        "actor": [
+            ValueLabel(pk, code, name)
+            for pk, code, name in Actor.objects.order_by("order", "code").values_list(
+                "pk", "code", "name_en"
+            )
+        ],
+        "role": [
+            ValueLabel(pk, code, name)
+            for pk, code, name in Role.objects.order_by("order", "code").values_list(
+                "pk", "code", "name_en"
+            )
+        ],
+        "perspective": [
+            ValueLabel(PERSPECTIVE_CODES[value], value, str(label))
+            for value, label in Perspective.choices
+        ],
+    }
+
+
+# Sources -------------------------------------------------------------------------------------
+
+
+@dataclass
+class ExportSource:
+    """A table of one wave, snapshotted when the source was made, ready to be written.
+
+    ``chunks()`` yields frames with the columns of ``variables``; categorical columns hold
+    integer codes (see ``label_sets``). ``rows`` is the row count of the snapshot.
+    """
+
+    wave: Wave
+    table: str
+    run: AggregationRun | None
+    variables: list[Variable]
+    label_sets: dict[str, list[ValueLabel]]
+    rows: int
+    generated_at: datetime
+    chunks: Callable[[], Iterator[pd.DataFrame]] = field(repr=False)
+
+    @property
+    def columns(self) -> list[str]:
+        return [variable.name for variable in self.variables]
+
+    def labels_of(self, variable: Variable) -> dict[int, str]:
+        return {value.code: value.label for value in self.label_sets[variable.labels]}
+
+    def frame(self) -> pd.DataFrame:
+        """The whole table as one coded frame (for the writers that need it whole)."""
+        frames = list(self.chunks())
+        if not frames:
+            return _empty_frame(self.variables)
+        return pd.concat(frames, ignore_index=True)
+
+    def text_chunks(self) -> Iterator[pd.DataFrame]:
+        """Chunks with categorical codes replaced by their text ("MOW", "protectee")."""
+        for chunk in self.chunks():
+            yield _as_text(chunk, self)
+
+
+def _empty_frame(variables: list[Variable]) -> pd.DataFrame:
+    dtypes = {
+        "string": object,
+        "integer": "Int64",
+        "float": "float64",
+        "boolean": "bool",
+        "date": object,
+        "category": "int64",
+    }
+    return pd.DataFrame({v.name: pd.Series(dtype=dtypes[v.kind]) for v in variables})
+
+
+def _as_text(chunk: pd.DataFrame, source: ExportSource) -> pd.DataFrame:
+    chunk = chunk.copy()
+    for variable in source.variables:
+        if variable.kind == "category":
+            chunk[variable.name] = (
+                chunk[variable.name].map(source.labels_of(variable)).astype(object)
+            )
+    return chunk
+
+
+def _batches(rows: Iterable[tuple], size: int) -> Iterator[list[tuple]]:
+    rows = iter(rows)
+    while batch := list(islice(rows, size)):
+        yield batch
+
+
+def _submitted_ratings(wave: Wave, snapshot: datetime, max_id: int):
+    return Rating.objects.filter(
+        response__wave=wave,
+        response__status=Response.Status.SUBMITTED,
+        response__submitted_at__lte=snapshot,
+        pk__lte=max_id,
+    )
+
+
+RAW_RATING_COLUMNS = ["response", "item", "value", "cannot_judge", "confidence"]
+
+
+def _raw_ratings(wave: Wave, snapshot: datetime, max_id: int) -> Iterator[pd.DataFrame]:
+    """Frames of (response, item, value, cannot_judge, confidence) in rating id order.
+
+    PostgreSQL streams from Django's server-side cursor (psycopg gives native values, so no
+    per-row conversion); SQLite from a plain cursor, bypassing Django's per-row converters.
+    Either way the rows come ``CHUNK_ROWS`` at a time and memory stays flat. (ADBC's Arrow
+    reader was tried: it holds the whole result in memory before the first batch.)
+    """
+    rows = (
+        _submitted_ratings(wave, snapshot, max_id)
+        .order_by("pk")
+        .values_list("response_id", "item_id", "value", "cannot_judge", "confidence")
+    )
+    if connection.vendor != "sqlite":
+        for batch in _batches(rows.iterator(chunk_size=CHUNK_ROWS), CHUNK_ROWS):
+            yield pd.DataFrame.from_records(batch, columns=RAW_RATING_COLUMNS)
+        return
+    sql, params = rows.query.sql_with_params()
+    with connection.cursor() as cursor:
+        cursor.execute(sql, params)
+        while batch := cursor.fetchmany(CHUNK_ROWS):
+            yield pd.DataFrame.from_records(batch, columns=RAW_RATING_COLUMNS)
+
+
+def _nullable_integers(column: pd.Series) -> pd.arrays.IntegerArray:
+    if column.dtype == object:
+        return pd.array(column.to_numpy(dtype=object), dtype="Int64")
+    return pd.array(pd.to_numeric(column), dtype="Int64")
+
+
+def _ratings_source(wave: Wave, generated_at: datetime) -> ExportSource:
+    max_id = Rating.objects.order_by("-pk").values_list("pk", flat=True).first() or 0
+    queryset = _submitted_ratings(wave, generated_at, max_id)
+
+    def chunks() -> Iterator[pd.DataFrame]:
+        responses = pd.DataFrame.from_records(
+            [
+                (pk, pseudonym, panel_id, submitted_at.astimezone(UTC).date())
+                for pk, pseudonym, panel_id, submitted_at in Response.objects.filter(
+                    wave=wave,
+                    status=Response.Status.SUBMITTED,
+                    submitted_at__lte=generated_at,
+                ).values_list("pk", "pseudonym", "panel_id", "submitted_at")
+            ],
+            columns=["id", "pseudonym", "panel", "submitted_on"],
+        ).set_index("id")
+        items = pd.DataFrame.from_records(
+            [
+                (pk, holder, subject, PERSPECTIVE_CODES[perspective], role)
+                for pk, holder, subject, perspective, role in Item.objects.filter(
+                    block__wave=wave
+                ).values_list(
+                    "pk", "block__holder_id", "block__subject_id", "block__perspective", "role_id"
+                )
+            ],
+            columns=["id", "holder", "subject", "perspective", "role"],
+        ).set_index("id")
+        for raw in _raw_ratings(wave, generated_at, max_id):
+            by_response = responses.index.get_indexer(raw["response"])
+            by_item = items.index.get_indexer(raw["item"])
+            known = (by_response >= 0) & (by_item >= 0)
+            if not known.all():  # cannot happen inside the snapshot; never guess
+                raw, by_response, by_item = raw[known], by_response[known], by_item[known]
+            response_rows = responses.iloc[by_response]
+            item_rows = items.iloc[by_item]
+            yield pd.DataFrame(
+                {
+                    "wave": wave.slug,
+                    "pseudonym": response_rows["pseudonym"].to_numpy(dtype=object),
+                    "panel": response_rows["panel"].to_numpy(dtype=np.int64),
+                    "holder": item_rows["holder"].to_numpy(dtype=np.int64),
+                    "subject": item_rows["subject"].to_numpy(dtype=np.int64),
+                    "perspective": item_rows["perspective"].to_numpy(dtype=np.int64),
+                    "role": item_rows["role"].to_numpy(dtype=np.int64),
+                    "value": _nullable_integers(raw["value"]),
+                    "cannot_judge": raw["cannot_judge"].to_numpy(dtype=bool),
+                    "confidence": _nullable_integers(raw["confidence"]),
+                    "submitted_on": response_rows["submitted_on"].to_numpy(dtype=object),
+                }
+            )
+
+    return ExportSource(
+        wave=wave,
+        table="ratings",
+        run=run_latest_complete(wave=wave),
+        variables=RATINGS_VARIABLES,
+        label_sets=_label_sets(pooled_panel=False),
+        rows=queryset.count(),
+        generated_at=generated_at,
+        chunks=chunks,
+    )
+
+
+def _result_source(wave: Wave, table: str, generated_at: datetime) -> ExportSource:
+    run = run_latest_complete(wave=wave)
+    if run is None:
+        raise NoCompleteRunError(
+            "This wave has no complete aggregation run yet; aggregate it first."
+        )
+    variables = VARIABLES[table]
+    model = CellResult if table == "cells" else ComparisonResult
+    queryset = model.objects.filter(run=run)
+    # Database columns in the order of the variables, categorical ones as ids.
+    selected = [
+        {
+            "panel": "panel_id",
+            "holder": "holder_id",
+            "subject": "subject_id",
+            "role": "role_id",
+        }.get(variable.name, variable.name)
+        for variable in variables[1:]
+    ]
+
+    def chunks() -> Iterator[pd.DataFrame]:
+        rows = queryset.order_by("pk").values_list(*selected).iterator(chunk_size=CHUNK_ROWS)
+        for batch in _batches(rows, CHUNK_ROWS):
+            frame = pd.DataFrame.from_records(batch, columns=[v.name for v in variables[1:]])
+            frame.insert(0, "wave", wave.slug)
+            for variable in variables:
+                column = frame[variable.name]
+                if variable.name == "panel":
+                    frame["panel"] = column.fillna(POOLED_PANEL_CODE).astype(np.int64)
+                elif variable.name == "perspective":
+                    frame["perspective"] = column.map(PERSPECTIVE_CODES).astype(np.int64)
+                elif variable.kind == "category":
+                    frame[variable.name] = column.astype(np.int64)
+                elif variable.kind == "integer":
+                    frame[variable.name] = column.astype("Int64")
+                elif variable.kind == "float":
+                    frame[variable.name] = pd.to_numeric(column).astype("float64")
+                elif variable.kind == "string":
+                    frame[variable.name] = column.fillna("").astype(object)
+            yield frame
+
+    return ExportSource(
+        wave=wave,
+        table=table,
+        run=run,
+        variables=variables,
+        label_sets=_label_sets(pooled_panel=table == "cells"),
+        rows=queryset.count(),
+        generated_at=generated_at,
+        chunks=chunks,
+    )
+
+
+def export_source(*, wave: Wave, table: str) -> ExportSource:
+    """The rows of ``table`` for ``wave`` as of now: raw ratings of submitted responses, or
+    the cells or comparisons of the wave's newest complete aggregation run."""
+    if table not in TABLES:
+        raise ExportError(f"Unknown table {table!r}; choose one of {', '.join(TABLES)}.")
+    generated_at = timezone.now()
+    if table == "ratings":
+        return _ratings_source(wave, generated_at)
+    return _result_source(wave, table, generated_at)

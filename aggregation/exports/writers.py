@@ -1,0 +1,443 @@
+"""Writing a source as a file: codebook and metadata, CSV, JSON, Parquet, XLSX, Stata
+``.dta`` and SPSS ``.sav``, and the bundle (a ZIP of data, codebook and metadata) or the
+sidecar files beside a data file written alone.
+
+CSV (Arrow's CSV writer), JSON and Parquet (one row group per chunk) are written chunk by
+chunk, so their memory does not grow with the table; XLSX (at most 1,048,575 rows), ``.dta``
+and ``.sav`` are written from one frame, because their writers need the whole table.
+
+Categorical variables (panel, holder, subject, perspective, role) hold their codes as text
+("MOW", "RUS", "expectation", "protectee") in CSV, JSON, XLSX and Parquet, and as integer
+codes with value labels carrying the same text in ``.dta`` and ``.sav``; read either way,
+the values are the same.
+"""
+
+import csv
+import io
+import json
+import tempfile
+import zipfile
+from collections.abc import Iterable, Iterator
+from datetime import date
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from aggregation.exports.sources import (
+    FORMATS,
+    ExportError,
+    ExportSource,
+    ValueLabel,
+    xlsx_check,
+)
+
+GENERATOR = "role-survey exports 1.0"
+
+
+# Codebook and metadata -----------------------------------------------------------------------
+
+
+def codebook(source: ExportSource) -> dict[str, Any]:
+    """Every variable: name, label, type and, for categorical ones, the value labels."""
+    variables = []
+    for variable in source.variables:
+        entry: dict[str, Any] = {
+            "name": variable.name,
+            "label": variable.label,
+            "type": variable.kind,
+        }
+        if variable.kind == "category":
+            entry["storage"] = (
+                "text code in csv, json, xlsx, parquet; integer with value labels in dta, sav"
+            )
+            entry["values"] = [
+                {"code": value.code, "label": value.label, "description": value.description}
+                for value in source.label_sets[variable.labels]
+            ]
+        elif variable.kind == "boolean":
+            entry["storage"] = "0/1 in csv, dta, sav; true/false in json, xlsx, parquet"
+        elif variable.kind == "date":
+            entry["storage"] = "ISO date YYYY-MM-DD in csv and json; a date elsewhere"
+        variables.append(entry)
+    return {"table": source.table, "wave": source.wave.slug, "variables": variables}
+
+
+def codebook_rows(source: ExportSource) -> list[list[Any]]:
+    """The codebook as a long table: one row per variable, then one per value label."""
+    rows: list[list[Any]] = [
+        ["variable", "label", "type", "value_code", "value_label", "value_description"]
+    ]
+    for entry in codebook(source)["variables"]:
+        rows.append([entry["name"], entry["label"], entry["type"], "", "", ""])
+        for value in entry.get("values", []):
+            rows.append(
+                [entry["name"], "", "", value["code"], value["label"], value["description"]]
+            )
+    return rows
+
+
+def codebook_csv(source: ExportSource) -> str:
+    buffer = io.StringIO()
+    csv.writer(buffer, lineterminator="\n").writerows(codebook_rows(source))
+    return buffer.getvalue()
+
+
+def metadata(source: ExportSource, file_format: str) -> dict[str, Any]:
+    """Wave, aggregation run, estimator and version, generated at, rows and columns."""
+    run = source.run
+    return {
+        "wave": source.wave.slug,
+        "wave_title": source.wave.title,
+        "wave_status": source.wave.status,
+        "synthetic": source.wave.is_synthetic,
+        "table": source.table,
+        "format": file_format,
+        "rows": source.rows,
+        "columns": source.columns,
+        "aggregation_run": None
+        if run is None
+        else {
+            "id": run.pk,
+            "finished_at": run.finished_at.isoformat() if run.finished_at else None,
+            "n_ratings": run.n_ratings,
+            "estimator": run.estimator_name,
+            "estimator_version": run.estimator_version,
+        },
+        "estimator": run.estimator_name if run else None,
+        "estimator_version": run.estimator_version if run else None,
+        "aggregation_note": (
+            "Raw ratings; the run is the newest complete aggregation of the wave at export time."
+            if source.table == "ratings"
+            else "Results of the newest complete aggregation run of the wave."
+        ),
+        "generated_at": source.generated_at.isoformat(),
+        "generator": GENERATOR,
+        "privacy": "Experts appear only as the pseudonym of their response in this wave.",
+    }
+
+
+def _metadata_json(source: ExportSource, file_format: str) -> str:
+    return json.dumps(metadata(source, file_format), ensure_ascii=False, indent=2)
+
+
+# Writers -------------------------------------------------------------------------------------
+
+
+def _arrow_schema(source: ExportSource, *, for_csv: bool = False):
+    """The Arrow schema of the text form; in CSV, flags are 0/1 integers."""
+    import pyarrow as pa
+
+    types = {
+        "string": pa.string(),
+        "category": pa.string(),
+        "integer": pa.int64(),
+        "float": pa.float64(),
+        "boolean": pa.int8() if for_csv else pa.bool_(),
+        "date": pa.date32(),
+    }
+    return pa.schema([pa.field(v.name, types[v.kind], nullable=True) for v in source.variables])
+
+
+def _label_lookup(values: list[ValueLabel]) -> tuple[np.ndarray, Any]:
+    """An array from code to position among ``values``, and the labels as an Arrow array."""
+    import pyarrow as pa
+
+    lookup = np.full(max((value.code for value in values), default=0) + 1, -1, dtype=np.int32)
+    for position, value in enumerate(values):
+        lookup[value.code] = position
+    return lookup, pa.array([value.label for value in values], pa.string())
+
+
+def arrow_batches(source: ExportSource, *, for_csv: bool = False) -> Iterator[Any]:
+    """The table as Arrow record batches of the text form, one per chunk.
+
+    Categorical codes become their labels through a dictionary (no Python string per row).
+    """
+    import pyarrow as pa
+
+    schema = _arrow_schema(source, for_csv=for_csv)
+    lookups = {name: _label_lookup(values) for name, values in source.label_sets.items()}
+    for chunk in source.chunks():
+        arrays = []
+        for variable, target in zip(source.variables, schema, strict=True):
+            column = chunk[variable.name]
+            if variable.kind == "category":
+                lookup, labels = lookups[variable.labels]
+                indices = pa.array(lookup[column.to_numpy(dtype=np.int64)], pa.int32())
+                array = pa.DictionaryArray.from_arrays(indices, labels).dictionary_decode()
+            elif variable.kind == "string":
+                array = pa.array(column.to_numpy(dtype=object), pa.string())
+            elif variable.kind == "boolean":
+                array = pa.array(column.to_numpy(dtype=bool)).cast(target.type)
+            else:
+                array = pa.array(column, from_pandas=True).cast(target.type)
+            arrays.append(array)
+        yield pa.RecordBatch.from_arrays(arrays, schema=schema)
+
+
+def write_csv(source: ExportSource, out) -> None:
+    """UTF-8 CSV (no BOM) with a header, written batch by batch with Arrow's CSV writer."""
+    import pyarrow.csv as arrow_csv
+
+    schema = _arrow_schema(source, for_csv=True)
+    options = arrow_csv.WriteOptions(include_header=True, quoting_style="needed")
+    with arrow_csv.CSVWriter(out, schema, write_options=options) as writer:
+        for batch in arrow_batches(source, for_csv=True):
+            writer.write_batch(batch)
+
+
+class _Pieces(io.RawIOBase):
+    """A write-only file that hands what is written to a list (for streaming responses)."""
+
+    def __init__(self) -> None:
+        self.pieces: list[bytes] = []
+
+    def writable(self) -> bool:
+        return True
+
+    def write(self, data) -> int:
+        self.pieces.append(bytes(data))
+        return len(data)
+
+
+def iter_csv(source: ExportSource) -> Iterator[bytes]:
+    """The CSV as pieces, one (or a few) per chunk: for streaming responses."""
+    import pyarrow.csv as arrow_csv
+
+    sink = _Pieces()
+    schema = _arrow_schema(source, for_csv=True)
+    options = arrow_csv.WriteOptions(include_header=True, quoting_style="needed")
+    with arrow_csv.CSVWriter(sink, schema, write_options=options) as writer:
+        for batch in arrow_batches(source, for_csv=True):
+            writer.write_batch(batch)
+            if sink.pieces:
+                yield b"".join(sink.pieces)
+                sink.pieces.clear()
+    if sink.pieces:  # the header of an empty table, or the tail
+        yield b"".join(sink.pieces)
+
+
+def _json_ready(chunk: pd.DataFrame, source: ExportSource) -> pd.DataFrame:
+    for variable in source.variables:
+        if variable.kind == "date":
+            chunk[variable.name] = [
+                value.isoformat() if isinstance(value, date) else None
+                for value in chunk[variable.name]
+            ]
+    return chunk
+
+
+def iter_json(source: ExportSource) -> Iterator[bytes]:
+    """The table as one JSON array of objects, one piece per chunk."""
+    yield b"["
+    first = True
+    for chunk in source.text_chunks():
+        records = _json_ready(chunk, source).to_json(
+            orient="records", force_ascii=False, double_precision=15
+        )
+        if records == "[]":
+            continue
+        yield (("" if first else ",\n") + records[1:-1]).encode()
+        first = False
+    yield b"]\n"
+
+
+def _write_stream(pieces: Iterable[bytes], path: Path) -> None:
+    with open(path, "wb") as out:
+        for piece in pieces:
+            out.write(piece)
+
+
+def write_parquet(source: ExportSource, path: Path) -> None:
+    """Parquet, one row group per chunk; metadata and codebook in the file's key-values."""
+    import pyarrow.parquet as pq
+
+    schema = _arrow_schema(source).with_metadata(
+        {
+            "rolesurvey.metadata": _metadata_json(source, "parquet"),
+            "rolesurvey.codebook": json.dumps(codebook(source), ensure_ascii=False),
+        }
+    )
+    with pq.ParquetWriter(path, schema, compression="zstd") as writer:
+        for batch in arrow_batches(source):
+            writer.write_batch(batch)
+
+
+def write_xlsx(source: ExportSource, path: Path) -> None:
+    """A workbook with the sheets data, codebook and metadata (write-only, row by row)."""
+    from openpyxl import Workbook
+
+    xlsx_check(source)
+    workbook = Workbook(write_only=True)
+    data = workbook.create_sheet("data")
+    data.append(source.columns)
+    for chunk in source.text_chunks():
+        cells = chunk.astype(object).where(chunk.notna(), None)
+        for row in cells.itertuples(index=False, name=None):
+            data.append(row)
+    book = workbook.create_sheet("codebook")
+    for row in codebook_rows(source):
+        book.append(row)
+    meta = workbook.create_sheet("metadata")
+    meta.append(["key", "value"])
+    for key, value in metadata(source, "xlsx").items():
+        meta.append(
+            [
+                key,
+                value
+                if isinstance(value, str | int | float | bool) or value is None
+                else json.dumps(value),
+            ]
+        )
+    workbook.save(path)
+
+
+def statistical_frame(source: ExportSource) -> pd.DataFrame:
+    """The whole table typed for Stata and SPSS: codes int32, nullable numbers as floats,
+    booleans 0/1, strings without missing values."""
+    frame = source.frame()
+    for variable in source.variables:
+        column = frame[variable.name]
+        if variable.kind == "category":
+            frame[variable.name] = column.astype(np.int32)
+        elif variable.kind == "boolean":
+            frame[variable.name] = column.astype(np.int8)
+        elif variable.kind in ("integer", "float") and (
+            variable.nullable or variable.kind == "float"
+        ):
+            frame[variable.name] = pd.to_numeric(column).astype("float64")
+        elif variable.kind == "integer":
+            frame[variable.name] = column.astype(np.int32)
+        elif variable.kind == "string":
+            frame[variable.name] = column.fillna("").astype(object)
+    return frame
+
+
+def _statistical_labels(source: ExportSource) -> tuple[dict[str, str], dict[str, dict]]:
+    column_labels = {variable.name: variable.label for variable in source.variables}
+    value_labels = {
+        variable.name: source.labels_of(variable)
+        for variable in source.variables
+        if variable.kind == "category"
+    }
+    return column_labels, value_labels
+
+
+def _file_label(source: ExportSource) -> str:
+    return f"Role survey, wave {source.wave.slug}, {source.table}"[:80]
+
+
+def write_dta(source: ExportSource, path: Path) -> None:
+    """Stata ``.dta`` (format 118: Stata 14 and later, UTF-8): variable and value labels."""
+    import pyreadstat
+
+    column_labels, value_labels = _statistical_labels(source)
+    pyreadstat.write_dta(
+        statistical_frame(source),
+        str(path),
+        file_label=_file_label(source),
+        column_labels=column_labels,
+        variable_value_labels=value_labels,
+        version=14,
+    )
+
+
+def write_sav(source: ExportSource, path: Path) -> None:
+    """SPSS ``.sav``: variable labels, value labels, measure levels, metadata as notes."""
+    import pyreadstat
+
+    column_labels, value_labels = _statistical_labels(source)
+    info = metadata(source, "sav")
+    run = info["aggregation_run"]
+    notes = [
+        f"Wave: {info['wave']}",
+        f"Table: {info['table']}",
+        f"Aggregation run: {run['id'] if run else 'none'}",
+        f"Estimator: {info['estimator'] or 'none'} {info['estimator_version'] or ''}".strip(),
+        f"Generated at: {info['generated_at']}",
+    ]
+    measures = {
+        variable.name: "nominal" if variable.kind in ("category", "boolean", "string") else "scale"
+        for variable in source.variables
+    }
+    pyreadstat.write_sav(
+        statistical_frame(source),
+        str(path),
+        file_label=_file_label(source),
+        column_labels=column_labels,
+        variable_value_labels=value_labels,
+        variable_measure=measures,
+        note=notes,
+    )
+
+
+def write_data(source: ExportSource, file_format: str, path: Path) -> None:
+    """The data file alone, in ``file_format``."""
+    if file_format not in FORMATS:
+        raise ExportError(f"Unknown format {file_format!r}; choose one of {', '.join(FORMATS)}.")
+    if file_format == "csv":
+        with open(path, "wb") as out:
+            write_csv(source, out)
+    elif file_format == "json":
+        _write_stream(iter_json(source), path)
+    else:
+        {"xlsx": write_xlsx, "parquet": write_parquet, "dta": write_dta, "sav": write_sav}[
+            file_format
+        ](source, path)
+
+
+def data_file_name(source: ExportSource, file_format: str) -> str:
+    return f"{source.wave.slug}_{source.table}.{file_format}"
+
+
+def write_bundle(source: ExportSource, file_format: str, path: Path) -> None:
+    """A ZIP with the data file, ``codebook.csv``, ``codebook.json`` and ``metadata.json``."""
+    compressed = file_format in ("csv", "json", "dta", "sav")
+    with (
+        tempfile.TemporaryDirectory(prefix="export-") as folder,
+        zipfile.ZipFile(path, "w", allowZip64=True) as bundle,
+    ):
+        name = data_file_name(source, file_format)
+        data_path = Path(folder) / name
+        write_data(source, file_format, data_path)
+        bundle.write(
+            data_path,
+            name,
+            compress_type=zipfile.ZIP_DEFLATED if compressed else zipfile.ZIP_STORED,
+        )
+        bundle.writestr("codebook.csv", codebook_csv(source), zipfile.ZIP_DEFLATED)
+        bundle.writestr(
+            "codebook.json",
+            json.dumps(codebook(source), ensure_ascii=False, indent=2),
+            zipfile.ZIP_DEFLATED,
+        )
+        bundle.writestr("metadata.json", _metadata_json(source, file_format), zipfile.ZIP_DEFLATED)
+
+
+def sidecar_paths(path: Path) -> dict[str, Path]:
+    """Where the codebook and metadata go beside a data file written alone."""
+    stem = path.with_suffix("")
+    return {
+        "codebook.csv": stem.with_name(stem.name + ".codebook.csv"),
+        "codebook.json": stem.with_name(stem.name + ".codebook.json"),
+        "metadata.json": stem.with_name(stem.name + ".metadata.json"),
+    }
+
+
+def export_write(*, source: ExportSource, file_format: str, path: Path) -> list[Path]:
+    """Write an export to ``path``: a bundle if it ends in ``.zip``, else the data file with
+    its codebook and metadata beside it. Returns the files written."""
+    path = Path(path)
+    if path.suffix.lower() == ".zip":
+        write_bundle(source, file_format, path)
+        return [path]
+    write_data(source, file_format, path)
+    sidecars = sidecar_paths(path)
+    sidecars["codebook.csv"].write_text(codebook_csv(source), encoding="utf-8")
+    sidecars["codebook.json"].write_text(
+        json.dumps(codebook(source), ensure_ascii=False, indent=2), encoding="utf-8"
+    )
+    sidecars["metadata.json"].write_text(_metadata_json(source, file_format), encoding="utf-8")
+    return [path, *sidecars.values()]
