@@ -8,7 +8,6 @@ runs, never see half a run; a failure marks it ``failed`` and leaves earlier run
 
 import hashlib
 import logging
-import math
 from dataclasses import dataclass
 from datetime import timedelta
 
@@ -33,7 +32,6 @@ from aggregation.models import (
 from surveys.models import Actor, Block, Item, Panel, Rating, Response, Role, Wave
 
 logger = logging.getLogger(__name__)
-BATCH_SIZE = 2000
 
 
 @dataclass(frozen=True)
@@ -56,14 +54,6 @@ class CodeMaps:
 def home_panels() -> dict[str, str]:
     """Actor code → the code of the panel sitting in that actor's capital."""
     return dict(Panel.objects.values_list("actor__code", "code"))
-
-
-def _number(value) -> float | None:
-    """A float for the database: NaN and infinities become NULL."""
-    if value is None or pd.isna(value):
-        return None
-    value = float(value)
-    return value if math.isfinite(value) else None
 
 
 def _nullable(frame: pd.DataFrame, columns: list[str]) -> pd.DataFrame:
@@ -310,35 +300,43 @@ def _cells_frame(run: AggregationRun) -> pd.DataFrame:
     ).rename(columns={"role_id": "role"})
 
 
+CHANGE_NUMBERS = ["mean_t", "mean_prev", "diff", "ci_low", "ci_high", "p_value"]
+WAVE_CHANGE_FIELDS = [
+    "run_id",
+    "previous_run_id",
+    "panel_id",
+    "holder_id",
+    "subject_id",
+    "perspective",
+    "role_id",
+    "n_t",
+    "n_prev",
+    *CHANGE_NUMBERS,
+]
+
+
 def _changes_store(run: AggregationRun) -> None:
     """Store each cell's change since the previous wave (from both runs' stored cells)."""
     previous = _previous_run(run)
     if previous is None:
         return
-    changes = cell_changes(_cells_frame(run), _cells_frame(previous))
-    WaveChangeResult.objects.bulk_create(
+    changes = _nullable(cell_changes(_cells_frame(run), _cells_frame(previous)), CHANGE_NUMBERS)
+    rows = [
         (
-            WaveChangeResult(
-                run=run,
-                previous_run=previous,
-                panel_id=row.panel or None,
-                holder_id=row.holder,
-                subject_id=row.subject,
-                perspective=row.perspective,
-                role_id=row.role,
-                n_t=int(row.n_t),
-                mean_t=_number(row.mean_t),
-                n_prev=int(row.n_prev),
-                mean_prev=_number(row.mean_prev),
-                diff=_number(row.diff),
-                ci_low=_number(row.ci_low),
-                ci_high=_number(row.ci_high),
-                p_value=_number(row.p_value),
-            )
-            for row in changes.itertuples(index=False)
-        ),
-        batch_size=BATCH_SIZE,
-    )
+            run.pk,
+            previous.pk,
+            int(row.panel) or None,  # 0: all panels
+            int(row.holder),
+            int(row.subject),
+            row.perspective,
+            int(row.role),
+            int(row.n_t),
+            int(row.n_prev),
+            *(getattr(row, name) for name in CHANGE_NUMBERS),
+        )
+        for row in changes.itertuples(index=False)
+    ]
+    _rows_insert(WaveChangeResult, WAVE_CHANGE_FIELDS, rows)
 
 
 def _run_complete(run: AggregationRun) -> None:

@@ -137,6 +137,7 @@ def test_wave_without_a_moscow_panel_aggregates_without_presets_that_need_it(ope
         ("CellResult", "CELL_FIELDS"),
         ("ComparisonResult", "COMPARISON_FIELDS"),
         ("ReliabilityResult", "RELIABILITY_FIELDS"),
+        ("WaveChangeResult", "WAVE_CHANGE_FIELDS"),
     ],
 )
 def test_stored_rows_fill_every_column_of_their_model(model, fields):
