@@ -290,14 +290,18 @@ class PanelProgress:
         return self.submitted / self.invited if self.invited else None
 
 
-def wave_panel_progress(*, wave: Wave) -> list[PanelProgress]:
+def wave_panel_progress(
+    *, wave: Wave, panel_ids: frozenset[int] | None = None
+) -> list[PanelProgress]:
     """Per panel: invited, e-mailed, started (draft) and submitted invitations (one query).
 
-    Every panel is listed, also one without invitations to this wave.
+    Every panel is listed (those of ``panel_ids``, None: all), also one without invitations
+    to this wave.
     """
+    panels = Panel.objects.all() if panel_ids is None else Panel.objects.filter(pk__in=panel_ids)
     in_wave = Q(experts__invitations__wave=wave)
     status = "experts__invitations__status"
-    rows = Panel.objects.annotate(
+    rows = panels.annotate(
         invited=Count("experts__invitations", filter=in_wave),
         sent=Count(
             "experts__invitations", filter=in_wave & Q(experts__invitations__sent_at__isnull=False)
@@ -337,7 +341,6 @@ class ExpertStatus:
     submitted_at: datetime | None
     reminders_sent: int
     last_reminder_at: datetime | None
-    response_id: int | None
     response_status: str | None
     name: str | None = None
     email: str | None = None
@@ -349,12 +352,17 @@ def wave_expert_statuses(
     panel: str | None = None,
     status: str | None = None,
     with_identity: bool = False,
+    panel_ids: frozenset[int] | None = None,
 ):
     """The invitations of a wave as ``ExpertStatus`` rows (a lazy query: slice it to page).
 
-    Never an answer; names and e-mails only with ``with_identity``.
+    Never an answer, nor the response's id or pseudonym (which would join the expert to their
+    answers); names and e-mails only with ``with_identity``. ``panel_ids`` (None: all)
+    narrows the rows to the panels a panel admin administers.
     """
     invitations = Invitation.objects.filter(wave=wave)
+    if panel_ids is not None:
+        invitations = invitations.filter(expert__panel__in=panel_ids)
     if panel:
         invitations = invitations.filter(expert__panel__code=panel)
     if status:
@@ -372,7 +380,6 @@ def wave_expert_statuses(
         "submitted_at",
         "reminders_sent",
         "last_reminder_at",
-        "response__id",
         "response__status",
     ]
     if with_identity:

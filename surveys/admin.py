@@ -29,8 +29,10 @@ from django.utils.http import urlencode
 
 from aggregation import charts, selectors
 from aggregation.reports import csv_download
-from surveys import panel_admin, services
+from surveys import data_changes, linkage, panel_admin, services
+from surveys.access import panel_ids_administered, panels_scope
 from surveys.audit import audit_record
+from surveys.identity_crypto import blind_index
 from surveys.models import (
     Actor,
     AuditEntry,
@@ -68,19 +70,38 @@ def _skipped_text(skipped: dict[str, int]) -> str:
     return "; ".join(f"{count} {reason}" for reason, count in sorted(skipped.items()))
 
 
+def _audit_value(name: str, value):
+    """A value as the audit log may hold it: identities as a blind-index reference (the
+    first 16 hex digits of their keyed hash), other values as text."""
+    if name in IDENTITY_FIELDS:
+        return f"ref:{blind_index(str(value or ''))[:16]}" if value else ""
+    if hasattr(value, "pk"):
+        return value.pk
+    return value if isinstance(value, int | bool | type(None)) else str(value)
+
+
 class AuditedAdminMixin:
-    """Saves and deletions in the admin's forms are written to the audit log (field names,
-    never values)."""
+    """Saves and deletions in the admin's forms are written to the audit log: which fields
+    changed, with old and new values (identities as blind-index references, never in
+    clear)."""
 
     audit_name = ""
 
     def save_model(self, request, obj, form, change):
+        old = {name: form.initial.get(name) for name in form.changed_data}
         super().save_model(request, obj, form, change)
+        changes = {
+            name: {
+                "old": _audit_value(name, old[name]),
+                "new": _audit_value(name, form.cleaned_data.get(name)),
+            }
+            for name in sorted(form.changed_data)
+        }
         audit_record(
             user=request.user,
             action=f"{self.audit_name}.{'change' if change else 'create'}",
             obj=obj,
-            detail={"fields": sorted(form.changed_data)} if change else {},
+            detail={"fields": sorted(form.changed_data), "changes": changes} if change else {},
         )
 
     def delete_model(self, request, obj):
@@ -95,6 +116,29 @@ class AuditedAdminMixin:
             detail={"ids": ids, "count": len(ids)},
         )
         super().delete_queryset(request, queryset)
+
+
+class PanelScopedAdminMixin:
+    """Lists, pages, actions and deletions only for objects of the user's own panels
+    (``surveys.access``); another panel's object answers 404, as if it did not exist."""
+
+    panel_field = "panel"
+
+    def get_queryset(self, request):
+        return panels_scope(
+            super().get_queryset(request), user=request.user, panel_field=self.panel_field
+        )
+
+
+class ReadOnlyDataAdminMixin:
+    """Collected data is never edited in a form: no adding, no changing (the change page is a
+    read-only view); deletion through the audited service."""
+
+    def has_add_permission(self, request, obj=None):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
 
 
 @admin.register(Actor)
@@ -115,9 +159,30 @@ class RoleAdmin(admin.ModelAdmin):
 
 @admin.register(Panel)
 class PanelAdmin(admin.ModelAdmin):
+    """Panels, with the staff users who administer each; only a superuser assigns them."""
+
     list_display = ("code", "city_en", "city_ru", "actor")
     list_select_related = ("actor",)
     search_fields = ("code", "city_en", "city_ru")
+    filter_horizontal = ("admins",)
+
+    def get_queryset(self, request):
+        return panels_scope(super().get_queryset(request), user=request.user, panel_field="pk")
+
+    def get_readonly_fields(self, request, obj=None):
+        return () if request.user.is_superuser else ("admins",)
+
+    def save_related(self, request, form, formsets, change):
+        before = set(form.instance.admins.values_list("pk", flat=True)) if change else set()
+        super().save_related(request, form, formsets, change)
+        after = set(form.instance.admins.values_list("pk", flat=True))
+        if before != after:
+            audit_record(
+                user=request.user,
+                action="panel.admins",
+                obj=form.instance,
+                detail={"changes": {"admins": {"old": sorted(before), "new": sorted(after)}}},
+            )
 
 
 @admin.register(Scale)
@@ -310,7 +375,8 @@ class WaveAdmin(AuditedAdminMixin, admin.ModelAdmin):
         if request.method == "POST" and wave is not None:
             self._dashboard_action(request, wave, request.POST.get("action", ""))
             return HttpResponseRedirect(f"{request.path}?{urlencode({'wave': wave.slug})}")
-        progress = selectors.wave_panel_progress(wave=wave) if wave else []
+        panel_ids = panel_ids_administered(request.user)
+        progress = selectors.wave_panel_progress(wave=wave, panel_ids=panel_ids) if wave else []
         if request.GET.get("format") == "csv" and wave is not None:
             return csv_download(
                 request,
@@ -375,7 +441,9 @@ class WaveAdmin(AuditedAdminMixin, admin.ModelAdmin):
                         messages.WARNING,
                     )
             elif action == "invite_all":
-                experts = Expert.objects.filter(panel__blocks__wave=wave).distinct()
+                experts = panels_scope(
+                    Expert.objects.filter(panel__blocks__wave=wave).distinct(), user=user
+                )
                 report = panel_admin.invitations_create_bulk(wave=wave, experts=experts, user=user)
                 self.message_user(
                     request,
@@ -384,13 +452,21 @@ class WaveAdmin(AuditedAdminMixin, admin.ModelAdmin):
                     messages.SUCCESS,
                 )
             elif action == "send_invitations":
-                invitations = Invitation.objects.filter(wave=wave, status=Invitation.Status.CREATED)
+                invitations = panels_scope(
+                    Invitation.objects.filter(wave=wave, status=Invitation.Status.CREATED),
+                    user=user,
+                    panel_field="expert__panel",
+                )
                 self._report_sending(
                     request, panel_admin.invitations_send(invitations=invitations, user=user)
                 )
             elif action == "send_reminders":
-                invitations = Invitation.objects.filter(
-                    wave=wave, status__in=[Invitation.Status.SENT, Invitation.Status.STARTED]
+                invitations = panels_scope(
+                    Invitation.objects.filter(
+                        wave=wave, status__in=[Invitation.Status.SENT, Invitation.Status.STARTED]
+                    ),
+                    user=user,
+                    panel_field="expert__panel",
                 )
                 self._report_sending(
                     request, panel_admin.reminders_send(invitations=invitations, user=user)
@@ -418,17 +494,24 @@ class WaveAdmin(AuditedAdminMixin, admin.ModelAdmin):
         panel = request.GET.get("panel") or None
         status = request.GET.get("status") or None
         with_identity = can_see_identities(request)
+        panel_ids = panel_ids_administered(user)
         if wave is not None:
             identity_view_audit(request, page="expert status", obj=wave)
         statuses = (
             selectors.wave_expert_statuses(
-                wave=wave, panel=panel, status=status, with_identity=with_identity
+                wave=wave,
+                panel=panel,
+                status=status,
+                with_identity=with_identity,
+                panel_ids=panel_ids,
             )
             if wave
             else []
         )
         if request.GET.get("format") == "csv" and wave is not None:
-            pseudonymous = selectors.wave_expert_statuses(wave=wave, panel=panel, status=status)
+            pseudonymous = selectors.wave_expert_statuses(
+                wave=wave, panel=panel, status=status, panel_ids=panel_ids
+            )
             return csv_download_status(request, wave=wave, statuses=list(pseudonymous))
         page = Paginator(statuses, EXPERTS_PER_PAGE).get_page(request.GET.get("page"))
         query = {"wave": wave.slug if wave else "", "panel": panel or "", "status": status or ""}
@@ -439,7 +522,11 @@ class WaveAdmin(AuditedAdminMixin, admin.ModelAdmin):
             waves=waves,
             page=page,
             with_identity=with_identity,
-            panels=list(Panel.objects.values_list("code", "city_en")),
+            panels=list(
+                panels_scope(Panel.objects.all(), user=user, panel_field="pk").values_list(
+                    "code", "city_en"
+                )
+            ),
             statuses=Invitation.Status.choices,
             panel=panel,
             status=status,
@@ -463,7 +550,9 @@ class WaveAdmin(AuditedAdminMixin, admin.ModelAdmin):
         if not user.has_perm(needed):
             raise PermissionDenied
         ids = [value for value in request.POST.getlist("invitation") if value.isdigit()]
-        invitations = Invitation.objects.filter(wave=wave, pk__in=ids)
+        invitations = panels_scope(
+            Invitation.objects.filter(wave=wave, pk__in=ids), user=user, panel_field="expert__panel"
+        )
         if not ids:
             self.message_user(request, "Select at least one expert.", messages.WARNING)
             return
@@ -519,8 +608,9 @@ class InviteForm(forms.Form):
 
 
 @admin.register(Expert)
-class ExpertAdmin(AuditedAdminMixin, admin.ModelAdmin):
-    """Names, e-mails and affiliations only for users with ``view_expert_identity``."""
+class ExpertAdmin(AuditedAdminMixin, PanelScopedAdminMixin, admin.ModelAdmin):
+    """Names, e-mails and affiliations only for users with ``view_expert_identity``, and only
+    of the panels the user administers."""
 
     list_filter = ("panel", "language", "is_active")
     list_select_related = ("panel",)
@@ -554,6 +644,13 @@ class ExpertAdmin(AuditedAdminMixin, admin.ModelAdmin):
 
     def get_exclude(self, request, obj=None):
         return () if can_see_identities(request) else IDENTITY_FIELDS
+
+    def formfield_for_foreignkey(self, db_field, request, **kwargs):
+        if db_field.name == "panel":
+            kwargs["queryset"] = panels_scope(
+                Panel.objects.all(), user=request.user, panel_field="pk"
+            )
+        return super().formfield_for_foreignkey(db_field, request, **kwargs)
 
     def has_add_permission(self, request):
         # Adding an expert means typing a name and an e-mail.
@@ -651,7 +748,7 @@ class ExpertAdmin(AuditedAdminMixin, admin.ModelAdmin):
                 except panel_admin.ImportFileError as error:
                     file_error = str(error)
                 else:
-                    report = panel_admin.experts_import_check(rows=rows)
+                    report = panel_admin.experts_import_check(rows=rows, user=request.user)
                     payload = signing.dumps(
                         data.decode("utf-8-sig"), salt=IMPORT_SALT, compress=True
                     )
@@ -665,7 +762,11 @@ class ExpertAdmin(AuditedAdminMixin, admin.ModelAdmin):
             "file_error": file_error,
             "columns": panel_admin.IMPORT_COLUMNS,
             "languages": [code for code, _name in settings.LANGUAGES],
-            "panels": list(Panel.objects.values_list("code", "city_en")),
+            "panels": list(
+                panels_scope(Panel.objects.all(), user=request.user, panel_field="pk").values_list(
+                    "code", "city_en"
+                )
+            ),
             "max_kb": panel_admin.IMPORT_MAX_BYTES // 1024,
             "is_nav_sidebar_enabled": False,
         }
@@ -673,7 +774,10 @@ class ExpertAdmin(AuditedAdminMixin, admin.ModelAdmin):
 
 
 @admin.register(Invitation)
-class InvitationAdmin(AuditedAdminMixin, admin.ModelAdmin):
+class InvitationAdmin(AuditedAdminMixin, PanelScopedAdminMixin, admin.ModelAdmin):
+    """Invitations of the user's panels, read-only: they change only through the actions
+    (send, remind, approve a new address), each audited. No link to the response."""
+
     list_display = (
         "__str__",
         "expert",
@@ -687,18 +791,29 @@ class InvitationAdmin(AuditedAdminMixin, admin.ModelAdmin):
     )
     list_filter = ("wave", "status", "language", "expert__panel")
     list_select_related = ("expert__panel", "wave")
-    readonly_fields = (
-        "token_hash",
+    fields = (
+        "expert",
+        "wave",
+        "language",
+        "status",
         "created_at",
+        "sent_at",
         "opened_at",
         "submitted_at",
-        "sent_at",
         "reminders_sent",
         "last_reminder_at",
     )
-    raw_id_fields = ("expert",)
-    actions = ["send_invitations", "send_reminders"]
+    readonly_fields = fields
+    actions = ["send_invitations", "send_reminders", "approve_new_address"]
     audit_name = "invitation"
+    panel_field = "expert__panel"
+
+    def has_add_permission(self, request):
+        # Invitations are made by the "invite" actions, which check the wave and the expert.
+        return False
+
+    def has_approve_permission(self, request) -> bool:
+        return request.user.is_superuser
 
     def _report(self, request, report: panel_admin.SendReport) -> None:
         text = f"{report.queued} e-mails queued."
@@ -714,27 +829,68 @@ class InvitationAdmin(AuditedAdminMixin, admin.ModelAdmin):
     def send_reminders(self, request, queryset):
         self._report(request, panel_admin.reminders_send(invitations=queryset, user=request.user))
 
+    @admin.action(
+        description="Approve sending the link to the expert's changed e-mail (superusers)",
+        permissions=["approve"],
+    )
+    def approve_new_address(self, request, queryset):
+        approved, problems = 0, set()
+        for invitation in queryset:
+            try:
+                linkage.reissue_approve(invitation=invitation, user=request.user)
+            except ValidationError as error:
+                problems.update(error.messages)
+            else:
+                approved += 1
+        self.message_user(
+            request,
+            f"{approved} new addresses approved; the next reminder goes there, and a notice "
+            "to the old address.",
+            messages.SUCCESS if approved else messages.WARNING,
+        )
+        for problem in sorted(problems):
+            self.message_user(request, problem, messages.WARNING)
 
-class RatingInline(admin.TabularInline):
-    model = Rating
-    fields = ("item", "value", "cannot_judge", "confidence")
-    raw_id_fields = ("item",)
-    extra = 0
+    def change_view(self, request, object_id, form_url="", extra_context=None):
+        # The page is read-only; a POST could still reach ModelAdmin's save path.
+        if request.method == "POST":
+            raise PermissionDenied
+        return super().change_view(request, object_id, form_url, extra_context)
+
+
+class DataDeletionAdminMixin:
+    """Deletions of collected data go through ``surveys.data_changes`` (scoped, audited,
+    refused in a closed wave except for a superuser, aggregation scheduled)."""
+
+    def delete_model(self, request, obj):
+        self.delete_queryset(request, self.model.objects.filter(pk=obj.pk))
+
+    def delete_queryset(self, request, queryset):
+        raise NotImplementedError
 
 
 @admin.register(Response)
-class ResponseAdmin(admin.ModelAdmin):
-    list_display = ("pseudonym", "wave", "panel", "status", "source", "submitted_at")
+class ResponseAdmin(
+    DataDeletionAdminMixin, ReadOnlyDataAdminMixin, PanelScopedAdminMixin, admin.ModelAdmin
+):
+    """Responses under their pseudonyms: never an invitation, an expert or an exact time
+    (which could be matched to an invitation's), never the answers next to anything else."""
+
+    list_display = ("pseudonym", "wave", "panel", "status", "source")
     list_filter = ("wave", "panel", "status", "source")
     list_select_related = ("wave", "panel")
     search_fields = ("pseudonym",)
-    readonly_fields = ("pseudonym", "invitation", "started_at", "updated_at", "submitted_at")
-    inlines = [RatingInline]
-    actions = ["reopen_responses"]
+    fields = ("pseudonym", "wave", "panel", "status", "source")
+    readonly_fields = fields
+    ordering = ("wave", "pseudonym")
+    actions = ["reopen_responses", "delete_selected"]
+
+    def has_reopen_permission(self, request) -> bool:
+        return request.user.has_perm("surveys.change_response")
 
     @admin.action(
         description="Reopen the selected submitted responses (back to draft)",
-        permissions=["change"],
+        permissions=["reopen"],
     )
     def reopen_responses(self, request, queryset):
         reopened, problems = 0, set()
@@ -749,22 +905,38 @@ class ResponseAdmin(admin.ModelAdmin):
         for problem in sorted(problems):
             self.message_user(request, problem, messages.WARNING)
 
+    def delete_queryset(self, request, queryset):
+        data_changes.responses_delete(responses=queryset, user=request.user)
+
 
 @admin.register(Rating)
-class RatingAdmin(admin.ModelAdmin):
+class RatingAdmin(
+    DataDeletionAdminMixin, ReadOnlyDataAdminMixin, PanelScopedAdminMixin, admin.ModelAdmin
+):
     list_display = ("response", "item", "value", "cannot_judge", "confidence")
     list_filter = ("response__wave", "response__panel", "cannot_judge", "item__block__perspective")
     list_select_related = ("response", "item")
     search_fields = ("response__pseudonym", "item__code")
-    raw_id_fields = ("response", "item")
+    fields = ("response", "item", "value", "cannot_judge", "confidence")
+    readonly_fields = fields
+    ordering = ("response__pseudonym", "item__code")
+    panel_field = "response__panel"
+
+    def delete_queryset(self, request, queryset):
+        data_changes.ratings_delete(ratings=queryset, user=request.user)
 
 
 @admin.register(BlockComment)
-class BlockCommentAdmin(admin.ModelAdmin):
+class BlockCommentAdmin(ReadOnlyDataAdminMixin, PanelScopedAdminMixin, admin.ModelAdmin):
     list_display = ("response", "block")
     list_filter = ("block__wave",)
     list_select_related = ("response", "block__wave", "block__holder", "block__subject")
-    raw_id_fields = ("response", "block")
+    fields = ("response", "block", "text")
+    readonly_fields = fields
+    panel_field = "response__panel"
+
+    def has_delete_permission(self, request, obj=None):
+        return False
 
 
 class AuditActionPrefixFilter(admin.SimpleListFilter):

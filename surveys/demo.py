@@ -288,7 +288,8 @@ def _fill_wave(
             invitation.status = Invitation.Status.STARTED if draft else Invitation.Status.SUBMITTED
             invitation.opened_at = now
             invitation.submitted_at = None if draft else now
-            invitation.save(update_fields=["status", "opened_at", "submitted_at"])
+            invitation.started_email = expert.email
+            invitation.save(update_fields=["status", "opened_at", "submitted_at", "started_email"])
             expert_bias = rng.normal(0.0, EXPERT_BIAS_SD)
             for block in panel_blocks:
                 for item in items[block.pk]:

@@ -110,6 +110,12 @@ class Panel(models.Model):
     city_en = models.CharField("city (English)", max_length=100)
     city_ru = models.CharField("city (Russian)", max_length=100)
     actor = models.ForeignKey(Actor, on_delete=models.PROTECT, related_name="panels")
+    admins = models.ManyToManyField(
+        settings.AUTH_USER_MODEL,
+        blank=True,
+        related_name="administered_panels",
+        help_text="Staff users who manage this panel's experts, invitations and responses.",
+    )
 
     class Meta:
         ordering = ["code"]
@@ -337,6 +343,11 @@ class Invitation(models.Model):
     submitted_at = models.DateTimeField(null=True, blank=True)
     reminders_sent = models.PositiveSmallIntegerField(default=0)
     last_reminder_at = models.DateTimeField(null=True, blank=True)
+    # The address the expert's response was started with: a link re-issued for a response
+    # with answers goes there, never to an address typed in later (surveys.reissue).
+    started_email = EncryptedEmailField(null=True, blank=True, editable=False)
+    # Blind index of a changed address that a superuser approved for re-issuing the link.
+    reissue_approved_index = models.CharField(max_length=64, blank=True, editable=False)
 
     class Meta:
         ordering = ["wave", "expert"]

@@ -17,7 +17,7 @@ from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 
 from django.conf import settings
-from django.core.exceptions import ValidationError
+from django.core.exceptions import PermissionDenied, ValidationError
 from django.core.mail import send_mail
 from django.core.validators import validate_email
 from django.db import IntegrityError, transaction
@@ -26,7 +26,8 @@ from django.template.loader import get_template
 from django.utils import timezone, translation
 
 from aggregation.scheduling import aggregation_queue_now
-from surveys import questionnaire, services
+from surveys import linkage, questionnaire, services
+from surveys.access import panel_assert_administered, panel_ids_administered
 from surveys.audit import audit_record
 from surveys.identity_crypto import blind_index
 from surveys.models import Expert, Invitation, Panel, Response, Wave
@@ -168,7 +169,7 @@ def _row_errors(row: ExpertRow, *, panels: dict[str, Panel], languages: set[str]
             errors.append(f"The e-mail address is longer than {EMAIL_MAX_LENGTH} characters.")
     if row.panel not in panels:
         known = ", ".join(sorted(panels)) or "none"
-        errors.append(f"Unknown panel “{row.panel}” (known: {known}).")
+        errors.append(f"Unknown panel “{row.panel}”, or not one you administer (yours: {known}).")
     if row.language not in languages:
         errors.append(f"Unknown language “{row.language}” (one of {', '.join(sorted(languages))}).")
     if len(row.affiliation) > AFFILIATION_MAX_LENGTH:
@@ -176,14 +177,20 @@ def _row_errors(row: ExpertRow, *, panels: dict[str, Panel], languages: set[str]
     return errors
 
 
-def experts_import_check(*, rows: Sequence[ExpertRow]) -> ImportReport:
-    """Check every row (the preview): fields, panel, language, duplicates in the file and
-    against the experts already on the panel (e-mails compared case-insensitively, through
-    the blind index).
+def _panels_of(user) -> dict[str, Panel]:
+    panel_ids = panel_ids_administered(user)
+    panels = Panel.objects.all() if panel_ids is None else Panel.objects.filter(pk__in=panel_ids)
+    return {panel.code: panel for panel in panels}
+
+
+def experts_import_check(*, rows: Sequence[ExpertRow], user) -> ImportReport:
+    """Check every row (the preview): fields, panel (one that ``user`` administers),
+    language, duplicates in the file and against the experts already on the panel (e-mails
+    compared case-insensitively, through the blind index).
 
     Three queries whatever the number of rows; writes nothing.
     """
-    panels = {panel.code: panel for panel in Panel.objects.all()}
+    panels = _panels_of(user)
     languages = {code for code, _name in settings.LANGUAGES}
     indexes = [blind_index(row.email) if row.email else "" for row in rows]
     existing = set(
@@ -215,10 +222,10 @@ def experts_import(*, rows: Sequence[ExpertRow], user) -> ImportReport:
     """
     try:
         with transaction.atomic():
-            report = experts_import_check(rows=rows)
+            report = experts_import_check(rows=rows, user=user)
             if not report.is_valid:
                 return report
-            panels = {panel.code: panel for panel in Panel.objects.all()}
+            panels = _panels_of(user)
             Expert.objects.bulk_create(
                 Expert(
                     panel=panels[row.panel],
@@ -237,7 +244,7 @@ def experts_import(*, rows: Sequence[ExpertRow], user) -> ImportReport:
             )
     except IntegrityError:
         return replace(
-            experts_import_check(rows=rows),
+            experts_import_check(rows=rows, user=user),
             file_errors=(
                 "Another import added some of these experts meanwhile; nothing was "
                 "imported. Check the file again.",
@@ -266,6 +273,8 @@ def invitations_create_bulk(*, wave: Wave, experts: Iterable[Expert], user) -> B
             f"Wave “{wave.slug}” is closed; nobody can be invited to it.", code="wave_closed"
         )
     experts = list(experts)
+    for panel_id in {expert.panel_id for expert in experts}:
+        panel_assert_administered(user=user, panel_id=panel_id)
     invited = set(
         Invitation.objects.filter(wave=wave, expert__in=experts).values_list("expert_id", flat=True)
     )
@@ -322,7 +331,7 @@ def invitation_send_blocker(*, invitation: Invitation) -> str | None:
         return SKIP_INACTIVE
     if invitation.status != Invitation.Status.CREATED:
         return SKIP_ALREADY_SENT
-    return None
+    return linkage.reissue_blocker(invitation=invitation)
 
 
 def reminder_blocker(*, invitation: Invitation, now: datetime) -> str | None:
@@ -348,7 +357,7 @@ def reminder_blocker(*, invitation: Invitation, now: datetime) -> str | None:
     )
     if last is not None and now - last < reminder_gap():
         return SKIP_TOO_SOON
-    return None
+    return linkage.reissue_blocker(invitation=invitation)
 
 
 def _queue(task_name: str, invitation_ids: list[int]) -> None:
@@ -379,18 +388,23 @@ def _queue(task_name: str, invitation_ids: list[int]) -> None:
         transaction.on_commit(publish)
 
 
-def _with_wave_and_expert(invitations: Iterable[Invitation]) -> list[Invitation]:
+def _with_wave_and_expert(invitations: Iterable[Invitation], *, user) -> list[Invitation]:
+    """The invitations with their wave and expert; refused whole if one is of a panel that
+    ``user`` does not administer."""
     ids = [invitation.pk for invitation in invitations]
-    return list(
+    chosen = list(
         Invitation.objects.filter(pk__in=ids).select_related("wave", "expert").order_by("pk")
     )
+    for panel_id in {invitation.expert.panel_id for invitation in chosen}:
+        panel_assert_administered(user=user, panel_id=panel_id)
+    return chosen
 
 
 @transaction.atomic
 def invitations_send(*, invitations: Iterable[Invitation], user) -> SendReport:
     """Queue the invitation e-mail of every invitation not sent yet (open wave, active
     expert). Two queries whatever the number; the e-mails go out from Celery."""
-    chosen = _with_wave_and_expert(invitations)
+    chosen = _with_wave_and_expert(invitations, user=user)
     skipped: Counter[str] = Counter()
     ids = []
     for invitation in chosen:
@@ -420,7 +434,7 @@ def reminders_send(
     """Queue a reminder for every chosen invitation that may have one now
     (``reminder_blocker``); the task checks again before it sends."""
     now = now or timezone.now()
-    chosen = _with_wave_and_expert(invitations)
+    chosen = _with_wave_and_expert(invitations, user=user)
     skipped: Counter[str] = Counter()
     ids = []
     for invitation in chosen:
@@ -494,7 +508,15 @@ def _locked_invitation(invitation_id: int) -> Invitation | None:
 
 
 def _mail(*, kind: str, invitation: Invitation) -> None:
-    """Issue a fresh token (the previous link stops working) and e-mail the new link."""
+    """Issue a fresh token (the previous link stops working) and e-mail the new link.
+
+    The address rules of ``linkage`` hold here too, whoever queued the e-mail: a link to an
+    answered response goes only to the address it was started with, or to an approved one
+    (and then the old address is told).
+    """
+    if linkage.reissue_blocker(invitation=invitation):
+        raise PermissionDenied(linkage.REISSUE_NEEDS_APPROVAL)
+    linkage.reissue_notice_send(invitation=invitation)
     token = services.invitation_reissue_token(invitation=invitation)
     subject, body = email_render(kind=kind, invitation=invitation, link=invitation_link(token))
     send_mail(subject, body, settings.DEFAULT_FROM_EMAIL, [invitation.expert.email])
@@ -554,6 +576,7 @@ def response_reopen(*, response: Response, user) -> Response:
     """Unlock a submitted response for its expert (back to draft, the invitation back to
     started, the wave re-aggregated); only while the wave is open, since the link works only
     then."""
+    panel_assert_administered(user=user, panel_id=response.panel_id)
     wave = Wave.objects.get(pk=response.wave_id)
     if wave.status != Wave.Status.OPEN:
         raise services.WaveStateError(
@@ -563,21 +586,36 @@ def response_reopen(*, response: Response, user) -> Response:
     if response.status != Response.Status.SUBMITTED:
         raise ValidationError("Only a submitted response can be reopened.", code="not_submitted")
     response = questionnaire.response_reopen(response=response)
-    audit_record(user=user, action="response.reopen", obj=response, detail={"wave": wave.pk})
+    audit_record(
+        user=user,
+        action="response.reopen",
+        obj=response,
+        detail={"wave": wave.pk, "changes": {"status": {"old": "submitted", "new": "draft"}}},
+    )
     return response
 
 
 @transaction.atomic
 def wave_open(*, wave: Wave, user) -> Wave:
     wave = services.wave_open(wave=wave)
-    audit_record(user=user, action="wave.open", obj=wave)
+    audit_record(
+        user=user,
+        action="wave.open",
+        obj=wave,
+        detail={"changes": {"status": {"old": "draft", "new": "open"}}},
+    )
     return wave
 
 
 @transaction.atomic
 def wave_close(*, wave: Wave, user) -> Wave:
-    wave = services.wave_close(wave=wave)
-    audit_record(user=user, action="wave.close", obj=wave)
+    wave = services.wave_close(wave=wave, user=user)
+    audit_record(
+        user=user,
+        action="wave.close",
+        obj=wave,
+        detail={"changes": {"status": {"old": "open", "new": "closed"}}},
+    )
     return wave
 
 

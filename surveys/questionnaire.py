@@ -22,6 +22,7 @@ from django.utils.translation import get_language
 from django.utils.translation import gettext as _
 
 from aggregation.scheduling import aggregation_schedule
+from surveys import linkage
 from surveys.models import (
     CONFIDENCE_MAX,
     CONFIDENCE_MIN,
@@ -135,6 +136,7 @@ def response_start(*, invitation: Invitation, now: datetime | None = None) -> Re
         ),
         opened_at=Coalesce(F("opened_at"), Value(now)),
     )
+    linkage.started_email_record(invitation=invitation)
     for _attempt in range(PSEUDONYM_ATTEMPTS):
         try:
             with transaction.atomic():

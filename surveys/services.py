@@ -15,6 +15,7 @@ from django.db import transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
+from surveys import linkage
 from surveys.audit import audit_record
 from surveys.identity_crypto import blind_index
 from surveys.models import (
@@ -177,8 +178,9 @@ def wave_open(*, wave: Wave, now: datetime | None = None) -> Wave:
 
 
 @transaction.atomic
-def wave_close(*, wave: Wave, now: datetime | None = None) -> Wave:
-    """Close an open wave: its links stop working; its instrument stays frozen."""
+def wave_close(*, wave: Wave, now: datetime | None = None, user=None) -> Wave:
+    """Close an open wave: its links stop working, its instrument stays frozen, and its
+    responses are cut from their experts for good (``linkage.responses_unlink``)."""
     wave = Wave.objects.select_for_update().get(pk=wave.pk)
     if wave.status != Wave.Status.OPEN:
         raise WaveStateError(
@@ -191,6 +193,9 @@ def wave_close(*, wave: Wave, now: datetime | None = None) -> Wave:
     if wave.closes_at is None or wave.closes_at > now:
         wave.closes_at = max(now, wave.opens_at) if wave.opens_at else now
     wave.save(update_fields=["status", "closes_at"])
+    # The link response → invitation → expert served resume, reopen and reminders; a closed
+    # wave needs none of them, so it is cut now, in the same transaction.
+    linkage.responses_unlink(wave=wave, user=user)
     return wave
 
 
@@ -271,6 +276,14 @@ def identity_keys_rotate() -> IdentityRotationReport:
     Expert.objects.bulk_update(
         experts, ["name", "email", "affiliation", "email_blind_index"], batch_size=500
     )
+    # The addresses responses were started with (``linkage``) are identities too.
+    invitations = list(
+        Invitation.objects.select_for_update()
+        .filter(started_email__isnull=False)
+        .only("started_email")
+        .order_by("pk")
+    )
+    Invitation.objects.bulk_update(invitations, ["started_email"], batch_size=500)
     report = IdentityRotationReport(experts=len(experts), reindexed=reindexed)
     audit_record(
         user=None,

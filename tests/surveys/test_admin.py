@@ -8,7 +8,7 @@ from django.contrib.auth.models import Permission, User
 from django.core.management import call_command
 from django.urls import reverse
 
-from surveys.models import Block, Expert, Wave
+from surveys.models import Block, Expert, Panel, Wave
 
 pytestmark = pytest.mark.django_db
 
@@ -19,10 +19,12 @@ def demo():
     call_command("aggregate", "2025", "--sync", stdout=StringIO())
 
 
-def staff_user(*permissions: str) -> User:
+def staff_user(*permissions: str, panels=None) -> User:
+    """A staff user with these permissions, administering ``panels`` (default: every panel)."""
     user = User.objects.create_user("staff", password="pw", is_staff=True)
     codenames = [p.split(".")[1] for p in permissions]
     user.user_permissions.set(Permission.objects.filter(codename__in=codenames))
+    user.administered_panels.set(Panel.objects.all() if panels is None else panels)
     return user
 
 

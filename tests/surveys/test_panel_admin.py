@@ -13,7 +13,7 @@ from django.urls import reverse
 from django.utils import timezone
 
 from surveys import panel_admin, services, tasks
-from surveys.models import AuditEntry, Expert, Invitation, Response, Wave
+from surveys.models import AuditEntry, Expert, Invitation, Panel, Response, Wave
 
 pytestmark = pytest.mark.django_db
 
@@ -96,7 +96,7 @@ def test_csv_read_rejects_a_file_above_the_size_limit():
 # Import check and import ------------------------------------------------------------------------
 
 
-def test_import_check_reports_every_row_error_with_its_line(panels, experts):
+def test_import_check_reports_every_row_error_with_its_line(panels, experts, admin_user):
     data = (
         (
             HEADER + "Good One,good@example.org,MOW,ru,Institute\n"  # line 2
@@ -110,7 +110,9 @@ def test_import_check_reports_every_row_error_with_its_line(panels, experts):
             "Too,few,fields\n"  # 10
         ).encode()
     )
-    report = panel_admin.experts_import_check(rows=panel_admin.experts_csv_read(data=data))
+    report = panel_admin.experts_import_check(
+        rows=panel_admin.experts_csv_read(data=data), user=admin_user
+    )
     errors = {check.row.line: check.errors for check in report.rows}
     assert errors[2] == () and errors[9] == ()
     assert errors[3] == ("The name is missing.",)
@@ -429,10 +431,12 @@ def test_wave_lifecycle_through_the_admin_is_audited(client, draft_wave, admin_u
     draft_wave.refresh_from_db()
     assert draft_wave.status == Wave.Status.CLOSED
     actions = list(AuditEntry.objects.order_by("pk").values_list("action", "user__username"))
-    assert actions == [("wave.open", "boss"), ("wave.close", "boss")]
+    assert actions == [("wave.open", "boss"), ("wave.unlink", "boss"), ("wave.close", "boss")]
 
 
-def test_expert_edits_in_the_admin_log_field_names_not_values(client, experts, admin_user):
+def test_expert_edits_in_the_admin_log_changes_as_references_not_values(
+    client, experts, admin_user
+):
     client.force_login(admin_user)
     expert = experts[0]
     client.post(
@@ -448,7 +452,11 @@ def test_expert_edits_in_the_admin_log_field_names_not_values(client, experts, a
         },
     )
     entry = AuditEntry.objects.get(action="expert.change")
-    assert entry.detail == {"fields": ["name"]}
+    assert entry.detail["fields"] == ["name"]
+    change = entry.detail["changes"]["name"]
+    assert change["old"].startswith("ref:") and change["new"].startswith("ref:")
+    assert change["old"] != change["new"]
+    assert "Sidorov" not in str(entry.detail) and "Ivan" not in str(entry.detail)
     assert "Sidorov" not in json.dumps(entry.detail)
 
 
@@ -462,7 +470,7 @@ def test_audit_log_is_filterable_by_area_in_the_admin(client, invited, admin_use
         return {entry.action for entry in result}
 
     assert shown("invitation") == {"invitation.create_bulk"}
-    assert shown("wave") == {"wave.close"}
+    assert shown("wave") == {"wave.close", "wave.unlink"}
     no_personal_data_in_audit()
 
 
@@ -474,6 +482,7 @@ def test_status_page_is_pseudonymous_without_the_identity_permission(client, inv
     user.user_permissions.set(
         Permission.objects.filter(codename__in=["view_invitation", "view_wave"])
     )
+    user.administered_panels.set(Panel.objects.all())
     client.force_login(user)
     url = reverse("admin:surveys_wave_experts")
     page = client.get(url, {"wave": invited[0].wave.slug}).content.decode()
