@@ -75,7 +75,7 @@ class CellResult(models.Model):
 
 
 class ComparisonResult(models.Model):
-    """One role of a named comparison (a preset of DESIGN.md) for one subject."""
+    """One role of a named comparison (a preset) for one subject."""
 
     run = models.ForeignKey(AggregationRun, on_delete=models.CASCADE, related_name="comparisons")
     preset = models.CharField(max_length=50)

@@ -21,7 +21,7 @@ from django.core import signing
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.core.paginator import Paginator
 from django.db.models import Count, F
-from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
+from django.http import Http404, HttpRequest, HttpResponse, HttpResponseRedirect
 from django.template.response import TemplateResponse
 from django.urls import path, reverse
 from django.utils.html import format_html
@@ -29,7 +29,7 @@ from django.utils.http import urlencode
 
 from aggregation import charts, selectors
 from aggregation.reports import csv_download
-from surveys import data_changes, linkage, panel_admin, services
+from surveys import confirmations, data_changes, linkage, panel_admin, services
 from surveys.access import panel_ids_administered, panels_scope
 from surveys.audit import audit_record
 from surveys.identity_crypto import blind_index
@@ -64,6 +64,30 @@ def identity_view_audit(request, *, page: str, obj=None) -> None:
     """Record that a page showing experts' names and e-mails was opened (ids only)."""
     if request.method == "GET" and can_see_identities(request):
         audit_record(user=request.user, action="identity.view", obj=obj, detail={"page": page})
+
+
+CONFIRMED_ACTIONS = {"close", "invite_all", "send_invitations", "send_reminders"}
+
+
+def confirmation_page(
+    admin_site, request, *, preview, hidden: list[tuple[str, str]], cancel_url: str, opts
+) -> TemplateResponse:
+    """The step before a wave-wide action: its sentence, then yes (POST again with
+    ``confirm=yes`` and the same fields) or back."""
+    context = {
+        **admin_site.each_context(request),
+        "opts": opts,
+        "title": preview.title,
+        "preview": preview,
+        "hidden": hidden,
+        "cancel_url": cancel_url,
+        "is_nav_sidebar_enabled": False,
+    }
+    return TemplateResponse(request, "admin/surveys/confirm_action.html", context)
+
+
+def _confirmed(request) -> bool:
+    return request.POST.get("confirm") == "yes"
 
 
 def _skipped_text(skipped: dict[str, int]) -> str:
@@ -124,6 +148,10 @@ class PanelScopedAdminMixin:
 
     panel_field = "panel"
 
+    def _get_obj_does_not_exist_redirect(self, request, opts, object_id):
+        # ModelAdmin redirects to the index with "… doesn't exist"; a 404 tells no more.
+        raise Http404
+
     def get_queryset(self, request):
         return panels_scope(
             super().get_queryset(request), user=request.user, panel_field=self.panel_field
@@ -158,16 +186,14 @@ class RoleAdmin(admin.ModelAdmin):
 
 
 @admin.register(Panel)
-class PanelAdmin(admin.ModelAdmin):
+class PanelAdmin(PanelScopedAdminMixin, admin.ModelAdmin):
     """Panels, with the staff users who administer each; only a superuser assigns them."""
 
     list_display = ("code", "city_en", "city_ru", "actor")
     list_select_related = ("actor",)
     search_fields = ("code", "city_en", "city_ru")
     filter_horizontal = ("admins",)
-
-    def get_queryset(self, request):
-        return panels_scope(super().get_queryset(request), user=request.user, panel_field="pk")
+    panel_field = "pk"
 
     def get_readonly_fields(self, request, obj=None):
         return () if request.user.is_superuser else ("admins",)
@@ -278,6 +304,21 @@ def _wave_from_request(request: HttpRequest, waves: list[Wave]) -> Wave | None:
     return chosen
 
 
+class WaveCopyForm(forms.Form):
+    slug = forms.SlugField(max_length=50, help_text="e.g. 2027; used by commands.")
+    title = forms.CharField(max_length=200)
+
+    def __init__(self, *args, source: Wave, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["title"].initial = f"{source.title} (next wave)"
+
+    def clean_slug(self):
+        slug = self.cleaned_data["slug"]
+        if Wave.objects.filter(slug=slug).exists():
+            raise ValidationError(f"A wave with the slug “{slug}” already exists.")
+        return slug
+
+
 class ExpertActionForm(forms.Form):
     ACTIONS = [
         ("send_invitation", "Send the invitation e-mail"),
@@ -300,12 +341,13 @@ class WaveAdmin(AuditedAdminMixin, admin.ModelAdmin):
     )
     list_filter = ("status", "is_synthetic")
     search_fields = ("slug", "title")
-    actions = ["open_waves", "close_waves"]
+    actions = ["open_waves", "close_waves", "copy_instrument"]
     audit_name = "wave"
 
     def get_readonly_fields(self, request, obj=None):
-        # Status changes only through the lifecycle actions (and their checks).
-        return ("status", "created_at") if obj else ("created_at",)
+        # A wave is created as a draft; its status changes only through the lifecycle
+        # actions (and their checks).
+        return ("status", "created_at")
 
     @admin.display(description="panel tools")
     def panel_tools(self, obj):
@@ -334,9 +376,60 @@ class WaveAdmin(AuditedAdminMixin, admin.ModelAdmin):
     def open_waves(self, request, queryset):
         self._run_lifecycle(request, queryset, panel_admin.wave_open, "opened")
 
-    @admin.action(description="Close the selected open waves", permissions=["change"])
+    @admin.action(description="Close the selected open waves…", permissions=["change"])
     def close_waves(self, request, queryset):
+        if not _confirmed(request):
+            waves = list(queryset)
+            return confirmation_page(
+                self.admin_site,
+                request,
+                preview=confirmations.waves_close_preview(waves=waves, user=request.user),
+                hidden=[("action", "close_waves")]
+                + [(admin.helpers.ACTION_CHECKBOX_NAME, str(wave.pk)) for wave in waves],
+                cancel_url=reverse("admin:surveys_wave_changelist"),
+                opts=self.model._meta,
+            )
         self._run_lifecycle(request, queryset, panel_admin.wave_close, "closed")
+        return None
+
+    @admin.action(
+        description="Start the next wave from the selected wave's instrument…",
+        permissions=["add"],
+    )
+    def copy_instrument(self, request, queryset):
+        if queryset.count() != 1:
+            self.message_user(request, "Select exactly one wave to copy.", messages.WARNING)
+            return None
+        source = queryset.get()
+        form = WaveCopyForm(request.POST if _confirmed(request) else None, source=source)
+        if form.is_valid():
+            try:
+                target = services.wave_copy_instrument(
+                    source=source,
+                    slug=form.cleaned_data["slug"],
+                    title=form.cleaned_data["title"],
+                    user=request.user,
+                )
+            except ValidationError as error:
+                form.add_error("slug", error)
+            else:
+                self.message_user(
+                    request,
+                    f"Draft wave {target.slug} created with the instrument of {source.slug}.",
+                    messages.SUCCESS,
+                )
+                return HttpResponseRedirect(reverse("admin:surveys_wave_change", args=[target.pk]))
+        context = {
+            **self.admin_site.each_context(request),
+            "opts": self.model._meta,
+            "title": f"Start the next wave from “{source.title}”",
+            "form": form,
+            "source": source,
+            "block_count": source.blocks.count(),
+            "action_checkbox_name": admin.helpers.ACTION_CHECKBOX_NAME,
+            "is_nav_sidebar_enabled": False,
+        }
+        return TemplateResponse(request, "admin/surveys/wave/copy_instrument.html", context)
 
     def get_urls(self):
         own = [
@@ -373,8 +466,23 @@ class WaveAdmin(AuditedAdminMixin, admin.ModelAdmin):
         waves = list(_waves_chronological())
         wave = _wave_from_request(request, waves)
         if request.method == "POST" and wave is not None:
-            self._dashboard_action(request, wave, request.POST.get("action", ""))
-            return HttpResponseRedirect(f"{request.path}?{urlencode({'wave': wave.slug})}")
+            action = request.POST.get("action", "")
+            if not self._dashboard_may(request, wave, action):
+                raise PermissionDenied
+            back = f"{request.path}?{urlencode({'wave': wave.slug})}"
+            if action in CONFIRMED_ACTIONS and not _confirmed(request):
+                return confirmation_page(
+                    self.admin_site,
+                    request,
+                    preview=confirmations.wave_action_preview(
+                        wave=wave, action=action, user=request.user
+                    ),
+                    hidden=[("wave", wave.slug), ("action", action)],
+                    cancel_url=back,
+                    opts=self.model._meta,
+                )
+            self._dashboard_action(request, wave, action)
+            return HttpResponseRedirect(back)
         panel_ids = panel_ids_administered(request.user)
         progress = selectors.wave_panel_progress(wave=wave, panel_ids=panel_ids) if wave else []
         if request.GET.get("format") == "csv" and wave is not None:
@@ -408,18 +516,20 @@ class WaveAdmin(AuditedAdminMixin, admin.ModelAdmin):
         )
         return TemplateResponse(request, "admin/surveys/wave/dashboard.html", context)
 
-    def _dashboard_action(self, request: HttpRequest, wave: Wave, action: str) -> None:
+    def _dashboard_may(self, request: HttpRequest, wave: Wave, action: str) -> bool:
         user = request.user
         needs = {
-            "open": self.has_change_permission(request, wave),
-            "close": self.has_change_permission(request, wave),
-            "aggregate": self.has_change_permission(request, wave),
-            "invite_all": user.has_perm("surveys.add_invitation"),
-            "send_invitations": user.has_perm("surveys.change_invitation"),
-            "send_reminders": user.has_perm("surveys.change_invitation"),
+            "open": lambda: self.has_change_permission(request, wave),
+            "close": lambda: self.has_change_permission(request, wave),
+            "aggregate": lambda: self.has_change_permission(request, wave),
+            "invite_all": lambda: user.has_perm("surveys.add_invitation"),
+            "send_invitations": lambda: user.has_perm("surveys.change_invitation"),
+            "send_reminders": lambda: user.has_perm("surveys.change_invitation"),
         }
-        if not needs.get(action, False):
-            raise PermissionDenied
+        return action in needs and needs[action]()
+
+    def _dashboard_action(self, request: HttpRequest, wave: Wave, action: str) -> None:
+        user = request.user
         try:
             if action == "open":
                 panel_admin.wave_open(wave=wave, user=user)
@@ -489,6 +599,9 @@ class WaveAdmin(AuditedAdminMixin, admin.ModelAdmin):
         waves = list(_waves_chronological())
         wave = _wave_from_request(request, waves)
         if request.method == "POST" and wave is not None:
+            confirm = self._experts_confirmation(request, wave)
+            if confirm is not None:
+                return confirm
             self._experts_action(request, wave)
             return HttpResponseRedirect(request.get_full_path())
         panel = request.GET.get("panel") or None
@@ -538,6 +651,28 @@ class WaveAdmin(AuditedAdminMixin, admin.ModelAdmin):
             max_reminders=settings.INVITATION_MAX_REMINDERS,
         )
         return TemplateResponse(request, "admin/surveys/wave/experts.html", context)
+
+    def _experts_confirmation(self, request: HttpRequest, wave: Wave) -> HttpResponse | None:
+        """The confirmation page before e-mailing the selected experts, or None."""
+        form = ExpertActionForm(request.POST)
+        if _confirmed(request) or not form.is_valid():
+            return None
+        action = form.cleaned_data["action"]
+        ids = [value for value in request.POST.getlist("invitation") if value.isdigit()]
+        if action == "reopen" or not ids:
+            return None
+        if not request.user.has_perm("surveys.change_invitation"):
+            raise PermissionDenied
+        return confirmation_page(
+            self.admin_site,
+            request,
+            preview=confirmations.wave_action_preview(
+                wave=wave, action=action, user=request.user, invitation_ids=ids
+            ),
+            hidden=[("wave", wave.slug), ("action", action)] + [("invitation", i) for i in ids],
+            cancel_url=request.get_full_path(),
+            opts=self.model._meta,
+        )
 
     def _experts_action(self, request: HttpRequest, wave: Wave) -> None:
         user = request.user
@@ -605,6 +740,13 @@ class InviteForm(forms.Form):
     wave = forms.ModelChoiceField(
         queryset=Wave.objects.exclude(status=Wave.Status.CLOSED), empty_label=None
     )
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        # The open wave first: that is where new experts are usually invited.
+        open_wave = Wave.objects.filter(status=Wave.Status.OPEN).order_by("-opens_at").first()
+        if open_wave is not None:
+            self.fields["wave"].initial = open_wave.pk
 
 
 @admin.register(Expert)
@@ -821,13 +963,30 @@ class InvitationAdmin(AuditedAdminMixin, PanelScopedAdminMixin, admin.ModelAdmin
             text += f" Not sent: {_skipped_text(report.skipped)}."
         self.message_user(request, text, messages.SUCCESS if report.queued else messages.WARNING)
 
-    @admin.action(description="E-mail the invitation (not sent yet)", permissions=["change"])
-    def send_invitations(self, request, queryset):
-        self._report(request, panel_admin.invitations_send(invitations=queryset, user=request.user))
+    def _confirm_selected(self, request, queryset, action: str) -> TemplateResponse:
+        ids = [str(pk) for pk in queryset.values_list("pk", flat=True)]
+        return confirmation_page(
+            self.admin_site,
+            request,
+            preview=confirmations.selected_invitations_preview(action=action, count=len(ids)),
+            hidden=[("action", action)] + [(admin.helpers.ACTION_CHECKBOX_NAME, pk) for pk in ids],
+            cancel_url=reverse("admin:surveys_invitation_changelist"),
+            opts=self.model._meta,
+        )
 
-    @admin.action(description="E-mail a reminder (within the limits)", permissions=["change"])
+    @admin.action(description="E-mail the invitation (not sent yet)…", permissions=["change"])
+    def send_invitations(self, request, queryset):
+        if not _confirmed(request):
+            return self._confirm_selected(request, queryset, "send_invitations")
+        self._report(request, panel_admin.invitations_send(invitations=queryset, user=request.user))
+        return None
+
+    @admin.action(description="E-mail a reminder (within the limits)…", permissions=["change"])
     def send_reminders(self, request, queryset):
+        if not _confirmed(request):
+            return self._confirm_selected(request, queryset, "send_reminders")
         self._report(request, panel_admin.reminders_send(invitations=queryset, user=request.user))
+        return None
 
     @admin.action(
         description="Approve sending the link to the expert's changed e-mail (superusers)",

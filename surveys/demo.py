@@ -174,7 +174,7 @@ def truth(
 def instrument_blocks() -> list[tuple[str, str, str, list[str], list[str]]]:
     """(holder, subject, perspective, roles, panels) of every block of the demo instrument.
 
-    The blocks cover every comparison of DESIGN.md: Russia's ego role and performance;
+    The blocks cover every named comparison: Russia's ego role and performance;
     for each ally what Moscow ascribes, what the ally conceives and enacts, and what the ally
     expects of Russia as seen from Moscow and from the ally's own capital.
     """

@@ -47,7 +47,7 @@ def started_email_record(*, invitation: Invitation) -> None:
         return
     email = invitation.expert.email
     Invitation.objects.filter(pk=invitation.pk, started_email__isnull=True).update(
-        started_email=Invitation._meta.get_field("started_email").get_prep_value(email)
+        started_email=email
     )
     invitation.started_email = email
 
@@ -97,10 +97,7 @@ def reissue_notice_send(*, invitation: Invitation) -> None:
         [old],
     )
     Invitation.objects.filter(pk=invitation.pk).update(
-        started_email=Invitation._meta.get_field("started_email").get_prep_value(
-            invitation.expert.email
-        ),
-        reissue_approved_index="",
+        started_email=invitation.expert.email, reissue_approved_index=""
     )
 
 

@@ -2,7 +2,7 @@
 
 A rating is one value of the cube (wave, panel, holder, subject, perspective, role): the wave
 and panel come from the response, holder, subject and perspective from the item's block, the
-role from the item. See DESIGN.md, "The data cube".
+role from the item.
 """
 
 from django.conf import settings
@@ -182,6 +182,7 @@ class Wave(models.Model):
                 | Q(closes_at__isnull=True)
                 | Q(closes_at__gt=F("opens_at")),
                 name="wave_closes_after_opening",
+                violation_error_message=_("The closing date must come after the opening date."),
             ),
         ]
 
@@ -190,7 +191,7 @@ class Wave(models.Model):
 
 
 class Perspective(models.TextChoices):
-    """Whose view of whose role an item asks about (DESIGN.md, "The data cube")."""
+    """Whose view of whose role an item asks about: conception, expectation or performance."""
 
     CONCEPTION = "conception", _("conception")
     EXPECTATION = "expectation", _("expectation")

@@ -538,7 +538,12 @@ def invitation_send(*, invitation_id: int, now: datetime | None = None) -> bool:
     invitation.status = Invitation.Status.SENT
     invitation.sent_at = now
     invitation.save(update_fields=["status", "sent_at"])
-    audit_record(user=None, action="invitation.email_sent", obj=invitation, detail={})
+    audit_record(
+        user=None,
+        action="invitation.email_sent",
+        obj=invitation,
+        detail={"changes": {"status": {"old": "created", "new": "sent"}}},
+    )
     logger.info("Invitation %s e-mailed.", invitation.pk)
     return True
 
@@ -562,7 +567,15 @@ def reminder_send(*, invitation_id: int, now: datetime | None = None) -> bool:
         user=None,
         action="invitation.reminder_sent",
         obj=invitation,
-        detail={"reminder": invitation.reminders_sent},
+        detail={
+            "reminder": invitation.reminders_sent,
+            "changes": {
+                "reminders_sent": {
+                    "old": invitation.reminders_sent - 1,
+                    "new": invitation.reminders_sent,
+                }
+            },
+        },
     )
     logger.info("Reminder %s of invitation %s e-mailed.", invitation.reminders_sent, invitation.pk)
     return True

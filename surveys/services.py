@@ -200,7 +200,7 @@ def wave_close(*, wave: Wave, now: datetime | None = None, user=None) -> Wave:
 
 
 @transaction.atomic
-def wave_copy_instrument(*, source: Wave, slug: str, title: str) -> Wave:
+def wave_copy_instrument(*, source: Wave, slug: str, title: str, user=None) -> Wave:
     """Start the next round: a new draft wave with the same blocks and items as ``source``.
 
     Item codes stay the same, so the two waves' cells line up for trends. Role texts are not
@@ -227,6 +227,12 @@ def wave_copy_instrument(*, source: Wave, slug: str, title: str) -> Wave:
             prompt_en=block.prompt_en,
             prompt_ru=block.prompt_ru,
         )
+    audit_record(
+        user=user,
+        action="wave.copy_instrument",
+        obj=target,
+        detail={"source": source.slug, "blocks": target.blocks.count()},
+    )
     return target
 
 

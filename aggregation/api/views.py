@@ -84,7 +84,7 @@ class CellViewSet(ResultViewSet):
 
 
 class ComparisonViewSet(ResultViewSet):
-    """The named comparisons (DESIGN.md), role by role: both sides, difference, CI, g, p."""
+    """The named comparisons (presets), role by role: both sides, difference, CI, g, p."""
 
     serializer_class = serializers.ComparisonSerializer
     filterset_class = filters.ComparisonFilter
