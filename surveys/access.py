@@ -21,8 +21,12 @@ ALL_PANELS = None
 def panel_ids_administered(user) -> frozenset[int] | None:
     """The ids of the panels ``user`` administers, or ``ALL_PANELS`` (None) for a superuser.
 
-    An anonymous or inactive user administers none.
+    ``user=None`` is the system itself (a management command run by the operator, or a
+    Celery task acting on an admin's earlier, checked request): all panels. An anonymous or
+    inactive user administers none.
     """
+    if user is None:
+        return ALL_PANELS
     if not getattr(user, "is_authenticated", False) or not user.is_active:
         return frozenset()
     if user.is_superuser:

@@ -6,6 +6,10 @@ from django.db.models import Q
 RESEARCHERS = "Researchers"
 PANEL_ADMINS = "Panel admins"
 
+# A panel admin works on the panels that list them (``Panel.admins``): experts, invitations,
+# responses. Opening and closing a wave acts on every panel at once, so it is not theirs: it
+# needs ``surveys.change_wave``, which a superuser (the study's coordinator) has.
+
 # app_label.codename of each group's permissions
 GROUP_PERMISSIONS: dict[str, list[str]] = {
     RESEARCHERS: [
@@ -29,7 +33,6 @@ GROUP_PERMISSIONS: dict[str, list[str]] = {
         "surveys.view_panel",
         "surveys.view_scale",
         "surveys.view_wave",
-        "surveys.change_wave",
         "surveys.view_block",
         "surveys.view_item",
         "surveys.view_expert",

@@ -21,6 +21,7 @@ from django.db import transaction
 from django.utils import timezone
 
 from aggregation.scheduling import aggregation_schedule
+from surveys.access import panels_scope
 from surveys.audit import audit_record
 from surveys.models import (
     CONFIDENCE_MAX,
@@ -119,7 +120,9 @@ class _Instrument:
     item_panels: dict[int, set[int]]
 
     @classmethod
-    def load(cls, wave: Wave) -> "_Instrument":
+    def load(cls, wave: Wave, *, user) -> "_Instrument":
+        """The wave's instrument; ``panels`` holds only the panels ``user`` administers, so
+        a row of another panel is refused like an unknown one."""
         items = {}
         item_panels: dict[int, set[int]] = {}
         rows = Item.objects.filter(block__wave=wave).values_list(
@@ -139,7 +142,11 @@ class _Instrument:
             if panel_id is not None:
                 item_panels.setdefault(pk, set()).add(panel_id)
         return cls(
-            panels=dict(Panel.objects.values_list("code", "pk")),
+            panels=dict(
+                panels_scope(Panel.objects.all(), user=user, panel_field="pk").values_list(
+                    "code", "pk"
+                )
+            ),
             actors=set(Actor.objects.values_list("code", flat=True)),
             roles=set(Role.objects.values_list("code", flat=True)),
             items=items,
@@ -175,7 +182,7 @@ def _check_row(
         bad("expert_ref", "empty; every row needs the reference of its expert")
     panel_id = instrument.panels.get(cells["panel"].strip())
     if panel_id is None:
-        bad("panel", "no panel has this code")
+        bad("panel", "no panel has this code, or it is not one you administer")
     codes = {}
     for column in ("holder", "subject"):
         codes[column] = cells[column].strip()
@@ -348,7 +355,7 @@ def ratings_import(*, wave: Wave, csv_file: IO, user, dry_run: bool = False) -> 
     except UnicodeDecodeError:
         report.errors.append(RowError(line=0, reason="the file is not UTF-8 text"))
         return report
-    rows, errors, count = _check_file(text, _Instrument.load(wave))
+    rows, errors, count = _check_file(text, _Instrument.load(wave, user=user))
     report.rows = count
     if errors:
         report.errors = errors

@@ -18,7 +18,7 @@ from rest_framework.authtoken.models import Token
 from rest_framework.test import APIClient
 
 from surveys.groups import PANEL_ADMINS, RESEARCHERS, groups_sync
-from surveys.models import Expert, Invitation, Role
+from surveys.models import Expert, Invitation, Panel, Role
 
 REFERENCE_DATA = importlib.import_module("surveys.migrations.0003_typology_actors_default_scale")
 HOST = "127.0.0.1"
@@ -50,6 +50,7 @@ def users_create() -> ApiUsers:
     researcher.groups.add(Group.objects.get(name=RESEARCHERS))
     panel_admin = User.objects.create_user("panel-admin", password="panel-admin-pw")
     panel_admin.groups.add(Group.objects.get(name=PANEL_ADMINS))
+    panel_admin.administered_panels.set(Panel.objects.all())
     plain = User.objects.create_user("plain", password="plain-pw")
     admin = User.objects.get(username="admin")
     return ApiUsers(researcher=researcher, panel_admin=panel_admin, plain=plain, admin=admin)

@@ -15,7 +15,7 @@ from aggregation.models import PendingAggregation
 from aggregation.services import aggregation_run_wave
 from surveys.groups import PANEL_ADMINS, RESEARCHERS, groups_sync
 from surveys.imports import IMPORT_COLUMNS, ratings_import
-from surveys.models import AuditEntry, Rating, Response, Wave
+from surveys.models import AuditEntry, Panel, Rating, Response, Wave
 from tests.api.demo import api_client
 
 pytestmark = pytest.mark.django_db
@@ -204,7 +204,7 @@ def test_the_command_imports_or_lists_every_bad_line(open_wave, tmp_path):
     with pytest.raises(CommandError, match="nothing was imported"):
         call_command("import_ratings", str(bad), "--wave", open_wave.slug, stderr=err)
     assert err.getvalue().splitlines() == [
-        "line 2, column panel: no panel has this code",
+        "line 2, column panel: no panel has this code, or it is not one you administer",
         "line 3, column holder: no actor has this code",
         "line 4, column perspective: must be one of conception, expectation, performance",
     ]
@@ -219,11 +219,25 @@ def _user(name: str, group: str | None) -> User:
     user = User.objects.create_user(name)
     if group:
         user.groups.add(Group.objects.get(name=group))
+    if group == PANEL_ADMINS:
+        user.administered_panels.set(Panel.objects.all())
     return user
 
 
 def _upload(content: bytes) -> SimpleUploadedFile:
     return SimpleUploadedFile("ratings.csv", content, content_type="text/csv")
+
+
+def test_the_api_refuses_rows_of_a_panel_the_user_does_not_administer(open_wave, panels):
+    url = f"/api/v1/waves/{open_wave.slug}/ratings-import/"
+    user = _user("yer-admin", None)
+    user.groups.add(Group.objects.get(name=PANEL_ADMINS))
+    user.administered_panels.set([panels["YER"]])
+    content = "\n".join([HEADER, *good_rows()]).encode()
+    reply = api_client(user).post(url, {"file": _upload(content)}, format="multipart")
+    assert reply.status_code == 400
+    assert "not one you administer" in str(reply.json())
+    assert not Response.objects.exists()
 
 
 def test_the_api_imports_for_users_with_the_import_permission(open_wave):
@@ -255,7 +269,11 @@ def test_the_api_imports_for_users_with_the_import_permission(open_wave):
     )
     assert bad.status_code == 400
     assert bad.json()["errors"] == [
-        {"line": 2, "column": "panel", "reason": "no panel has this code"}
+        {
+            "line": 2,
+            "column": "panel",
+            "reason": "no panel has this code, or it is not one you administer",
+        }
     ]
     assert NAME not in bad.content.decode()
 
