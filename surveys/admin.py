@@ -90,6 +90,16 @@ def _confirmed(request) -> bool:
     return request.POST.get("confirm") == "yes"
 
 
+def answers_view_audit(request, *, page: str, object_id: str = "") -> None:
+    """Record that a superuser, who also sees identities, opened pseudonymous answers."""
+    if request.method == "GET" and request.user.is_superuser:
+        audit_record(
+            user=request.user,
+            action="answers.view",
+            detail={"page": page, **({"id": object_id} if object_id else {})},
+        )
+
+
 def _skipped_text(skipped: dict[str, int]) -> str:
     return "; ".join(f"{count} {reason}" for reason, count in sorted(skipped.items()))
 
@@ -160,7 +170,33 @@ class PanelScopedAdminMixin:
 
 class ReadOnlyDataAdminMixin:
     """Collected data is never edited in a form: no adding, no changing (the change page is a
-    read-only view); deletion through the audited service."""
+    read-only view); deletion through the audited service.
+
+    Separation of duties: a user who sees identities never sees per-response records, even
+    pseudonymous ones. Otherwise an admin who reopens an expert's response, or reminds an
+    expert, could watch which pseudonym changes and so join the expert to their answers. A
+    superuser sees both (the safety model lets a superuser link only through audited
+    actions), and every page of per-response records a superuser opens is audited.
+    """
+
+    def has_view_permission(self, request, obj=None):
+        user = request.user
+        if can_see_identities(request) and not user.is_superuser:
+            return False
+        return super().has_view_permission(request, obj)
+
+    def has_delete_permission(self, request, obj=None):
+        return self.has_view_permission(request, obj) and super().has_delete_permission(
+            request, obj
+        )
+
+    def changelist_view(self, request, extra_context=None):
+        answers_view_audit(request, page=self.model._meta.model_name)
+        return super().changelist_view(request, extra_context)
+
+    def change_view(self, request, object_id, form_url="", extra_context=None):
+        answers_view_audit(request, page=self.model._meta.model_name, object_id=object_id)
+        return super().change_view(request, object_id, form_url, extra_context)
 
     def has_add_permission(self, request, obj=None):
         return False
@@ -186,16 +222,16 @@ class RoleAdmin(admin.ModelAdmin):
 
 
 @admin.register(Panel)
-class PanelAdmin(PanelScopedAdminMixin, admin.ModelAdmin):
-    """Panels, with the staff users who administer each; only a superuser assigns them."""
+class PanelAdmin(admin.ModelAdmin):
+    """Panels (codes and cities are public to every staff user), with the staff users who
+    administer each: only a superuser sees and assigns those."""
 
     list_display = ("code", "city_en", "city_ru", "actor")
     list_select_related = ("actor",)
     search_fields = ("code", "city_en", "city_ru")
     filter_horizontal = ("admins",)
-    panel_field = "pk"
 
-    def get_readonly_fields(self, request, obj=None):
+    def get_exclude(self, request, obj=None):
         return () if request.user.is_superuser else ("admins",)
 
     def save_related(self, request, form, formsets, change):
@@ -1042,27 +1078,9 @@ class ResponseAdmin(
     fields = ("pseudonym", "wave", "panel", "status", "source")
     readonly_fields = fields
     ordering = ("wave", "pseudonym")
-    actions = ["reopen_responses", "delete_selected"]
-
-    def has_reopen_permission(self, request) -> bool:
-        return request.user.has_perm("surveys.change_response")
-
-    @admin.action(
-        description="Reopen the selected submitted responses (back to draft)",
-        permissions=["reopen"],
-    )
-    def reopen_responses(self, request, queryset):
-        reopened, problems = 0, set()
-        for response in queryset.filter(status=Response.Status.SUBMITTED):
-            try:
-                panel_admin.response_reopen(response=response, user=request.user)
-            except ValidationError as error:
-                problems.update(error.messages)
-            else:
-                reopened += 1
-        self.message_user(request, f"{reopened} responses reopened.", messages.SUCCESS)
-        for problem in sorted(problems):
-            self.message_user(request, problem, messages.WARNING)
+    # No "reopen" here: a response is reopened for its expert, chosen by expert on the
+    # expert-status page; reopening by pseudonym would tell who is behind it.
+    actions = ["delete_selected"]
 
     def delete_queryset(self, request, queryset):
         data_changes.responses_delete(responses=queryset, user=request.user)

@@ -42,7 +42,6 @@ GROUP_PERMISSIONS: dict[str, list[str]] = {
         "surveys.view_invitation",
         "surveys.add_invitation",
         "surveys.change_invitation",
-        "surveys.view_response",
         "surveys.change_response",
         "surveys.import_ratings",
         "surveys.view_auditentry",

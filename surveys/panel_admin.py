@@ -598,11 +598,15 @@ def response_reopen(*, response: Response, user) -> Response:
         )
     if response.status != Response.Status.SUBMITTED:
         raise ValidationError("Only a submitted response can be reopened.", code="not_submitted")
+    invitation = Invitation.objects.filter(pk=response.invitation_id).first()
     response = questionnaire.response_reopen(response=response)
+    # Recorded against the invitation the admin chose (by expert), never the response: an
+    # audit row holding both, or a response id beside an admin's action on an expert,
+    # would join the expert to their answers.
     audit_record(
         user=user,
         action="response.reopen",
-        obj=response,
+        obj=invitation,
         detail={"wave": wave.pk, "changes": {"status": {"old": "submitted", "new": "draft"}}},
     )
     return response

@@ -256,7 +256,9 @@ def test_dashboard_counts_and_actions(client, superuser, django_capture_on_commi
         django_capture_on_commit_callbacks(execute=True),
     ):
         followed = client.post(
-            PANEL_PAGES[0], {"wave": "2025", "action": "send_invitations"}, follow=True
+            PANEL_PAGES[0],
+            {"wave": "2025", "action": "send_invitations", "confirm": "yes"},
+            follow=True,
         )
     assert publish.call_count == 5 * unanswered
     assert f"{5 * unanswered} e-mails queued." in followed.content.decode()
@@ -270,7 +272,7 @@ def test_dashboard_invites_every_expert_not_yet_invited(client, superuser):
     new = Expert.objects.create(
         panel=Expert.objects.first().panel, name="New Person", email="new@example.org"
     )
-    client.post(PANEL_PAGES[0], {"wave": "2025", "action": "invite_all"})
+    client.post(PANEL_PAGES[0], {"wave": "2025", "action": "invite_all", "confirm": "yes"})
     assert Invitation.objects.filter(wave=wave, expert=new).exists()
     entry = AuditEntry.objects.get(action="invitation.create_bulk")
     assert entry.detail["created"] == 1

@@ -67,6 +67,20 @@ def moscow_admin(surveys) -> User:
     return user
 
 
+@pytest.fixture
+def moscow_clerk(surveys) -> User:
+    """A staff user of Moscow's panel with every permission except seeing identities."""
+    mow, _yer = surveys
+    user = User.objects.create_user("mow-clerk", password="pw", is_staff=True)
+    user.user_permissions.set(
+        Permission.objects.filter(content_type__app_label__in=["surveys", "aggregation"]).exclude(
+            codename="view_expert_identity"
+        )
+    )
+    user.administered_panels.set([mow.panel])
+    return user
+
+
 def snapshot() -> str:
     """Everything an admin could change, as one comparable text."""
     rows = {
@@ -102,23 +116,26 @@ def test_a_staff_user_without_panels_sees_no_expert(surveys):
     assert panels_scope(Expert.objects.all(), user=user).count() == 0
 
 
-def test_lists_show_only_the_admins_panels(client, surveys, moscow_admin):
+def test_lists_show_only_the_admins_panels(client, surveys, moscow_admin, moscow_clerk):
     _mow, yer_invitation = surveys
-    client.force_login(moscow_admin)
     for model in MODELS:
+        identities = model in ("expert", "invitation")
+        client.force_login(moscow_admin if identities else moscow_clerk)
         page = client.get(reverse(f"admin:surveys_{model}_changelist"))
         assert page.status_code == 200, model
         shown = {obj.pk for obj in page.context["cl"].result_list}
         other = yerevan_objects(yer_invitation)[model]
         assert other.pk not in shown, model
         assert shown, model  # the admin's own panel is there
+    client.force_login(moscow_admin)
     body = client.get(reverse("admin:surveys_expert_changelist")).content.decode()
     assert "Anna Hakobyan" not in body
 
 
-def test_every_page_of_another_panels_object_is_not_found(client, surveys, moscow_admin):
+@pytest.mark.parametrize("who", ["moscow_admin", "moscow_clerk"])
+def test_every_page_of_another_panels_object_is_not_found(client, surveys, who, request):
     _mow, yer_invitation = surveys
-    client.force_login(moscow_admin)
+    client.force_login(request.getfixturevalue(who))
     before = snapshot()
     for model, obj in yerevan_objects(yer_invitation).items():
         for view in ("change", "delete", "history"):
@@ -128,22 +145,27 @@ def test_every_page_of_another_panels_object_is_not_found(client, surveys, mosco
     assert snapshot() == before
 
 
-def test_actions_on_another_panels_objects_change_nothing(client, surveys, moscow_admin):
+@pytest.mark.parametrize("who", ["moscow_admin", "moscow_clerk"])
+def test_actions_on_another_panels_objects_change_nothing(client, surveys, who, request):
     _mow, yer_invitation = surveys
-    client.force_login(moscow_admin)
+    client.force_login(request.getfixturevalue(who))
     objects = yerevan_objects(yer_invitation)
     before = snapshot()
     for model, action in [
         ("invitation", "send_invitations"),
         ("invitation", "send_reminders"),
-        ("response", "reopen_responses"),
         ("response", "delete_selected"),
         ("rating", "delete_selected"),
         ("expert", "invite_to_wave"),
     ]:
         client.post(
             reverse(f"admin:surveys_{model}_changelist"),
-            {"action": action, "_selected_action": [objects[model].pk], "post": "yes"},
+            {
+                "action": action,
+                "_selected_action": [objects[model].pk],
+                "post": "yes",
+                "confirm": "yes",
+            },
         )
     assert snapshot() == before
     assert mail.outbox == []
@@ -237,7 +259,26 @@ def test_services_refuse_another_panels_objects(surveys, moscow_admin):
 def test_only_a_superuser_assigns_panel_admins(client, surveys, moscow_admin):
     mow, _yer = surveys
     client.force_login(moscow_admin)
-    page = client.get(reverse("admin:surveys_panel_change", args=[mow.panel.pk]))
-    assert "admins" in page.context["adminform"].readonly_fields
-    yer = Panel.objects.get(code="YER")
-    assert client.get(reverse("admin:surveys_panel_change", args=[yer.pk])).status_code == 404
+    url = reverse("admin:surveys_panel_change", args=[mow.panel.pk])
+    page = client.get(url)
+    assert "admins" not in page.context["adminform"].form.fields
+    client.post(url, {"code": mow.panel.code, "admins": [moscow_admin.pk]})
+    client.post(
+        reverse("admin:surveys_panel_change", args=[Panel.objects.get(code="YER").pk]),
+        {"admins": [moscow_admin.pk]},
+    )
+    assert list(moscow_admin.administered_panels.all()) == [mow.panel]
+
+
+def test_who_sees_identities_sees_no_per_response_record(client, surveys, moscow_admin):
+    """Otherwise reopening or reminding an expert and watching which pseudonym changes
+    would join the expert to their answers."""
+    client.force_login(moscow_admin)
+    for model in ("response", "rating", "blockcomment"):
+        assert client.get(reverse(f"admin:surveys_{model}_changelist")).status_code == 403
+
+
+def test_a_superuser_opening_answers_is_audited(client, surveys):
+    client.force_login(User.objects.create_superuser("boss", password="pw"))
+    client.get(reverse("admin:surveys_rating_changelist"))
+    assert AuditEntry.objects.filter(action="answers.view", detail__page="rating").exists()

@@ -27,7 +27,12 @@ def response(reference_data) -> Response:
 @pytest.fixture
 def panel_admin_user(response) -> User:
     user = User.objects.create_user("panel-admin", password="pw", is_staff=True)
-    user.user_permissions.set(Permission.objects.filter(content_type__app_label="surveys"))
+    # Without the identity permission: who sees identities never sees per-response records.
+    user.user_permissions.set(
+        Permission.objects.filter(content_type__app_label="surveys").exclude(
+            codename="view_expert_identity"
+        )
+    )
     user.administered_panels.set([response.panel])
     return user
 

@@ -184,7 +184,14 @@ def test_response_and_rating_pages_show_no_identity_and_cannot_be_edited(
     client, answered, panel_admin_user
 ):
     _survey, invitation, response = answered
-    client.force_login(panel_admin_user)
+    clerk = User.objects.create_user("clerk", password="pw", is_staff=True)
+    clerk.user_permissions.set(
+        Permission.objects.filter(content_type__app_label="surveys").exclude(
+            codename="view_expert_identity"
+        )
+    )
+    clerk.administered_panels.set([response.panel])
+    client.force_login(clerk)
     page = client.get(reverse("admin:surveys_response_change", args=[response.pk]))
     body = page.content.decode()
     assert response.pseudonym in body

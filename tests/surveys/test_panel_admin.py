@@ -394,7 +394,8 @@ def test_reopen_sets_draft_and_started_and_is_audited(invited, admin_user):
     invitation.refresh_from_db()
     assert invitation.status == Invitation.Status.STARTED and invitation.submitted_at is None
     entry = AuditEntry.objects.get(action="response.reopen")
-    assert entry.object_id == str(response.pk) and entry.user == admin_user
+    assert entry.object_type == "surveys.invitation" and entry.object_id == str(invitation.pk)
+    assert entry.user == admin_user and "response" not in entry.detail
     with pytest.raises(Exception, match="Only a submitted response"):
         panel_admin.response_reopen(response=reopened, user=admin_user)
 
@@ -426,7 +427,8 @@ def test_wave_lifecycle_through_the_admin_is_audited(client, draft_wave, admin_u
         {"action": "open_waves", "_selected_action": [draft_wave.pk]},
     )
     client.post(
-        reverse("admin:surveys_wave_dashboard"), {"wave": draft_wave.slug, "action": "close"}
+        reverse("admin:surveys_wave_dashboard"),
+        {"wave": draft_wave.slug, "action": "close", "confirm": "yes"},
     )
     draft_wave.refresh_from_db()
     assert draft_wave.status == Wave.Status.CLOSED
@@ -505,6 +507,7 @@ def test_status_page_actions_send_and_reopen(client, invited, admin_user):
                 "wave": invited[0].wave.slug,
                 "action": "send_invitation",
                 "invitation": [invited[0].pk, invited[1].pk],
+                "confirm": "yes",
             },
             follow=True,
         )
