@@ -1,9 +1,12 @@
 """Running an aggregation: load a wave's ratings, call the engine, store the results whole.
 
 ``aggregation_run_wave`` is idempotent: the same ratings (same input fingerprint) under the
-same estimator give no new run. A run is created as ``running`` and becomes ``complete`` in
+same estimator give no new run. A run is created as ``running``, with a lease its worker
+renews (``aggregation.leases``), before its input is loaded; once loaded, a run whose input
+is already complete, or running under another run, is dropped. It becomes ``complete`` in
 the same transaction that inserts its result rows, so readers, who only look at complete
 runs, never see half a run; a failure marks it ``failed`` and leaves earlier runs in place.
+A run whose lease ran out (its worker died) is marked ``failed`` by the sweep.
 """
 
 import hashlib

@@ -162,9 +162,9 @@ def test_killed_run_is_redone_when_a_worker_starts(rated_wave):
             f"the starting worker did not redo the run; see {SECOND_LOG}"
         )
         if ON_REDIS:
-            assert wait_for(
-                lambda: state.task_id in SUCCEEDED.findall(_log(SECOND_LOG)), timeout=60
-            ), "the killed task's message did not come back"
-            assert len(SUCCEEDED.findall(_log(SECOND_LOG))) == 2
+            assert wait_for(lambda: len(SUCCEEDED.findall(_log(SECOND_LOG))) == 2, timeout=60), (
+                "the killed task's message did not come back"
+            )
+            assert state.task_id in SUCCEEDED.findall(_log(SECOND_LOG))
     assert time.monotonic() - state.killed_at < 120
     _assert_redone_once(state)
