@@ -1,7 +1,8 @@
 """Stored aggregation results, keyed by an aggregation run.
 
 A run is written whole or not at all: its result rows are inserted in one transaction and
-the run is marked complete at the end of it. Readers use the newest complete run of a wave
+the run is marked complete at the end of it. While it runs, its worker renews its lease
+(``aggregation.leases``). Readers use the newest complete run of a wave
 (``aggregation.selectors.run_latest_complete``); a failed or unfinished run never replaces it.
 """
 
@@ -26,6 +27,11 @@ class AggregationRun(models.Model):
         max_length=64, blank=True, help_text="SHA-256 over the ratings that went in."
     )
     started_at = models.DateTimeField()
+    lease_expires_at = models.DateTimeField(
+        null=True,
+        blank=True,
+        help_text="A running run whose lease ran out lost its worker (aggregation.leases).",
+    )
     finished_at = models.DateTimeField(null=True, blank=True)
     error = models.TextField(blank=True)
 
@@ -37,6 +43,13 @@ class AggregationRun(models.Model):
             models.CheckConstraint(
                 condition=~Q(status="complete") | Q(finished_at__isnull=False),
                 name="run_complete_has_finish_time",
+            ),
+            # The lock that keeps a redelivered task and the sweep's new request from
+            # computing the same input twice: only one running run per input and estimator.
+            models.UniqueConstraint(
+                fields=["wave", "input_fingerprint", "estimator_name", "estimator_version"],
+                condition=Q(status="running") & ~Q(input_fingerprint=""),
+                name="one_running_run_per_input",
             ),
         ]
 

@@ -5,6 +5,10 @@ durable ``PendingAggregation`` row and, once the transaction commits, publishes 
 ``aggregate_wave`` task with a short countdown. Many submissions inside that window publish
 one task, not one each. When the broker is down the publish fails fast, is logged, and the
 request stays pending: the periodic sweep and every starting worker dispatch it later.
+
+The same sweep, and every new request of a wave, also look for runs whose worker died (their
+lease ran out, ``aggregation.leases``): such a run is marked failed and its wave's request is
+made pending again, so that the wave is aggregated anew through the same path.
 """
 
 import logging
@@ -16,6 +20,7 @@ from django.db.models import Q
 from django.utils import timezone
 
 from aggregation.models import PendingAggregation
+from aggregation.services import aggregation_runs_abandoned_fail
 from project.celery import app
 
 logger = logging.getLogger(__name__)
@@ -26,7 +31,28 @@ def aggregation_schedule(*, wave_id: int) -> None:
     PendingAggregation.objects.update_or_create(
         wave_id=wave_id, defaults={"requested_at": timezone.now()}
     )
-    transaction.on_commit(lambda: aggregation_dispatch(wave_id=wave_id))
+    transaction.on_commit(lambda: _request_dispatch(wave_id=wave_id))
+
+
+def aggregation_runs_abandoned_requeue(*, wave_id: int | None = None) -> list[int]:
+    """Mark runs whose worker died as failed and make their waves' requests pending again
+    (not yet dispatched); returns those waves. Idempotent: a run is marked once, by one
+    caller, and only that caller requeues its wave."""
+    wave_ids = aggregation_runs_abandoned_fail(wave_id=wave_id)
+    now = timezone.now()
+    for abandoned_wave_id in wave_ids:
+        PendingAggregation.objects.get_or_create(
+            wave_id=abandoned_wave_id, defaults={"requested_at": now}
+        )
+        PendingAggregation.objects.filter(wave_id=abandoned_wave_id).update(dispatched_at=None)
+    return wave_ids
+
+
+def _request_dispatch(*, wave_id: int, countdown: float | None = None) -> bool:
+    """Dispatch a new request, after redoing a run of the wave whose worker died."""
+    if aggregation_runs_abandoned_requeue(wave_id=wave_id):
+        countdown = 0
+    return aggregation_dispatch(wave_id=wave_id, countdown=countdown)
 
 
 def aggregation_dispatch(*, wave_id: int, countdown: float | None = None) -> bool:
@@ -77,10 +103,12 @@ def aggregation_queue_now(*, wave_id: int) -> bool:
     PendingAggregation.objects.update_or_create(
         wave_id=wave_id, defaults={"requested_at": timezone.now(), "dispatched_at": None}
     )
-    return aggregation_dispatch(wave_id=wave_id, countdown=0)
+    return _request_dispatch(wave_id=wave_id, countdown=0)
 
 
 def aggregation_sweep() -> int:
-    """Dispatch every pending request that is not on its way; returns how many were sent."""
+    """Redo runs whose worker died, then dispatch every pending request that is not on its
+    way; returns how many were sent. Beat runs it every minute, each worker when it starts."""
+    aggregation_runs_abandoned_requeue()
     wave_ids = list(PendingAggregation.objects.values_list("wave_id", flat=True))
     return sum(aggregation_dispatch(wave_id=wave_id, countdown=0) for wave_id in wave_ids)

@@ -1,9 +1,12 @@
 """Running an aggregation: load a wave's ratings, call the engine, store the results whole.
 
 ``aggregation_run_wave`` is idempotent: the same ratings (same input fingerprint) under the
-same estimator give no new run. A run is created as ``running`` and becomes ``complete`` in
+same estimator give no new run. A run is created as ``running``, with a lease its worker
+renews (``aggregation.leases``), before its input is loaded; once loaded, a run whose input
+is already complete, or running under another run, is dropped. It becomes ``complete`` in
 the same transaction that inserts its result rows, so readers, who only look at complete
 runs, never see half a run; a failure marks it ``failed`` and leaves earlier runs in place.
+A run whose lease ran out (its worker died) is marked ``failed`` by the sweep.
 """
 
 import hashlib
@@ -14,12 +17,13 @@ from datetime import timedelta
 import numpy as np
 import pandas as pd
 from django.conf import settings
-from django.db import connection, transaction
+from django.db import IntegrityError, connection, transaction
 from django.db.models import Q
 from django.utils import timezone
 
 from aggregation import engine
 from aggregation.changes import cell_changes
+from aggregation.leases import lease_expiry, lease_kept, lease_renew
 from aggregation.loaders import WaveCounts, counts_load, paired_sums_load
 from aggregation.models import (
     AggregationRun,
@@ -228,32 +232,87 @@ def _latest_complete(wave: Wave) -> AggregationRun | None:
     )
 
 
-def _runs_abandoned_fail(*, wave: Wave, now) -> None:
-    """Mark runs that have been running longer than a task may live as failed.
+ABANDONED = "abandoned: the worker stopped before the run finished"
 
-    A worker killed mid-run leaves its run ``running``; its task is redelivered and makes a
-    new run, and readers never see the old one, but it should not look alive forever.
+
+def aggregation_runs_abandoned_fail(*, wave_id: int | None = None) -> list[int]:
+    """Mark running runs whose worker died as failed; returns the waves of the runs that
+    this call marked (sorted, each once).
+
+    A run's worker died when its lease ran out (``aggregation.leases``); a run from before
+    leases existed has none and counts as dead once older than the task time limit. Each
+    run is marked by a conditional UPDATE, so of several sweeps at once exactly one marks
+    it and only that one asks for the wave's aggregation again.
     """
-    oldest_alive = now - timedelta(seconds=settings.CELERY_TASK_TIME_LIMIT)
-    AggregationRun.objects.filter(
-        wave=wave, status=AggregationRun.Status.RUNNING, started_at__lt=oldest_alive
-    ).update(
-        status=AggregationRun.Status.FAILED,
-        finished_at=now,
-        error="abandoned: the worker stopped before the run finished",
+    now = timezone.now()
+    expired = Q(lease_expires_at__lt=now) | Q(
+        lease_expires_at__isnull=True,
+        started_at__lt=now - timedelta(seconds=settings.CELERY_TASK_TIME_LIMIT),
     )
+    running = AggregationRun.objects.filter(expired, status=AggregationRun.Status.RUNNING)
+    if wave_id is not None:
+        running = running.filter(wave_id=wave_id)
+    marked = set()
+    for run_id, run_wave_id in running.values_list("pk", "wave_id"):
+        if AggregationRun.objects.filter(
+            expired, pk=run_id, status=AggregationRun.Status.RUNNING
+        ).update(status=AggregationRun.Status.FAILED, finished_at=now, error=ABANDONED):
+            logger.warning("Aggregation run %s of wave %s was abandoned.", run_id, run_wave_id)
+            marked.add(run_wave_id)
+    return sorted(marked)
 
 
-def _run_create(*, wave: Wave, n_ratings: int, fingerprint: str, started_at) -> AggregationRun:
-    _runs_abandoned_fail(wave=wave, now=started_at)
+def _run_start(*, wave: Wave) -> AggregationRun:
+    """Create the wave's run as ``running``, with a lease, before its input is loaded.
+
+    Runs of the wave whose worker died are marked failed first; this run redoes them.
+    """
+    aggregation_runs_abandoned_fail(wave_id=wave.pk)
+    now = timezone.now()
     return AggregationRun.objects.create(
         wave=wave,
         estimator_name=engine.ESTIMATOR_NAME,
         estimator_version=engine.ESTIMATOR_VERSION,
-        n_ratings=n_ratings,
-        input_fingerprint=fingerprint,
-        started_at=started_at,
+        started_at=now,
+        lease_expires_at=lease_expiry(now=now),
     )
+
+
+def _run_input_claim(
+    run: AggregationRun, *, inputs: "WaveInputs", force: bool
+) -> AggregationRun | None:
+    """Give the run its input; or, when another run already has that input, drop this run
+    and return the other one.
+
+    The other run is the newest complete run with the same fingerprint (unless ``force``),
+    or a running one with the same fingerprint: a redelivered task whose first delivery is
+    still computing, or the new request of a sweep racing a redelivered task. The partial
+    unique constraint ``one_running_run_per_input`` decides that race.
+    """
+    same_input = AggregationRun.objects.filter(
+        wave_id=run.wave_id,
+        input_fingerprint=inputs.fingerprint,
+        estimator_name=run.estimator_name,
+        estimator_version=run.estimator_version,
+    )
+    latest = _latest_complete(run.wave)
+    if latest and latest.input_fingerprint == inputs.fingerprint and not force:
+        run.delete()
+        _pending_clear(wave_id=run.wave_id, loaded_at=run.started_at)
+        return latest
+    try:
+        with transaction.atomic():
+            AggregationRun.objects.filter(pk=run.pk).update(
+                input_fingerprint=inputs.fingerprint, n_ratings=inputs.counts.n_ratings
+            )
+    except IntegrityError:
+        run.delete()
+        other = same_input.exclude(status=AggregationRun.Status.FAILED).order_by("-started_at")
+        logger.info("Wave %s: the same input is already being aggregated.", run.wave_id)
+        return other.first() or _latest_complete(run.wave)
+    run.input_fingerprint = inputs.fingerprint
+    run.n_ratings = inputs.counts.n_ratings
+    return None
 
 
 def _run_fail(run: AggregationRun, error: BaseException) -> None:
@@ -420,31 +479,25 @@ def aggregation_run_wave(*, wave_id: int, force: bool = False) -> AggregationRun
 
     The database reduces the ratings to value counts (cells, Welch comparisons and
     reliability need nothing else) and to the sums of the paired comparisons; no rating
-    travels row by row.
+    travels row by row. Returns the run that holds the wave's current input: this call's, or
+    the complete or running one that already had it (then nothing is computed twice).
     """
     wave = Wave.objects.get(pk=wave_id)
-    loaded_at = timezone.now()
-    homes = home_panels()
-    inputs = WaveInputs.load(wave=wave, homes=homes)
-    latest = _latest_complete(wave)
-    if latest and latest.input_fingerprint == inputs.fingerprint and not force:
-        _pending_clear(wave_id=wave.pk, loaded_at=loaded_at)
-        return latest
-
-    run = _run_create(
-        wave=wave,
-        n_ratings=inputs.counts.n_ratings,
-        fingerprint=inputs.fingerprint,
-        started_at=loaded_at,
-    )
-    try:
-        cells, comparisons, reliability = inputs.results(homes)
-        with transaction.atomic():
-            _results_store(run, cells=cells, comparisons=comparisons, reliability=reliability)
-            _run_complete(run)
-    except Exception as error:
-        _run_fail(run, error)
-        raise
+    run = _run_start(wave=wave)
+    with lease_kept(run_id=run.pk, started_at=run.started_at):
+        try:
+            homes = home_panels()
+            inputs = WaveInputs.load(wave=wave, homes=homes)
+            current = _run_input_claim(run, inputs=inputs, force=force)
+            if current is not None:
+                return current
+            cells, comparisons, reliability = inputs.results(homes)
+            with transaction.atomic():
+                _results_store(run, cells=cells, comparisons=comparisons, reliability=reliability)
+                _run_complete(run)
+        except Exception as error:
+            _run_fail(run, error)
+            raise
     logger.info(
         "Aggregation run %s of wave %s complete (%s ratings)",
         run.pk,
@@ -475,20 +528,18 @@ def wave_subjects(*, wave_id: int) -> list[str]:
 
 
 def aggregation_split_start(*, wave_id: int, force: bool = False) -> AggregationRun | None:
-    """Create the running run of a split aggregation; None if the latest run is current."""
+    """Create the running run of a split aggregation; None if a complete or running run
+    already has the wave's current input."""
     wave = Wave.objects.get(pk=wave_id)
-    started_at = timezone.now()
-    inputs = WaveInputs.load(wave=wave, homes=home_panels())
-    latest = _latest_complete(wave)
-    if latest and latest.input_fingerprint == inputs.fingerprint and not force:
-        _pending_clear(wave_id=wave.pk, loaded_at=started_at)
-        return None
-    return _run_create(
-        wave=wave,
-        n_ratings=inputs.counts.n_ratings,
-        fingerprint=inputs.fingerprint,
-        started_at=started_at,
-    )
+    run = _run_start(wave=wave)
+    with lease_kept(run_id=run.pk, started_at=run.started_at):
+        try:
+            inputs = WaveInputs.load(wave=wave, homes=home_panels())
+            current = _run_input_claim(run, inputs=inputs, force=force)
+        except Exception as error:
+            _run_fail(run, error)
+            raise
+    return None if current is not None else run
 
 
 def _part_item_ids(*, wave_id: int, subject: str) -> list[int]:
@@ -510,9 +561,14 @@ def aggregation_split_part(*, run_id: int, subject: str) -> None:
 
     Idempotent: a redelivered part replaces the rows it wrote before.
     """
+    if not lease_renew(run_id=run_id):
+        return  # complete, failed, or given up by the sweep and redone as a new run
     run = AggregationRun.objects.select_related("wave").get(pk=run_id)
-    if run.status != AggregationRun.Status.RUNNING:
-        return
+    with lease_kept(run_id=run.pk, started_at=run.started_at):
+        _split_part_store(run, subject=subject)
+
+
+def _split_part_store(run: AggregationRun, *, subject: str) -> None:
     item_ids = _part_item_ids(wave_id=run.wave_id, subject=subject)
     homes = home_panels()
     part_homes = {

@@ -6,7 +6,8 @@ logger = logging.getLogger(__name__)
 
 
 def dispatch_pending_on_worker_start(sender=None, **kwargs) -> None:
-    """A starting worker means the broker is back: publish what waited for it."""
+    """A starting worker means the broker is back, or a worker was replaced: redo runs
+    whose worker died and publish what waited for the broker."""
     from aggregation.scheduling import aggregation_sweep
 
     sent = aggregation_sweep()

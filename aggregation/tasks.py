@@ -57,7 +57,7 @@ def aggregate_wave_failed(run_id: int) -> None:
 
 @shared_task(acks_late=True, soft_time_limit=100, time_limit=120)
 def dispatch_pending_aggregations() -> int:
-    """Publish every aggregation request that a broker outage left pending."""
+    """Redo runs whose worker died; publish every request a broker outage left pending."""
     return aggregation_sweep()
 
 

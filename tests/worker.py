@@ -1,4 +1,5 @@
-"""Start a real ``celery worker`` process against the test database and broker."""
+"""Start real ``celery worker`` and ``celery beat`` processes against the test database and
+broker."""
 
 import os
 import subprocess
@@ -26,16 +27,8 @@ def test_database_url() -> str:
     return f"postgres://{user}{password}@{host}{port}/{db['NAME']}"
 
 
-@contextmanager
-def celery_worker(
-    *, ready_timeout: float = 60.0, **settings_env: str
-) -> Iterator[subprocess.Popen]:
-    """Run a worker (solo pool) on the tests' queue until the block ends.
-
-    Keyword arguments become environment variables of the worker (settings read from the
-    environment, e.g. ``AGGREGATION_SPLIT_MIN_RATINGS="0"``).
-    """
-    env = {
+def _process_env(settings_env: dict[str, str]) -> dict[str, str]:
+    return {
         **os.environ,
         "DJANGO_SETTINGS_MODULE": "project.settings.test",
         "DATABASE_URL": test_database_url(),
@@ -43,7 +36,28 @@ def celery_worker(
         "CELERY_TASK_DEFAULT_QUEUE": settings.CELERY_TASK_DEFAULT_QUEUE,
         **settings_env,
     }
-    log_path = Path(settings.VAR_DIR) / "test-worker.log"
+
+
+def _stop(process: subprocess.Popen) -> None:
+    process.terminate()
+    try:
+        process.wait(timeout=20)
+    except subprocess.TimeoutExpired:
+        process.kill()
+
+
+@contextmanager
+def celery_worker(
+    *, ready_timeout: float = 60.0, log_name: str = "test-worker.log", **settings_env: str
+) -> Iterator[subprocess.Popen]:
+    """Run a worker (solo pool) on the tests' queue until the block ends.
+
+    Keyword arguments become environment variables of the worker (settings read from the
+    environment, e.g. ``AGGREGATION_SPLIT_MIN_RATINGS="0"``). Its log is
+    ``$PROJECT_VAR_DIR/<log_name>``: a test running two workers at once names the second's.
+    """
+    env = _process_env(settings_env)
+    log_path = Path(settings.VAR_DIR) / log_name
     with open(log_path, "w") as log:
         worker = subprocess.Popen(
             [
@@ -58,6 +72,7 @@ def celery_worker(
                 "--without-gossip",
                 "--without-mingle",
                 "--without-heartbeat",
+                f"--hostname={Path(log_name).stem}@%h",
                 "-Q",
                 settings.CELERY_TASK_DEFAULT_QUEUE,
             ],
@@ -74,8 +89,39 @@ def celery_worker(
             time.sleep(0.2)
         yield worker
     finally:
-        worker.terminate()
-        try:
-            worker.wait(timeout=20)
-        except subprocess.TimeoutExpired:
-            worker.kill()
+        _stop(worker)
+
+
+@contextmanager
+def celery_beat(*, ready_timeout: float = 60.0) -> Iterator[subprocess.Popen]:
+    """Run ``celery beat`` with the project's schedule (``CELERY_BEAT_SCHEDULE``), sending to
+    the tests' queue. Its schedule starts afresh: each entry first runs one interval after
+    beat starts. Its log is ``$PROJECT_VAR_DIR/test-beat.log``."""
+    log_path = Path(settings.VAR_DIR) / "test-beat.log"
+    with open(log_path, "w") as log:
+        beat = subprocess.Popen(
+            [
+                sys.executable,
+                "-m",
+                "celery",
+                "-A",
+                "project",
+                "beat",
+                "--loglevel=INFO",
+                # in memory: nothing carried over from an earlier run
+                "--scheduler=celery.beat:Scheduler",
+            ],
+            cwd=ROOT,
+            env=_process_env({}),
+            stdout=log,
+            stderr=subprocess.STDOUT,
+        )
+    try:
+        deadline = time.monotonic() + ready_timeout
+        while "beat: Starting..." not in log_path.read_text():
+            if beat.poll() is not None or time.monotonic() > deadline:
+                raise RuntimeError(f"Celery beat did not start:\n{log_path.read_text()}")
+            time.sleep(0.2)
+        yield beat
+    finally:
+        _stop(beat)

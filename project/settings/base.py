@@ -319,6 +319,16 @@ DATA_UPLOAD_MAX_NUMBER_FIELDS = 2000
 # whose task has not run after the redispatch age is published again by the sweep.
 AGGREGATION_DEBOUNCE_SECONDS = env.float("AGGREGATION_DEBOUNCE_SECONDS", default=10.0)
 AGGREGATION_REDISPATCH_AFTER = env.float("AGGREGATION_REDISPATCH_AFTER", default=15 * 60)
+# A running run holds a lease that its worker renews (aggregation.leases); the sweep below
+# (beat, every minute) redoes a run whose lease ran out. A worker killed mid-run is thus
+# detected within lease + sweep interval (30 + 60 s) and its run redone well within 2 minutes.
+AGGREGATION_LEASE_SECONDS = env.float("AGGREGATION_LEASE_SECONDS", default=30.0)
+AGGREGATION_LEASE_RENEW_SECONDS = env.float("AGGREGATION_LEASE_RENEW_SECONDS", default=10.0)
+if not 0 < AGGREGATION_LEASE_RENEW_SECONDS <= AGGREGATION_LEASE_SECONDS / 2:
+    raise ImproperlyConfigured(
+        "AGGREGATION_LEASE_RENEW_SECONDS must be positive and at most half of "
+        "AGGREGATION_LEASE_SECONDS, so that one missed renewal does not end a live run."
+    )
 # The covering index on rating.item (surveys migration 0006) includes columns on PostgreSQL;
 # SQLite has no INCLUDE and builds a plain index on item, which is all it needs.
 SILENCED_SYSTEM_CHECKS = ["models.W040"]
@@ -327,6 +337,7 @@ SILENCED_SYSTEM_CHECKS = ["models.W040"]
 # takes well under a second in one task, so splitting pays only for very large waves.
 AGGREGATION_SPLIT_MIN_RATINGS = env.int("AGGREGATION_SPLIT_MIN_RATINGS", default=10_000_000)
 CELERY_BEAT_SCHEDULE = {
+    # Publishes pending requests and redoes runs whose worker died (aggregation_sweep).
     "dispatch-pending-aggregations": {
         "task": "aggregation.tasks.dispatch_pending_aggregations",
         "schedule": 60.0,

@@ -78,3 +78,92 @@ def test_no_task_has_a_soft_time_limit_above_its_hard_limit():
         soft = task.soft_time_limit or app.conf.task_soft_time_limit
         hard = task.time_limit or app.conf.task_time_limit
         assert soft <= hard, f"{name}: soft limit {soft} s above hard limit {hard} s"
+
+
+# Runs whose worker died are redone through the durable request ----------------------------
+
+
+def _killed_run(wave, *, lease_in_seconds: float):
+    """A run left ``running`` by a killed worker, and the request its task was sent for."""
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    from aggregation.models import AggregationRun
+
+    now = timezone.now()
+    PendingAggregation.objects.create(wave=wave, requested_at=now, dispatched_at=now)
+    return AggregationRun.objects.create(
+        wave=wave,
+        estimator_name="plain_means",
+        estimator_version="1.0",
+        input_fingerprint="f" * 64,
+        started_at=now - timedelta(seconds=40),
+        lease_expires_at=now + timedelta(seconds=lease_in_seconds),
+    )
+
+
+def test_sweep_redoes_a_run_whose_lease_ran_out_once(rated_wave, memory_broker, mocker):
+    from aggregation.models import AggregationRun
+
+    killed = _killed_run(rated_wave, lease_in_seconds=-1)
+    publish = mocker.patch("aggregation.tasks.aggregate_wave.apply_async")
+    assert aggregation_sweep() == 1
+    assert publish.call_args.kwargs["args"] == [rated_wave.pk]
+    assert publish.call_args.kwargs["countdown"] == 0
+    killed.refresh_from_db()
+    assert killed.status == AggregationRun.Status.FAILED and "abandoned" in killed.error
+    assert PendingAggregation.objects.get(wave=rated_wave).dispatched_at is not None
+    # The next minute's sweep: the redo is on its way, nothing is sent again.
+    assert aggregation_sweep() == 0
+    assert publish.call_count == 1
+
+
+def test_sweep_leaves_a_run_with_a_live_lease_alone(rated_wave, memory_broker, mocker):
+    from aggregation.models import AggregationRun
+
+    working = _killed_run(rated_wave, lease_in_seconds=20)
+    publish = mocker.patch("aggregation.tasks.aggregate_wave.apply_async")
+    assert aggregation_sweep() == 0
+    publish.assert_not_called()
+    working.refresh_from_db()
+    assert working.status == AggregationRun.Status.RUNNING
+
+
+def test_two_sweeps_at_once_send_one_redo(rated_wave, memory_broker, mocker):
+    import threading
+
+    from django.db import connections
+
+    _killed_run(rated_wave, lease_in_seconds=-1)
+    publish = mocker.patch("aggregation.tasks.aggregate_wave.apply_async")
+    start = threading.Barrier(2)
+    sent = []
+
+    def sweep():
+        start.wait()
+        try:
+            sent.append(aggregation_sweep())
+        finally:
+            connections.close_all()
+
+    sweepers = [threading.Thread(target=sweep) for _ in range(2)]
+    for sweeper in sweepers:
+        sweeper.start()
+    for sweeper in sweepers:
+        sweeper.join(timeout=30)
+    assert sorted(sent) == [0, 1]
+    assert publish.call_count == 1
+
+
+def test_a_new_request_redoes_a_run_whose_lease_ran_out(rated_wave, memory_broker, mocker):
+    """A submission for the wave finds the dead run before beat does."""
+    from aggregation.models import AggregationRun
+
+    killed = _killed_run(rated_wave, lease_in_seconds=-1)
+    publish = mocker.patch("aggregation.tasks.aggregate_wave.apply_async")
+    with transaction.atomic():
+        aggregation_schedule(wave_id=rated_wave.pk)
+    assert publish.call_count == 1
+    killed.refresh_from_db()
+    assert killed.status == AggregationRun.Status.FAILED

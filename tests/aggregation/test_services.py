@@ -149,3 +149,78 @@ def test_stored_rows_fill_every_column_of_their_model(model, fields):
         if not field.primary_key
     ]
     assert sorted(getattr(services, fields)) == sorted(columns)
+
+
+# Runs whose worker died: leases, the sweep's marking, no input computed twice ------------
+
+
+def _running_run(wave, *, lease_in_seconds: float, fingerprint: str = "") -> AggregationRun:
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    from aggregation import engine
+
+    now = timezone.now()
+    return AggregationRun.objects.create(
+        wave=wave,
+        estimator_name=engine.ESTIMATOR_NAME,
+        estimator_version=engine.ESTIMATOR_VERSION,
+        input_fingerprint=fingerprint,
+        started_at=now - timedelta(seconds=5),
+        lease_expires_at=now + timedelta(seconds=lease_in_seconds),
+    )
+
+
+def _current_fingerprint(wave) -> str:
+    from aggregation.services import WaveInputs, home_panels
+
+    return WaveInputs.load(wave=wave, homes=home_panels()).fingerprint
+
+
+def test_sweep_marks_a_run_whose_lease_ran_out_failed_once(rated_wave):
+    from aggregation.services import aggregation_runs_abandoned_fail
+
+    expired = _running_run(rated_wave, lease_in_seconds=-1)
+    alive = _running_run(rated_wave, lease_in_seconds=30, fingerprint="f" * 64)
+    assert aggregation_runs_abandoned_fail() == [rated_wave.pk]
+    assert aggregation_runs_abandoned_fail() == [], "a second sweep finds nothing to redo"
+    expired.refresh_from_db()
+    alive.refresh_from_db()
+    assert expired.status == AggregationRun.Status.FAILED
+    assert expired.error.startswith("abandoned") and expired.finished_at
+    assert alive.status == AggregationRun.Status.RUNNING
+
+
+def test_a_task_leaves_an_input_to_the_live_run_that_has_it(rated_wave):
+    """A redelivered task (or the sweep's new request) while the first delivery's run still
+    holds its lease: nothing is computed, no run is added, the running run is returned."""
+    running = _running_run(
+        rated_wave, lease_in_seconds=30, fingerprint=_current_fingerprint(rated_wave)
+    )
+    with mock.patch(
+        "aggregation.engine.cell_statistics_from_counts", side_effect=AssertionError("computed")
+    ):
+        assert aggregation_run_wave(wave_id=rated_wave.pk) == running
+    assert list(AggregationRun.objects.all()) == [running]
+
+
+def test_a_task_redoes_an_input_whose_run_lost_its_lease(rated_wave):
+    dead = _running_run(
+        rated_wave, lease_in_seconds=-1, fingerprint=_current_fingerprint(rated_wave)
+    )
+    redone = aggregation_run_wave(wave_id=rated_wave.pk)
+    dead.refresh_from_db()
+    assert dead.status == AggregationRun.Status.FAILED and "abandoned" in dead.error
+    assert redone.status == AggregationRun.Status.COMPLETE
+    assert redone.input_fingerprint == dead.input_fingerprint
+    assert run_latest_complete(wave=rated_wave) == redone
+
+
+def test_one_running_run_per_input_is_enforced_by_the_database(rated_wave):
+    from django.db import IntegrityError, transaction
+
+    _running_run(rated_wave, lease_in_seconds=30, fingerprint="a" * 64)
+    _running_run(rated_wave, lease_in_seconds=30, fingerprint="b" * 64)  # other input: fine
+    with pytest.raises(IntegrityError), transaction.atomic():
+        _running_run(rated_wave, lease_in_seconds=30, fingerprint="a" * 64)

@@ -1,82 +1,170 @@
 """A worker is killed with SIGKILL in the middle of an aggregation run (fault 1b).
 
-The task is acknowledged late, so the broker still holds it: on Redis it becomes visible
-again after the visibility timeout (shortened for the test workers through
-``CELERY_TEST_VISIBILITY_TIMEOUT``) and the next worker runs it. Until a complete new run
-replaces it, readers keep seeing the previous complete run; the killed run never shows.
+The killed run stops renewing its lease (``aggregation.leases``). Once the lease has run out,
+the sweep (beat every minute, a starting worker, a new request of the wave) marks the run
+failed and requests the wave's aggregation again, and another worker redoes it: on the
+filesystem broker, which loses the killed worker's message, and on Redis, which gives it
+back only after the visibility timeout (an hour by default). When the message does come back
+it finds the input computed and computes nothing. Until the new run is complete, readers
+keep seeing the previous complete run; the killed run never shows.
+
+The killed worker renews its lease every second or two, so that the test sees a renewal
+quickly; where the lease must run out before the next worker starts, the lease is 3 s. That
+the default lease and beat's interval redo a run within two minutes even in the worst case
+is ``tests/aggregation/test_leases.py``.
 """
 
 import re
 import signal
+import subprocess
+import time
+from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
 from django.conf import settings
+from django.utils import timezone
 
 from aggregation.models import AggregationRun, CellResult, PendingAggregation
 from aggregation.scheduling import aggregation_queue_now
 from aggregation.selectors import run_latest_complete
 from aggregation.services import aggregation_run_wave
-from surveys.models import Rating
-from tests.faults.conftest import needs_redis, wait_for
-from tests.worker import celery_worker
+from surveys.models import Rating, Wave
+from tests.faults.conftest import wait_for
+from tests.worker import celery_beat, celery_worker
 
-pytestmark = [needs_redis, pytest.mark.worker, pytest.mark.django_db(transaction=True)]
+pytestmark = [pytest.mark.worker, pytest.mark.django_db(transaction=True)]
 
-VISIBILITY_TIMEOUT = "3"
+ON_REDIS = settings.CELERY_BROKER_URL.startswith(("redis://", "rediss://"))
 RECEIVED = re.compile(r"Task aggregation\.tasks\.aggregate_wave\[([0-9a-f-]+)\] received")
+SUCCEEDED = re.compile(r"Task aggregation\.tasks\.aggregate_wave\[([0-9a-f-]+)\] succeeded")
+SECOND_LOG = "test-worker-2.log"
 
 
-def _worker_log() -> str:
-    return (Path(settings.VAR_DIR) / "test-worker.log").read_text()
+def _log(name: str) -> str:
+    return (Path(settings.VAR_DIR) / name).read_text()
 
 
-def test_killed_aggregation_is_redelivered_and_previous_results_stay_visible(rated_wave):
-    previous = aggregation_run_wave(wave_id=rated_wave.pk)
-    previous_cells = CellResult.objects.filter(run=previous).count()
-    assert previous_cells
-    # New answers arrive: the next run has different input.
-    rating = Rating.objects.filter(response__wave=rated_wave, value__lt=10).first()
+def _slow_worker(*, lease: str, renew: str):
+    return celery_worker(
+        AGGREGATION_TEST_DELAY_SECONDS="300",
+        AGGREGATION_LEASE_SECONDS=lease,
+        AGGREGATION_LEASE_RENEW_SECONDS=renew,
+    )
+
+
+@dataclass
+class Killed:
+    previous: AggregationRun
+    previous_cells: int
+    run: AggregationRun | None = None
+    task_id: str = ""
+    killed_at: float = 0.0  # time.monotonic()
+
+
+def _slow_run_started(wave: Wave) -> Killed:
+    """Aggregate the wave once, change an answer, and queue its aggregation again to the slow
+    worker; return once that worker's run has renewed its lease at least once."""
+    previous = aggregation_run_wave(wave_id=wave.pk)
+    state = Killed(previous, CellResult.objects.filter(run=previous).count())
+    assert state.previous_cells
+    rating = Rating.objects.filter(response__wave=wave, value__lt=10).first()
     Rating.objects.filter(pk=rating.pk).update(value=rating.value + 1)
+    assert aggregation_queue_now(wave_id=wave.pk)
+    running = AggregationRun.objects.filter(wave=wave, status=AggregationRun.Status.RUNNING)
+    assert wait_for(running.exists), "the worker never started the run; see test-worker.log"
+    state.run = running.get()
+    assert wait_for(
+        lambda: running.get().lease_expires_at > state.run.lease_expires_at, timeout=30
+    ), "the worker does not renew the lease"
+    return state
 
-    with celery_worker(
-        AGGREGATION_TEST_DELAY_SECONDS="120", CELERY_TEST_VISIBILITY_TIMEOUT=VISIBILITY_TIMEOUT
-    ) as worker:
-        assert aggregation_queue_now(wave_id=rated_wave.pk)
-        assert wait_for(
-            lambda: AggregationRun.objects.filter(
-                wave=rated_wave, status=AggregationRun.Status.RUNNING
-            ).exists()
-        ), "the worker never started the run; see the test-worker.log"
-        assert run_latest_complete(wave=rated_wave).pk == previous.pk
-        worker.send_signal(signal.SIGKILL)
-        worker.wait(timeout=10)
-        first_log = _worker_log()
 
-    killed = AggregationRun.objects.get(wave=rated_wave, status=AggregationRun.Status.RUNNING)
-    # Readers still see the previous run, whole, and nothing of the killed one.
-    assert run_latest_complete(wave=rated_wave).pk == previous.pk
-    assert CellResult.objects.filter(run=previous).count() == previous_cells
-    assert not CellResult.objects.filter(run=killed).exists()
-    assert PendingAggregation.objects.filter(wave=rated_wave).exists()
+def _kill(worker: subprocess.Popen, state: Killed) -> None:
+    """SIGKILL the slow worker; readers still see the previous run, whole."""
+    worker.send_signal(signal.SIGKILL)
+    worker.wait(timeout=10)
+    state.killed_at = time.monotonic()
+    [state.task_id] = RECEIVED.findall(_log("test-worker.log"))
+    state.run.refresh_from_db()
+    assert state.run.status == AggregationRun.Status.RUNNING
+    assert run_latest_complete(wave=state.run.wave).pk == state.previous.pk
+    assert CellResult.objects.filter(run=state.previous).count() == state.previous_cells
+    assert not CellResult.objects.filter(run=state.run).exists()
 
-    with celery_worker(CELERY_TEST_VISIBILITY_TIMEOUT=VISIBILITY_TIMEOUT):
-        assert wait_for(
-            lambda: (
-                AggregationRun.objects.filter(
-                    wave=rated_wave, status=AggregationRun.Status.COMPLETE
-                )
-                .exclude(pk=previous.pk)
-                .exists()
-            ),
-            timeout=90,
-        ), "the killed task was not redelivered; see the test-worker.log"
-        second_log = _worker_log()
 
-    [task_id] = RECEIVED.findall(first_log)
-    assert task_id in RECEIVED.findall(second_log), "the same message came back"
-    replacement = run_latest_complete(wave=rated_wave)
-    assert replacement.pk not in (previous.pk, killed.pk)
-    assert replacement.input_fingerprint != previous.input_fingerprint
-    assert CellResult.objects.filter(run=replacement).count() == previous_cells
-    assert not PendingAggregation.objects.filter(wave=rated_wave).exists()
+def _replacement_exists(state: Killed) -> bool:
+    return (
+        AggregationRun.objects.filter(wave=state.run.wave, status=AggregationRun.Status.COMPLETE)
+        .exclude(pk=state.previous.pk)
+        .exists()
+    )
+
+
+def _assert_redone_once(state: Killed) -> None:
+    """The killed run is marked abandoned; exactly one new complete run replaced it."""
+    wave = state.run.wave
+    state.run.refresh_from_db()
+    assert state.run.status == AggregationRun.Status.FAILED
+    assert state.run.error.startswith("abandoned")
+    replacement = run_latest_complete(wave=wave)
+    assert replacement.pk not in (state.previous.pk, state.run.pk)
+    assert replacement.input_fingerprint == state.run.input_fingerprint
+    assert CellResult.objects.filter(run=replacement).count() == state.previous_cells
+    assert set(AggregationRun.objects.filter(wave=wave)) == {
+        state.previous,
+        state.run,
+        replacement,
+    }, "the input was computed once more, not twice"
+    assert not PendingAggregation.objects.filter(wave=wave).exists()
+
+
+def test_killed_run_is_redone_by_the_periodic_sweep_within_two_minutes(rated_wave):
+    """A second worker and beat (every minute, as in production) run beside the slow worker;
+    the slow worker is killed; beat's sweep finds its run once the lease (the default 30 s)
+    ran out, and the second worker redoes it, within two minutes of the kill."""
+    # On Redis the killed message comes back after 100 s: after the redo, to show that it
+    # then computes nothing (and so that it leaves nothing behind in Redis).
+    second = {"CELERY_TEST_VISIBILITY_TIMEOUT": "100"} if ON_REDIS else {}
+    with _slow_worker(lease="30", renew="2") as first:
+        state = _slow_run_started(rated_wave)
+        with celery_beat(), celery_worker(log_name=SECOND_LOG, **second):
+            _kill(first, state)
+            assert wait_for(
+                lambda: _replacement_exists(state),
+                timeout=120 - (time.monotonic() - state.killed_at),
+            ), f"no complete run within 2 minutes of the kill; see {SECOND_LOG}, test-beat.log"
+            redone_after = time.monotonic() - state.killed_at
+            assert "Sending due task dispatch-pending-aggregations" in _log("test-beat.log")
+            if ON_REDIS:
+                assert wait_for(
+                    lambda: state.task_id in SUCCEEDED.findall(_log(SECOND_LOG)), timeout=120
+                ), "the killed task's message did not come back"
+    assert redone_after < 120
+    _assert_redone_once(state)
+
+
+def test_killed_run_is_redone_when_a_worker_starts(rated_wave):
+    """The lease ran out before the next worker started: that worker's start finds the run.
+    On Redis the killed message comes back at the same moment (a visibility timeout of 3 s):
+    of the redelivered task and the sweep's new request, one computes, the other finds the
+    input taken and computes nothing."""
+    with _slow_worker(lease="3", renew="1") as first:
+        state = _slow_run_started(rated_wave)
+        _kill(first, state)
+    assert wait_for(
+        lambda: AggregationRun.objects.get(pk=state.run.pk).lease_expires_at < timezone.now(),
+        timeout=10,
+    )
+    second = {"CELERY_TEST_VISIBILITY_TIMEOUT": "3"} if ON_REDIS else {}
+    with celery_worker(log_name=SECOND_LOG, **second):
+        assert wait_for(lambda: _replacement_exists(state), timeout=60), (
+            f"the starting worker did not redo the run; see {SECOND_LOG}"
+        )
+        if ON_REDIS:
+            assert wait_for(lambda: len(SUCCEEDED.findall(_log(SECOND_LOG))) == 2, timeout=60), (
+                "the killed task's message did not come back"
+            )
+            assert state.task_id in SUCCEEDED.findall(_log(SECOND_LOG))
+    assert time.monotonic() - state.killed_at < 120
+    _assert_redone_once(state)
