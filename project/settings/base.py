@@ -215,16 +215,42 @@ EMAIL_HOST_PASSWORD = env.str("EMAIL_HOST_PASSWORD", default="")
 EMAIL_USE_TLS = env.bool("EMAIL_USE_TLS", default=False)
 DEFAULT_FROM_EMAIL = env.str("DEFAULT_FROM_EMAIL", default="survey@localhost")
 
-# Logging: no request lines with client addresses; the application logs what it does.
+# Logging: no request lines with client addresses; the application logs what it does. Every
+# handler redacts invitation tokens and e-mail addresses (project.redaction); so do the error
+# reports mailed to ADMINS (DJANGO_ADMINS: comma-separated addresses) when DEBUG is off.
+LOG_LEVEL = env.str("LOG_LEVEL", default="INFO").upper()
+ADMINS = [("Admin", address) for address in env.list("DJANGO_ADMINS", default=[])]
+SERVER_EMAIL = DEFAULT_FROM_EMAIL
+DEFAULT_EXCEPTION_REPORTER = "project.redaction.RedactingExceptionReporter"
+DEFAULT_EXCEPTION_REPORTER_FILTER = "project.redaction.RedactingExceptionReporterFilter"
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
+    "filters": {
+        "redact": {"()": "project.redaction.RedactingFilter"},
+        "require_debug_false": {"()": "django.utils.log.RequireDebugFalse"},
+    },
     "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s: %(message)s"}},
-    "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
-    "root": {"handlers": ["console"], "level": env.str("LOG_LEVEL", default="INFO")},
+    "handlers": {
+        "console": {"class": "logging.StreamHandler", "formatter": "plain", "filters": ["redact"]},
+        "mail_admins": {
+            "class": "django.utils.log.AdminEmailHandler",
+            "level": "ERROR",
+            "filters": ["require_debug_false", "redact"],
+        },
+    },
+    "root": {"handlers": ["console"], "level": LOG_LEVEL},
     "loggers": {
+        # Replaces the handlers of Django's own "django" logger (which do not redact); the
+        # security loggers (django.security.*) propagate here, then to the root's console.
+        "django": {"handlers": ["mail_admins"], "level": LOG_LEVEL},
         "django.server": {"handlers": [], "level": "ERROR", "propagate": False},
-        "django.request": {"handlers": ["console"], "level": "ERROR", "propagate": False},
+        # Errors; the warnings of 4xx answers (every scanner's 404) only at DEBUG level.
+        "django.request": {
+            "handlers": ["console", "mail_admins"],
+            "level": LOG_LEVEL if LOG_LEVEL == "DEBUG" else "ERROR",
+            "propagate": False,
+        },
     },
 }
 
