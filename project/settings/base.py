@@ -101,6 +101,7 @@ INSTALLED_APPS = [
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
     "project.middleware.ContentSecurityPolicyMiddleware",
+    "project.middleware.PermissionsPolicyMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.locale.LocaleMiddleware",
     "project.middleware.InvitationLinkGuardMiddleware",
@@ -264,7 +265,26 @@ if not DEBUG:
     SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
 X_FRAME_OPTIONS = "DENY"
 SECURE_CONTENT_TYPE_NOSNIFF = True
+# No page tells another where it came from (the questionnaire's links hold their token); the
+# admin's pages relax it to same-origin in a <meta> tag for Django's CSRF check.
 SECURE_REFERRER_POLICY = "no-referrer"
+# Powerful browser features no page uses, turned off for every page (project.middleware).
+PERMISSIONS_POLICY = ", ".join(
+    f"{feature}=()"
+    for feature in (
+        "accelerometer",
+        "autoplay",
+        "camera",
+        "display-capture",
+        "geolocation",
+        "gyroscope",
+        "magnetometer",
+        "microphone",
+        "midi",
+        "payment",
+        "usb",
+    )
+)
 SESSION_COOKIE_HTTPONLY = True
 
 # Content-Security-Policy of every response without one of its own (project.middleware).
