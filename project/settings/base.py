@@ -1,10 +1,13 @@
 """Settings read from the environment.
 
-With nothing set, the project runs embedded: an SQLite file and Celery's
-``filesystem://`` broker, both under the git-ignored ``var/`` folder, DEBUG on.
+DEBUG is off unless ``DJANGO_DEBUG`` turns it on (``bin/run`` and the tests do). With DEBUG
+on and nothing else set, the project runs embedded: an SQLite file and Celery's
+``filesystem://`` broker, both under the git-ignored ``var/`` folder, with development keys.
 ``DATABASE_URL`` and ``CELERY_BROKER_URL`` switch to PostgreSQL and Redis/RabbitMQ.
 With DEBUG off, ``DJANGO_SECRET_KEY``, ``DJANGO_ALLOWED_HOSTS``, ``IDENTITY_ENCRYPTION_KEYS``
-and ``IDENTITY_BLIND_INDEX_KEY`` are required.
+and ``IDENTITY_BLIND_INDEX_KEY`` are required here, and the system checks of
+``project.checks`` refuse development keys, ``.env.example``'s placeholders, a console or file
+e-mail backend, a missing ``SITE_URL`` and a per-process cache.
 """
 
 from pathlib import Path
@@ -21,7 +24,7 @@ env_file = BASE_DIR / ".env"
 if env_file.exists():
     environ.Env.read_env(str(env_file))
 
-DEBUG = env.bool("DJANGO_DEBUG", default=True)
+DEBUG = env.bool("DJANGO_DEBUG", default=False)
 
 
 def _required_in_production(name: str, fallback: str) -> str:
@@ -34,15 +37,15 @@ def _required_in_production(name: str, fallback: str) -> str:
     raise ImproperlyConfigured(f"{name} must be set when DJANGO_DEBUG is off (see .env.example).")
 
 
-SECRET_KEY = _required_in_production(
-    "DJANGO_SECRET_KEY", "insecure-local-development-key-never-use-in-production"
-)
+INSECURE_DEVELOPMENT_SECRET_KEY = "insecure-local-development-key-never-use-in-production"
+SECRET_KEY = _required_in_production("DJANGO_SECRET_KEY", INSECURE_DEVELOPMENT_SECRET_KEY)
 ALLOWED_HOSTS = [
     host.strip()
     for host in _required_in_production("DJANGO_ALLOWED_HOSTS", "127.0.0.1,localhost").split(",")
     if host.strip()
 ]
-SITE_URL = env.str("SITE_URL", default="http://127.0.0.1:8000")
+# The base of invitation links; required with DEBUG off (project.checks).
+SITE_URL = env.str("SITE_URL", default="http://127.0.0.1:8000" if DEBUG else "")
 
 # Experts' names, e-mails and affiliations are encrypted at rest (surveys.identity_crypto;
 # docs/reliability.md, "Encryption at rest"). IDENTITY_ENCRYPTION_KEYS: comma-separated Fernet
@@ -96,6 +99,7 @@ INSTALLED_APPS = [
     "drf_spectacular_sidecar",
     "surveys",
     "aggregation",
+    "project.apps.ProjectConfig",
 ]
 
 MIDDLEWARE = [
