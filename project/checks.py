@@ -55,7 +55,11 @@ def email_backend_check(app_configs=None, **kwargs) -> list[checks.CheckMessage]
     try:
         backend = import_string(settings.EMAIL_BACKEND)
     except ImportError:
-        return [checks.Error(f"EMAIL_BACKEND {settings.EMAIL_BACKEND!r} cannot be imported.")]
+        return [
+            checks.Error(
+                f"EMAIL_BACKEND {settings.EMAIL_BACKEND!r} cannot be imported.", id="project.E001"
+            )
+        ]
     if issubclass(backend, (ConsoleBackend, FileBackend)):
         return [
             checks.Error(

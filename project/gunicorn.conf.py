@@ -30,3 +30,5 @@ loglevel = os.environ.get("GUNICORN_LOG_LEVEL", "info")
 # Time, request (method and redacted path, no query), status, bytes, milliseconds, redacted
 # Referer path. No address, no user agent.
 access_log_format = '%(t)s "%(r)s" %(s)s %(b)s %(M)sms "%(f)s"'
+# No control socket (gunicorn's management socket in the home folder): nothing here uses it.
+control_socket_disable = True

@@ -2,7 +2,8 @@
 
 An expert's personal link ``/s/<token>/…`` is the key to their answers, so no log line, error
 report or access log may hold it. ``redact`` replaces the token segment of such a path (also
-URL-encoded, as in a ``next=`` parameter) by ``[token]`` and every e-mail address by
+URL-encoded, as in a ``next=`` parameter), and the value of anything named like a token
+(``'token': '…'`` in a template context), by ``[token]``, and every e-mail address by
 ``[e-mail]``. It is applied by:
 
 - ``RedactingFilter``, a logging filter on every handler of ``settings.LOGGING`` (and of the
@@ -29,6 +30,12 @@ EMAIL = "[e-mail]"
 # The segment after /s/ in a path, a full URL or a Referer; and the same URL-encoded.
 TOKEN_PATH = re.compile(r"(/s/)[^/?#&\s\"'<>\\]+")
 TOKEN_PATH_ENCODED = re.compile(r"(%2Fs%2F)(?:(?!%2F)[^/?#&\s\"'<>\\])+", re.IGNORECASE)
+# A bare token as the value of a key or variable named like one (a template context dumped by
+# django.template at DEBUG level: {'token': '…'}; token=…).
+TOKEN_VALUE = re.compile(
+    r"""(\b\w*token\w*['"]?\s*[:=]\s*(?:<[^>]*:\s*)?['"]?)[A-Za-z0-9_\-]{16,}""",
+    re.IGNORECASE,
+)
 EMAIL_ADDRESS = re.compile(r"[\w.+-]+@[\w-]+(?:\.[\w-]+)*\.[A-Za-z]{2,}")
 SENSITIVE_VARIABLE = re.compile(
     "token|link|url|path|e_?mail|name|affiliation|comment|secret|key|pass", re.IGNORECASE
@@ -50,6 +57,7 @@ def redact(text: str) -> str:
     """``text`` without invitation tokens and e-mail addresses."""
     text = TOKEN_PATH.sub(rf"\g<1>{TOKEN}", text)
     text = TOKEN_PATH_ENCODED.sub(rf"\g<1>{TOKEN}", text)
+    text = TOKEN_VALUE.sub(rf"\g<1>{TOKEN}", text)
     return EMAIL_ADDRESS.sub(EMAIL, text)
 
 

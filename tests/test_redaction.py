@@ -31,6 +31,13 @@ def test_redact_replaces_the_token_of_a_personal_link_wherever_it_stands():
     assert redact("/admin/surveys/expert/12/change/") == "/admin/surveys/expert/12/change/"
 
 
+def test_redact_replaces_a_bare_token_named_as_one():
+    context = f"{{'token': '{TOKEN}', 'csrf_token': <SimpleLazyObject: '{TOKEN}'>}}"
+    assert TOKEN not in redact(context)
+    assert redact(f"token={TOKEN}") == "token=[token]"
+    assert redact("token_hash") == "token_hash"
+
+
 def test_redact_replaces_e_mail_addresses():
     assert redact("sent to Ivan.Petrov+x@mail.example.org.") == "sent to [e-mail]."
 

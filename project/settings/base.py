@@ -250,6 +250,8 @@ LOGGING = {
         # security loggers (django.security.*) propagate here, then to the root's console.
         "django": {"handlers": ["mail_admins"], "level": LOG_LEVEL},
         "django.server": {"handlers": [], "level": "ERROR", "propagate": False},
+        # At DEBUG level the template engine logs whole contexts (tokens, form values).
+        "django.template": {"level": "INFO"},
         # Errors; the warnings of 4xx answers (every scanner's 404) only at DEBUG level.
         "django.request": {
             "handlers": ["console", "mail_admins"],
