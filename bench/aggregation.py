@@ -26,6 +26,8 @@ import time
 import django
 
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "project.settings.base")
+# A development benchmark on the embedded database: DEBUG (and the development keys) unless set.
+os.environ.setdefault("DJANGO_DEBUG", "true")
 BENCH_WAVE = "bench"
 
 

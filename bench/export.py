@@ -27,6 +27,8 @@ from pathlib import Path
 import django
 
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "project.settings.base")
+# A development benchmark on the embedded database: DEBUG (and the development keys) unless set.
+os.environ.setdefault("DJANGO_DEBUG", "true")
 BENCH_WAVE = "bench-export"
 TARGET_RSS_MB = 500
 FORMATS = ("csv", "parquet")

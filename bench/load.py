@@ -9,8 +9,9 @@ Orchestrates everything itself, on loopback only, and stops every process it sta
    other panels 5 blocks each) and ``--experts`` experts spread over the panels, each
    invited through the services; the tokens go to a file under ``var/bench-load/`` that is
    deleted at the end;
-3. gunicorn (``project.wsgi``, DEBUG off, ``--workers`` x ``--threads``) on a free port of
-   127.0.0.1 and one Celery worker on the dedicated Redis databases;
+3. gunicorn (``project.wsgi``, DEBUG off, ``project/gunicorn.conf.py`` with its redacted
+   access log in ``var/bench-load/access.log``, ``--workers`` x ``--threads``) on a free port
+   of 127.0.0.1 and one Celery worker on the dedicated Redis databases;
 4. Locust, headless: every simulated expert takes one token and does, once, landing →
    consent → for every block: GET, ``--autosaves`` autosaves, POST "next" (on the last
    block: "Submit", which saves and submits, for half of the experts; the other half go
@@ -129,9 +130,14 @@ class Processes:
             self.stop(process)
 
 
-def gunicorn_command(app: str, port: int, workers: int, threads: int, python_bin: Path) -> list:
+def gunicorn_command(
+    app: str, port: int, workers: int, threads: int, python_bin: Path, config: Path | None = None
+) -> list:
+    """The server's command line; ``config`` (``project/gunicorn.conf.py``) gives the access
+    log and its redaction, the options below override the rest of it."""
     return [
         str(python_bin / "gunicorn"),
+        *(["-c", str(config)] if config else []),
         app,
         "--bind",
         f"127.0.0.1:{port}",
@@ -255,6 +261,10 @@ def base_env(*, database: str, redis_db: int, cache_db: int, var_dir: Path) -> d
         "DJANGO_SECURE_COOKIES": "false",
         "DJANGO_SECURE_HSTS_SECONDS": "0",
         "SITE_URL": "http://127.0.0.1",
+        # The benchmark sends no e-mail; production refuses the console and file backends.
+        "EMAIL_BACKEND": "django.core.mail.backends.locmem.EmailBackend",
+        # The access log of project/gunicorn.conf.py (redacted, no addresses), in the run's folder.
+        "GUNICORN_ACCESS_LOG": str(var_dir / "access.log"),
         "PROJECT_VAR_DIR": str(var_dir),
         "LOG_LEVEL": "WARNING",
         "PYTHONUNBUFFERED": "1",
@@ -449,7 +459,12 @@ def main(argv: list[str] | None = None) -> int:
         processes.start(
             "gunicorn",
             gunicorn_command(
-                "project.wsgi:application", port, args.workers, args.threads, VENV_BIN
+                "project.wsgi:application",
+                port,
+                args.workers,
+                args.threads,
+                VENV_BIN,
+                config=ROOT / "project" / "gunicorn.conf.py",
             ),
             env,
         )

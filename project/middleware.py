@@ -6,6 +6,15 @@ stricter one). ``settings.CONTENT_SECURITY_POLICY_PATHS`` maps a path prefix to 
 the pages under it, for the few third-party pages that need more (Redoc runs an inline
 script and a blob worker). The policy is a header only: nothing in the pages changes.
 
+``PermissionsPolicyMiddleware`` adds ``settings.PERMISSIONS_POLICY`` (camera, microphone,
+geolocation and the other powerful features turned off) to every response.
+
+``csrf_protect_no_referrer`` is Django's CSRF check for pages sent with
+``Referrer-Policy: no-referrer`` (the questionnaire): browsers post their forms with
+``Origin: null`` and no ``Referer``, which Django's check refuses. It accepts ``Origin: null``
+unless the browser's ``Sec-Fetch-Site`` says the post came from another site; the CSRF
+token is checked as always.
+
 ``InvitationLinkGuardMiddleware`` answers 429 to a personal link ``/s/<token>/…``
 requested more than ``INVITATION_LINK_RATE_LIMIT`` times in a window, before any database
 work; it counts per token hash in Django's cache (``CACHES``: Redis in production, so that
@@ -22,8 +31,10 @@ from collections.abc import Callable
 from django.conf import settings
 from django.core.cache import cache
 from django.http import HttpRequest, HttpResponse, JsonResponse
+from django.middleware.csrf import CsrfViewMiddleware
 from django.template.loader import render_to_string
 from django.utils.cache import add_never_cache_headers
+from django.utils.decorators import decorator_from_middleware
 from django.utils.translation import gettext
 
 HEADER = "Content-Security-Policy"
@@ -52,6 +63,27 @@ class ContentSecurityPolicyMiddleware:
             response.headers[HEADER] = csp_for_path(request.path)
         return response
 
+
+class PermissionsPolicyMiddleware:
+    def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]):
+        self.get_response = get_response
+
+    def __call__(self, request: HttpRequest) -> HttpResponse:
+        response = self.get_response(request)
+        response.headers.setdefault("Permissions-Policy", settings.PERMISSIONS_POLICY)
+        return response
+
+
+class NoReferrerCsrfViewMiddleware(CsrfViewMiddleware):
+    """Django's CSRF check, where ``Origin: null`` from the same site counts as the site's own."""
+
+    def _origin_verified(self, request: HttpRequest) -> bool:
+        if request.META.get("HTTP_ORIGIN") == "null":
+            return request.META.get("HTTP_SEC_FETCH_SITE", "same-origin") == "same-origin"
+        return super()._origin_verified(request)
+
+
+csrf_protect_no_referrer = decorator_from_middleware(NoReferrerCsrfViewMiddleware)
 
 LINK_PATH = re.compile(r"^/s/(?P<token>[^/]+)/")
 FORM_CONTENT_TYPES = {"application/x-www-form-urlencoded", "multipart/form-data"}

@@ -5,7 +5,7 @@ of ``surveys.selectors`` prepared. ``questionnaire_view`` does what every page s
 resolve the link (an unusable one gets the same 404 page whatever the reason), turn
 oversized posts into a clean 400 before the CSRF check reads them, activate the
 invitation's language with its fallbacks, and mark the page private (no cache, no
-third-party anything, no referrer to other sites).
+third-party anything, no referrer at all).
 """
 
 from collections.abc import Callable
@@ -20,9 +20,10 @@ from django.urls import reverse
 from django.utils.cache import add_never_cache_headers
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.utils.translation import get_language, gettext
-from django.views.decorators.csrf import csrf_exempt, csrf_protect
+from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_POST, require_safe
 
+from project.middleware import csrf_protect_no_referrer
 from surveys import selectors
 from surveys.forms import BlockAnswersForm, ConsentForm, LanguageForm
 from surveys.middleware import language_override, translation_fallbacks_install
@@ -54,15 +55,16 @@ CONTENT_SECURITY_POLICY = "; ".join(
 
 
 def _private(response: HttpResponse) -> HttpResponse:
-    """Headers of every questionnaire page: nothing cached, loaded or referred elsewhere.
+    """Headers of every questionnaire page: nothing cached, loaded from or referred anywhere.
 
-    The referrer policy is ``same-origin``, not ``no-referrer``: with ``no-referrer`` on
-    these pages Chromium sends ``Origin: null`` with their form posts, which Django's CSRF
-    check refuses. Other sites still never see the link.
+    The referrer policy is ``no-referrer``: the link is the expert's key, so not even this
+    site's own style sheet and script requests carry it (a ``Referer`` ends up in access
+    logs). Browsers then post the forms with ``Origin: null``, which
+    ``csrf_protect_no_referrer`` accepts from the same site.
     """
     add_never_cache_headers(response)
     response.headers["Content-Security-Policy"] = CONTENT_SECURITY_POLICY
-    response.headers["Referrer-Policy"] = "same-origin"
+    response.headers["Referrer-Policy"] = "no-referrer"
     response.headers["X-Robots-Tag"] = "noindex, nofollow"
     return response
 
@@ -90,7 +92,7 @@ def questionnaire_view(*, as_json: bool = False) -> Callable:
     """Wrap a view ``view(request, *, invitation, language, **kwargs)`` of a personal link."""
 
     def decorate(view: Callable) -> Callable:
-        protected = csrf_protect(view)
+        protected = csrf_protect_no_referrer(view)
 
         @csrf_exempt  # checked below, once an oversized post has been answered cleanly
         @wraps(view)

@@ -1,22 +1,36 @@
-"""Settings come from the environment; production refuses to start without its secrets."""
+"""Settings come from the environment; production refuses to start without its secrets and
+with any unsafe configuration (project.checks)."""
 
 import os
+import secrets
 import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+from cryptography.fernet import Fernet
+
+from project.settings.base import (
+    INSECURE_DEVELOPMENT_BLIND_INDEX_KEY,
+    INSECURE_DEVELOPMENT_IDENTITY_KEY,
+    INSECURE_DEVELOPMENT_SECRET_KEY,
+)
+
 ROOT = Path(__file__).resolve().parent.parent
 
 
-def django_check(**env_overrides: str) -> subprocess.CompletedProcess:
+def django_check(*options: str, **env_overrides: str) -> subprocess.CompletedProcess:
+    """``manage.py check [options]`` with only ``env_overrides`` of the project's variables."""
     env = {
         key: value
         for key, value in os.environ.items()
-        if not key.startswith(("DJANGO_", "DATABASE_URL", "CELERY_", "IDENTITY_"))
+        if not key.startswith(
+            ("DJANGO_", "DATABASE_URL", "CELERY_", "IDENTITY_", "EMAIL_", "CACHE_URL", "SITE_URL")
+        )
     }
     env.update(env_overrides)
     return subprocess.run(
-        [sys.executable, "manage.py", "check"],
+        [sys.executable, "manage.py", "check", *options],
         cwd=ROOT,
         env=env,
         capture_output=True,
@@ -25,9 +39,30 @@ def django_check(**env_overrides: str) -> subprocess.CompletedProcess:
     )
 
 
-def test_embedded_default_needs_nothing_set():
-    result = django_check()
+def production(**overrides: str) -> dict[str, str]:
+    """A correct production configuration, with ``overrides``."""
+    return {
+        "DJANGO_DEBUG": "false",
+        "DJANGO_SECRET_KEY": secrets.token_urlsafe(60),
+        "DJANGO_ALLOWED_HOSTS": "survey.example.org",
+        "SITE_URL": "https://survey.example.org",
+        "IDENTITY_ENCRYPTION_KEYS": Fernet.generate_key().decode(),
+        "IDENTITY_BLIND_INDEX_KEY": secrets.token_urlsafe(32),
+        "EMAIL_BACKEND": "django.core.mail.backends.smtp.EmailBackend",
+        "CACHE_URL": "redis://cache.example.org:6379/2",
+        **overrides,
+    }
+
+
+def test_the_demo_configuration_needs_only_debug_on():
+    result = django_check(DJANGO_DEBUG="true")
     assert result.returncode == 0, result.stderr
+
+
+def test_debug_is_off_unless_turned_on():
+    result = django_check()
+    assert result.returncode != 0
+    assert "DJANGO_SECRET_KEY must be set when DJANGO_DEBUG is off" in result.stderr
 
 
 def test_production_without_secret_key_is_a_clear_error():
@@ -40,6 +75,81 @@ def test_production_without_allowed_hosts_is_a_clear_error():
     result = django_check(DJANGO_DEBUG="false", DJANGO_SECRET_KEY="x" * 50)
     assert result.returncode != 0
     assert "DJANGO_ALLOWED_HOSTS must be set when DJANGO_DEBUG is off" in result.stderr
+
+
+def test_a_correct_production_configuration_passes_check_deploy(tmp_path):
+    result = django_check(
+        "--deploy", "--fail-level", "WARNING", **production(PROJECT_VAR_DIR=str(tmp_path))
+    )
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert "no issues" in result.stdout
+
+
+UNSAFE = {
+    "console e-mail": (
+        {"EMAIL_BACKEND": "django.core.mail.backends.console.EmailBackend"},
+        "project.E001",
+    ),
+    "file e-mail": (
+        {"EMAIL_BACKEND": "django.core.mail.backends.filebased.EmailBackend"},
+        "project.E001",
+    ),
+    "no e-mail backend set (console)": ({"EMAIL_BACKEND": ""}, "project.E001"),
+    "no SITE_URL": ({"SITE_URL": ""}, "project.E002"),
+    "development secret key": (
+        {"DJANGO_SECRET_KEY": INSECURE_DEVELOPMENT_SECRET_KEY},
+        "project.E003",
+    ),
+    "placeholder secret key": (
+        {"DJANGO_SECRET_KEY": "change-me-to-50-random-characters"},
+        "project.E003",
+    ),
+    "development identity key among the old keys": (
+        {
+            "IDENTITY_ENCRYPTION_KEYS": (
+                f"{Fernet.generate_key().decode()},{INSECURE_DEVELOPMENT_IDENTITY_KEY}"
+            )
+        },
+        "project.E003",
+    ),
+    "development blind-index key": (
+        {"IDENTITY_BLIND_INDEX_KEY": INSECURE_DEVELOPMENT_BLIND_INDEX_KEY},
+        "project.E003",
+    ),
+    "placeholder blind-index key": (
+        {"IDENTITY_BLIND_INDEX_KEY": "change-me-to-32-or-more-random-characters"},
+        "project.E003",
+    ),
+    "per-process cache (the default)": ({"CACHE_URL": ""}, "project.E004"),
+    "dummy cache": ({"CACHE_URL": "dummycache://"}, "project.E004"),
+}
+
+
+@pytest.mark.parametrize("unsafe", UNSAFE.values(), ids=UNSAFE.keys())
+def test_an_unsafe_production_configuration_fails_check_deploy(unsafe, tmp_path):
+    overrides, check_id = unsafe
+    settings_env = production(PROJECT_VAR_DIR=str(tmp_path), **overrides)
+    settings_env = {key: value for key, value in settings_env.items() if value}
+    for options in (["--deploy"], []):
+        result = django_check(*options, **settings_env)
+        assert result.returncode != 0, options
+        assert check_id in result.stderr, result.stderr
+        assert result.stderr.count("project.E0") == 1, result.stderr
+
+
+def test_gunicorn_refuses_an_unsafe_configuration(tmp_path):
+    code = "import project.wsgi"
+    env = {**production(PROJECT_VAR_DIR=str(tmp_path)), "CACHE_URL": "locmemcache://"}
+    result = subprocess.run(
+        [sys.executable, "-c", code],
+        cwd=ROOT,
+        env={**os.environ, "DJANGO_SETTINGS_MODULE": "project.settings.base", **env},
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert result.returncode != 0
+    assert "project.E004: The cache is per process (LocMemCache)" in result.stderr
 
 
 def test_database_and_broker_urls_switch_backends():

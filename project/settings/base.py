@@ -1,10 +1,13 @@
 """Settings read from the environment.
 
-With nothing set, the project runs embedded: an SQLite file and Celery's
-``filesystem://`` broker, both under the git-ignored ``var/`` folder, DEBUG on.
+DEBUG is off unless ``DJANGO_DEBUG`` turns it on (``bin/run`` and the tests do). With DEBUG
+on and nothing else set, the project runs embedded: an SQLite file and Celery's
+``filesystem://`` broker, both under the git-ignored ``var/`` folder, with development keys.
 ``DATABASE_URL`` and ``CELERY_BROKER_URL`` switch to PostgreSQL and Redis/RabbitMQ.
 With DEBUG off, ``DJANGO_SECRET_KEY``, ``DJANGO_ALLOWED_HOSTS``, ``IDENTITY_ENCRYPTION_KEYS``
-and ``IDENTITY_BLIND_INDEX_KEY`` are required.
+and ``IDENTITY_BLIND_INDEX_KEY`` are required here, and the system checks of
+``project.checks`` refuse development keys, ``.env.example``'s placeholders, a console or file
+e-mail backend, a missing ``SITE_URL`` and a per-process cache.
 """
 
 from pathlib import Path
@@ -21,7 +24,7 @@ env_file = BASE_DIR / ".env"
 if env_file.exists():
     environ.Env.read_env(str(env_file))
 
-DEBUG = env.bool("DJANGO_DEBUG", default=True)
+DEBUG = env.bool("DJANGO_DEBUG", default=False)
 
 
 def _required_in_production(name: str, fallback: str) -> str:
@@ -34,15 +37,15 @@ def _required_in_production(name: str, fallback: str) -> str:
     raise ImproperlyConfigured(f"{name} must be set when DJANGO_DEBUG is off (see .env.example).")
 
 
-SECRET_KEY = _required_in_production(
-    "DJANGO_SECRET_KEY", "insecure-local-development-key-never-use-in-production"
-)
+INSECURE_DEVELOPMENT_SECRET_KEY = "insecure-local-development-key-never-use-in-production"
+SECRET_KEY = _required_in_production("DJANGO_SECRET_KEY", INSECURE_DEVELOPMENT_SECRET_KEY)
 ALLOWED_HOSTS = [
     host.strip()
     for host in _required_in_production("DJANGO_ALLOWED_HOSTS", "127.0.0.1,localhost").split(",")
     if host.strip()
 ]
-SITE_URL = env.str("SITE_URL", default="http://127.0.0.1:8000")
+# The base of invitation links; required with DEBUG off (project.checks).
+SITE_URL = env.str("SITE_URL", default="http://127.0.0.1:8000" if DEBUG else "")
 
 # Experts' names, e-mails and affiliations are encrypted at rest (surveys.identity_crypto;
 # docs/reliability.md, "Encryption at rest"). IDENTITY_ENCRYPTION_KEYS: comma-separated Fernet
@@ -96,11 +99,13 @@ INSTALLED_APPS = [
     "drf_spectacular_sidecar",
     "surveys",
     "aggregation",
+    "project.apps.ProjectConfig",
 ]
 
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
     "project.middleware.ContentSecurityPolicyMiddleware",
+    "project.middleware.PermissionsPolicyMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.locale.LocaleMiddleware",
     "project.middleware.InvitationLinkGuardMiddleware",
@@ -215,16 +220,44 @@ EMAIL_HOST_PASSWORD = env.str("EMAIL_HOST_PASSWORD", default="")
 EMAIL_USE_TLS = env.bool("EMAIL_USE_TLS", default=False)
 DEFAULT_FROM_EMAIL = env.str("DEFAULT_FROM_EMAIL", default="survey@localhost")
 
-# Logging: no request lines with client addresses; the application logs what it does.
+# Logging: no request lines with client addresses; the application logs what it does. Every
+# handler redacts invitation tokens and e-mail addresses (project.redaction); so do the error
+# reports mailed to ADMINS (DJANGO_ADMINS: comma-separated addresses) when DEBUG is off.
+LOG_LEVEL = env.str("LOG_LEVEL", default="INFO").upper()
+ADMINS = [("Admin", address) for address in env.list("DJANGO_ADMINS", default=[])]
+SERVER_EMAIL = DEFAULT_FROM_EMAIL
+DEFAULT_EXCEPTION_REPORTER = "project.redaction.RedactingExceptionReporter"
+DEFAULT_EXCEPTION_REPORTER_FILTER = "project.redaction.RedactingExceptionReporterFilter"
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
+    "filters": {
+        "redact": {"()": "project.redaction.RedactingFilter"},
+        "require_debug_false": {"()": "django.utils.log.RequireDebugFalse"},
+    },
     "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s: %(message)s"}},
-    "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
-    "root": {"handlers": ["console"], "level": env.str("LOG_LEVEL", default="INFO")},
+    "handlers": {
+        "console": {"class": "logging.StreamHandler", "formatter": "plain", "filters": ["redact"]},
+        "mail_admins": {
+            "class": "django.utils.log.AdminEmailHandler",
+            "level": "ERROR",
+            "filters": ["require_debug_false", "redact"],
+        },
+    },
+    "root": {"handlers": ["console"], "level": LOG_LEVEL},
     "loggers": {
+        # Replaces the handlers of Django's own "django" logger (which do not redact); the
+        # security loggers (django.security.*) propagate here, then to the root's console.
+        "django": {"handlers": ["mail_admins"], "level": LOG_LEVEL},
         "django.server": {"handlers": [], "level": "ERROR", "propagate": False},
-        "django.request": {"handlers": ["console"], "level": "ERROR", "propagate": False},
+        # At DEBUG level the template engine logs whole contexts (tokens, form values).
+        "django.template": {"level": "INFO"},
+        # Errors; the warnings of 4xx answers (every scanner's 404) only at DEBUG level.
+        "django.request": {
+            "handlers": ["console", "mail_admins"],
+            "level": LOG_LEVEL if LOG_LEVEL == "DEBUG" else "ERROR",
+            "propagate": False,
+        },
     },
 }
 
@@ -238,7 +271,26 @@ if not DEBUG:
     SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
 X_FRAME_OPTIONS = "DENY"
 SECURE_CONTENT_TYPE_NOSNIFF = True
+# No page tells another where it came from (the questionnaire's links hold their token); the
+# admin's pages relax it to same-origin in a <meta> tag for Django's CSRF check.
 SECURE_REFERRER_POLICY = "no-referrer"
+# Powerful browser features no page uses, turned off for every page (project.middleware).
+PERMISSIONS_POLICY = ", ".join(
+    f"{feature}=()"
+    for feature in (
+        "accelerometer",
+        "autoplay",
+        "camera",
+        "display-capture",
+        "geolocation",
+        "gyroscope",
+        "magnetometer",
+        "microphone",
+        "midi",
+        "payment",
+        "usb",
+    )
+)
 SESSION_COOKIE_HTTPONLY = True
 
 # Content-Security-Policy of every response without one of its own (project.middleware).

@@ -6,6 +6,10 @@ by a test sees the same data; the filesystem broker uses folders of its own.
 
 import os
 
+# The tests run on the development configuration (embedded database, development keys), as
+# bin/run does; pytest-django still turns DEBUG off inside each test. Subprocesses inherit it.
+os.environ.setdefault("DJANGO_DEBUG", "true")
+
 from project.settings.base import *  # noqa: F403
 from project.settings.base import CACHES, CELERY_BROKER_URL, DATABASES, VAR_DIR, env
 

@@ -60,6 +60,9 @@ def test_check_deploy_is_clean_under_production_settings(tmp_path):
         "DJANGO_ALLOWED_HOSTS": "survey.example.org",
         "IDENTITY_ENCRYPTION_KEYS": Fernet.generate_key().decode(),
         "IDENTITY_BLIND_INDEX_KEY": secrets.token_urlsafe(32),
+        "SITE_URL": "https://survey.example.org",
+        "EMAIL_BACKEND": "django.core.mail.backends.smtp.EmailBackend",
+        "CACHE_URL": "redis://cache.example.org:6379/2",
         "PROJECT_VAR_DIR": str(tmp_path),
     }
     done = subprocess.run(

@@ -266,8 +266,8 @@ def test_production_without_identity_keys_is_a_clear_error():
     result = django_check(**production, IDENTITY_ENCRYPTION_KEYS=NEW_KEY)
     assert "IDENTITY_BLIND_INDEX_KEY must be set when DJANGO_DEBUG is off" in result.stderr
 
-    result = django_check(IDENTITY_ENCRYPTION_KEYS=f"{NEW_KEY},not-a-key")
+    result = django_check(DJANGO_DEBUG="true", IDENTITY_ENCRYPTION_KEYS=f"{NEW_KEY},not-a-key")
     assert "IDENTITY_ENCRYPTION_KEYS: key 2 is not a Fernet key" in result.stderr
 
-    result = django_check(IDENTITY_BLIND_INDEX_KEY="short")
+    result = django_check(DJANGO_DEBUG="true", IDENTITY_BLIND_INDEX_KEY="short")
     assert "IDENTITY_BLIND_INDEX_KEY must have at least 32 characters" in result.stderr

@@ -574,7 +574,7 @@ def test_pages_set_no_cookie_but_csrf_and_load_nothing_from_elsewhere(client, su
     page = client.get(survey.url)
     assert set(page.cookies) <= {"csrftoken"}
     assert "no-store" in page.headers["Cache-Control"]
-    assert page.headers["Referrer-Policy"] == "same-origin"
+    assert page.headers["Referrer-Policy"] == "no-referrer"
     assert "default-src 'self'" in page.headers["Content-Security-Policy"]
     consent(client, survey)
     for url in (block_url(survey, 0), reverse("surveys:review", args=[survey.token])):
