@@ -10,6 +10,10 @@ Categorical variables (panel, holder, subject, perspective, role) hold their cod
 ("MOW", "RUS", "expectation", "protectee") in CSV, JSON, XLSX and Parquet, and as integer
 codes with value labels carrying the same text in ``.dta`` and ``.sav``; read either way,
 the values are the same.
+
+Every text cell of a CSV or XLSX file (data, codebook, metadata) is neutralised against
+formula injection (``formulas``): a text that a spreadsheet would run as a formula starts
+with an apostrophe.
 """
 
 import csv
@@ -25,6 +29,11 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from aggregation.exports.formulas import (
+    formula_neutralise,
+    formula_neutralise_array,
+    formula_neutralise_cell,
+)
 from aggregation.exports.sources import (
     FORMATS,
     ExportError,
@@ -80,7 +89,9 @@ def codebook_rows(source: ExportSource) -> list[list[Any]]:
 
 def codebook_csv(source: ExportSource) -> str:
     buffer = io.StringIO()
-    csv.writer(buffer, lineterminator="\n").writerows(codebook_rows(source))
+    csv.writer(buffer, lineterminator="\n").writerows(
+        [formula_neutralise_cell(cell) for cell in row] for row in codebook_rows(source)
+    )
     return buffer.getvalue()
 
 
@@ -140,25 +151,30 @@ def _arrow_schema(source: ExportSource, *, for_csv: bool = False):
     return pa.schema([pa.field(v.name, types[v.kind], nullable=True) for v in source.variables])
 
 
-def _label_lookup(values: list[ValueLabel]) -> tuple[np.ndarray, Any]:
-    """An array from code to position among ``values``, and the labels as an Arrow array."""
+def _label_lookup(values: list[ValueLabel], *, for_csv: bool) -> tuple[np.ndarray, Any]:
+    """An array from code to position among ``values``, and the labels as an Arrow array
+    (neutralised against formulas in CSV)."""
     import pyarrow as pa
 
     lookup = np.full(max((value.code for value in values), default=0) + 1, -1, dtype=np.int32)
     for position, value in enumerate(values):
         lookup[value.code] = position
-    return lookup, pa.array([value.label for value in values], pa.string())
+    labels = [formula_neutralise(value.label) if for_csv else value.label for value in values]
+    return lookup, pa.array(labels, pa.string())
 
 
 def arrow_batches(source: ExportSource, *, for_csv: bool = False) -> Iterator[Any]:
     """The table as Arrow record batches of the text form, one per chunk.
 
     Categorical codes become their labels through a dictionary (no Python string per row).
+    For CSV, flags are 0/1 and every text is neutralised against formulas.
     """
     import pyarrow as pa
 
     schema = _arrow_schema(source, for_csv=for_csv)
-    lookups = {name: _label_lookup(values) for name, values in source.label_sets.items()}
+    lookups = {
+        name: _label_lookup(values, for_csv=for_csv) for name, values in source.label_sets.items()
+    }
     for chunk in source.chunks():
         arrays = []
         for variable, target in zip(source.variables, schema, strict=True):
@@ -169,6 +185,8 @@ def arrow_batches(source: ExportSource, *, for_csv: bool = False) -> Iterator[An
                 array = pa.DictionaryArray.from_arrays(indices, labels).dictionary_decode()
             elif variable.kind == "string":
                 array = pa.array(column.to_numpy(dtype=object), pa.string())
+                if for_csv:
+                    array = formula_neutralise_array(array)
             elif variable.kind == "boolean":
                 array = pa.array(column.to_numpy(dtype=bool)).cast(target.type)
             else:
@@ -266,31 +284,32 @@ def write_parquet(source: ExportSource, path: Path) -> None:
 
 
 def write_xlsx(source: ExportSource, path: Path) -> None:
-    """A workbook with the sheets data, codebook and metadata (write-only, row by row)."""
+    """A workbook with the sheets data, codebook and metadata (write-only, row by row).
+
+    Every text cell is neutralised against formulas; numbers, dates and flags keep their type.
+    """
     from openpyxl import Workbook
 
     xlsx_check(source)
+    texts = [v.name for v in source.variables if v.kind in ("string", "category")]
     workbook = Workbook(write_only=True)
     data = workbook.create_sheet("data")
-    data.append(source.columns)
+    data.append([formula_neutralise(name) for name in source.columns])
     for chunk in source.text_chunks():
         cells = chunk.astype(object).where(chunk.notna(), None)
+        for name in texts:
+            cells[name] = cells[name].map(formula_neutralise_cell)
         for row in cells.itertuples(index=False, name=None):
             data.append(row)
     book = workbook.create_sheet("codebook")
     for row in codebook_rows(source):
-        book.append(row)
+        book.append([formula_neutralise_cell(cell) for cell in row])
     meta = workbook.create_sheet("metadata")
     meta.append(["key", "value"])
     for key, value in metadata(source, "xlsx").items():
-        meta.append(
-            [
-                key,
-                value
-                if isinstance(value, str | int | float | bool) or value is None
-                else json.dumps(value),
-            ]
-        )
+        if not (isinstance(value, str | int | float | bool) or value is None):
+            value = json.dumps(value, ensure_ascii=False)
+        meta.append([formula_neutralise(key), formula_neutralise_cell(value)])
     workbook.save(path)
 
 
