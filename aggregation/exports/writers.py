@@ -20,6 +20,7 @@ import csv
 import io
 import json
 import tempfile
+import textwrap
 import zipfile
 from collections.abc import Iterable, Iterator
 from datetime import date
@@ -43,6 +44,11 @@ from aggregation.exports.sources import (
 )
 
 GENERATOR = "role-survey exports 1.0"
+TEXT_CELLS_NOTE = (
+    "In CSV and XLSX files, a text that begins with =, +, -, @, a tab or a carriage return "
+    "(and is not a plain number) starts with an added apostrophe ('), so that a spreadsheet "
+    "shows it as text instead of running it as a formula."
+)
 
 
 # Codebook and metadata -----------------------------------------------------------------------
@@ -69,20 +75,29 @@ def codebook(source: ExportSource) -> dict[str, Any]:
             entry["storage"] = "0/1 in csv, dta, sav; true/false in json, xlsx, parquet"
         elif variable.kind == "date":
             entry["storage"] = "ISO date YYYY-MM-DD in csv and json; a date elsewhere"
+        if variable.note:
+            entry["note"] = variable.note
         variables.append(entry)
-    return {"table": source.table, "wave": source.wave.slug, "variables": variables}
+    return {
+        "table": source.table,
+        "wave": source.wave.slug,
+        "variables": variables,
+        "notes": [TEXT_CELLS_NOTE],
+    }
 
 
 def codebook_rows(source: ExportSource) -> list[list[Any]]:
     """The codebook as a long table: one row per variable, then one per value label."""
     rows: list[list[Any]] = [
-        ["variable", "label", "type", "value_code", "value_label", "value_description"]
+        ["variable", "label", "type", "value_code", "value_label", "value_description", "note"]
     ]
     for entry in codebook(source)["variables"]:
-        rows.append([entry["name"], entry["label"], entry["type"], "", "", ""])
+        rows.append(
+            [entry["name"], entry["label"], entry["type"], "", "", "", entry.get("note", "")]
+        )
         for value in entry.get("values", []):
             rows.append(
-                [entry["name"], "", "", value["code"], value["label"], value["description"]]
+                [entry["name"], "", "", value["code"], value["label"], value["description"], ""]
             )
     return rows
 
@@ -96,8 +111,10 @@ def codebook_csv(source: ExportSource) -> str:
 
 
 def metadata(source: ExportSource, file_format: str) -> dict[str, Any]:
-    """Wave, aggregation run, estimator and version, generated at, rows and columns."""
+    """Wave, aggregation run, estimator and version, generated at, rows and columns; for raw
+    ratings, how their submission dates were coarsened and blanked, with warnings."""
     run = source.run
+    disclosure = source.disclosure
     return {
         "wave": source.wave.slug,
         "wave_title": source.wave.title,
@@ -125,7 +142,11 @@ def metadata(source: ExportSource, file_format: str) -> dict[str, Any]:
         ),
         "generated_at": source.generated_at.isoformat(),
         "generator": GENERATOR,
-        "privacy": "Experts appear only as the pseudonym of their response in this wave.",
+        "privacy": "Experts appear only as the pseudonym of their response in this wave; "
+        "rows are ordered by pseudonym.",
+        "submitted_on": disclosure.as_dict() if disclosure else None,
+        "warnings": disclosure.warnings if disclosure else [],
+        "text_cells": TEXT_CELLS_NOTE,
     }
 
 
@@ -344,6 +365,29 @@ def _statistical_labels(source: ExportSource) -> tuple[dict[str, str], dict[str,
     return column_labels, value_labels
 
 
+STATA_EPOCH = date(1960, 1, 1)
+SPSS_EPOCH = date(1582, 10, 14)
+
+
+def _dates_as_numbers(
+    frame: pd.DataFrame, source: ExportSource, *, epoch: date, seconds: bool, date_format: str
+) -> tuple[pd.DataFrame, dict[str, str]]:
+    """Date columns as the number Stata (days) or SPSS (seconds) stores, missing as NaN, with
+    their display format. pyreadstat guesses a column's type from its first values, so a
+    column that begins with blanked dates would otherwise be written as text."""
+    formats = {}
+    for variable in source.variables:
+        if variable.kind == "date":
+            scale = 86_400.0 if seconds else 1.0
+            frame[variable.name] = [
+                (value - epoch).days * scale if isinstance(value, date) else np.nan
+                for value in frame[variable.name]
+            ]
+            frame[variable.name] = frame[variable.name].astype("float64")
+            formats[variable.name] = date_format
+    return frame, formats
+
+
 def _file_label(source: ExportSource) -> str:
     return f"Role survey, wave {source.wave.slug}, {source.table}"[:80]
 
@@ -353,12 +397,16 @@ def write_dta(source: ExportSource, path: Path) -> None:
     import pyreadstat
 
     column_labels, value_labels = _statistical_labels(source)
+    frame, formats = _dates_as_numbers(
+        statistical_frame(source), source, epoch=STATA_EPOCH, seconds=False, date_format="%td"
+    )
     pyreadstat.write_dta(
-        statistical_frame(source),
+        frame,
         str(path),
         file_label=_file_label(source),
         column_labels=column_labels,
         variable_value_labels=value_labels,
+        variable_format=formats,
         version=14,
     )
 
@@ -376,14 +424,19 @@ def write_sav(source: ExportSource, path: Path) -> None:
         f"Aggregation run: {run['id'] if run else 'none'}",
         f"Estimator: {info['estimator'] or 'none'} {info['estimator_version'] or ''}".strip(),
         f"Generated at: {info['generated_at']}",
+        *(line for warning in info["warnings"] for line in textwrap.wrap(warning, 70)),
     ]
     measures = {
         variable.name: "nominal" if variable.kind in ("category", "boolean", "string") else "scale"
         for variable in source.variables
     }
+    frame, formats = _dates_as_numbers(
+        statistical_frame(source), source, epoch=SPSS_EPOCH, seconds=True, date_format="DATE11"
+    )
     pyreadstat.write_sav(
-        statistical_frame(source),
+        frame,
         str(path),
+        variable_format=formats,
         file_label=_file_label(source),
         column_labels=column_labels,
         variable_value_labels=value_labels,
