@@ -29,6 +29,7 @@ from django.utils.http import urlencode
 
 from aggregation import charts, selectors
 from aggregation.reports import csv_download
+from project.uploads import upload_size_validator
 from surveys import panel_admin, services
 from surveys.audit import audit_record
 from surveys.models import (
@@ -509,6 +510,7 @@ class ExpertImportForm(forms.Form):
             f"language one of the survey's codes; at most {panel_admin.IMPORT_MAX_BYTES // 1024}"
             " KB."
         ),
+        validators=[upload_size_validator],
     )
 
 

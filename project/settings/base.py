@@ -325,8 +325,19 @@ if EXPORT_SMALL_GROUPS not in ("suppress", "refuse"):
 if EXPORT_MIN_GROUP_SIZE < 1:
     raise ImproperlyConfigured("EXPORT_MIN_GROUP_SIZE must be at least 1.")
 
+# Requests: the non-file part is bounded by DATA_UPLOAD_MAX_MEMORY_SIZE; each uploaded file
+# by UPLOAD_MAX_BYTES (project/uploads.py: the first handler reads no further, every file
+# field rejects the file with a message naming the limit). Files above
+# FILE_UPLOAD_MAX_MEMORY_SIZE go to a temporary file, never above UPLOAD_MAX_BYTES.
 DATA_UPLOAD_MAX_MEMORY_SIZE = 256 * 1024
 DATA_UPLOAD_MAX_NUMBER_FIELDS = 2000
+UPLOAD_MAX_BYTES = env.int("UPLOAD_MAX_BYTES", default=32 * 1024 * 1024)
+FILE_UPLOAD_MAX_MEMORY_SIZE = 2_621_440
+FILE_UPLOAD_HANDLERS = [
+    "project.uploads.UploadSizeLimitHandler",
+    "django.core.files.uploadhandler.MemoryFileUploadHandler",
+    "django.core.files.uploadhandler.TemporaryFileUploadHandler",
+]
 
 # Aggregation scheduling: submissions within the debounce window share one run; a request
 # whose task has not run after the redispatch age is published again by the sweep.
