@@ -29,6 +29,7 @@ from django.utils.http import urlencode
 
 from aggregation import charts, selectors
 from aggregation.reports import csv_download
+from project.uploads import upload_size_validator
 from surveys import confirmations, data_changes, linkage, panel_admin, services
 from surveys.access import panel_ids_administered, panels_scope
 from surveys.audit import audit_record
@@ -769,6 +770,7 @@ class ExpertImportForm(forms.Form):
             f"language one of the survey's codes; at most {panel_admin.IMPORT_MAX_BYTES // 1024}"
             " KB."
         ),
+        validators=[upload_size_validator],
     )
 
 

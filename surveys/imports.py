@@ -10,6 +10,10 @@ then lists every bad row with its line number and reason. The reasons never quot
 the file: ``expert_ref`` may be a person's name, and in a shifted row any column may hold
 one. ``expert_ref`` values live only in memory during the import and are stored nowhere,
 not even in the audit trail, which records counts.
+
+Only an open wave takes imports: a closed wave's data is final (and its responses are no
+longer linked to anyone), a draft wave has nothing to answer yet. The status is checked
+again, under a lock on the wave, in the transaction that stores the rows.
 """
 
 import csv
@@ -51,7 +55,7 @@ IMPORT_COLUMNS = (
 TRUE_WORDS = {"true", "1", "yes", "y", "t"}
 FALSE_WORDS = {"false", "0", "no", "n", "f", ""}
 MAX_ROWS = 500_000
-IMPORTABLE_STATUSES = (Wave.Status.OPEN, Wave.Status.CLOSED)
+IMPORTABLE_STATUSES = (Wave.Status.OPEN,)
 
 
 @dataclass(frozen=True)
@@ -346,9 +350,7 @@ def ratings_import(*, wave: Wave, csv_file: IO, user, dry_run: bool = False) -> 
     """
     report = ImportReport(wave=wave.slug, dry_run=dry_run)
     if wave.status not in IMPORTABLE_STATUSES:
-        report.errors.append(
-            RowError(line=0, reason="ratings can be imported into open or closed waves only")
-        )
+        report.errors.append(RowError(line=0, reason=_not_open_reason(wave.status)))
         return report
     try:
         text = _decode(csv_file)
@@ -369,8 +371,21 @@ def ratings_import(*, wave: Wave, csv_file: IO, user, dry_run: bool = False) -> 
     return report
 
 
+def _not_open_reason(status: str) -> str:
+    return (
+        f"the wave is {status}: ratings can be imported into an open wave only; "
+        "nothing was imported"
+    )
+
+
 @transaction.atomic
 def _store(*, wave: Wave, rows: list[_Row], experts: list[str], user, report: ImportReport) -> None:
+    status = Wave.objects.select_for_update().filter(pk=wave.pk).values_list("status", flat=True)
+    status = status.first()
+    if status not in IMPORTABLE_STATUSES:  # closed while the file was being checked
+        report.errors.append(RowError(line=0, reason=_not_open_reason(status or "gone")))
+        report.responses_created = report.ratings_created = 0
+        return
     now = timezone.now()
     panel_of = {}
     for row in rows:

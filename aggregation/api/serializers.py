@@ -110,7 +110,18 @@ class RatingSerializer(serializers.Serializer):
     value = serializers.IntegerField(allow_null=True, read_only=True)
     cannot_judge = serializers.BooleanField(read_only=True)
     confidence = serializers.IntegerField(allow_null=True, read_only=True)
-    submitted_on = serializers.DateField(read_only=True, help_text="Date only (UTC), no time.")
+    submitted_on = serializers.DateField(
+        allow_null=True,
+        read_only=True,
+        help_text="Submission date coarsened to EXPORT_DATE_PRECISION (by default the first "
+        "day of its month, UTC); null where fewer than EXPORT_MIN_GROUP_SIZE responses of the "
+        "wave and panel share it.",
+    )
+    source = serializers.ChoiceField(
+        choices=["web", "import"],
+        read_only=True,
+        help_text="web: answered in the web form; import: imported from a file.",
+    )
 
 
 class DownloadQuerySerializer(serializers.Serializer):

@@ -12,7 +12,7 @@ from urllib.parse import urlencode
 
 from django.conf import settings
 from django.db.models import F, Value
-from django.db.models.functions import Coalesce, TruncDate
+from django.db.models.functions import Coalesce
 from django.http import FileResponse, StreamingHttpResponse
 from django.shortcuts import get_object_or_404
 from django.urls import reverse
@@ -28,7 +28,11 @@ from aggregation import exports
 from aggregation.api import filters, serializers
 from aggregation.models import AggregationRun, CellResult, ComparisonResult, ReliabilityResult
 from aggregation.selectors import runs_latest_complete_ids
-from surveys.api.pagination import IdCursorPagination, TrendPagination
+from surveys.api.pagination import (
+    IdCursorPagination,
+    PseudonymCursorPagination,
+    TrendPagination,
+)
 from surveys.api.permissions import HasRequiredPermissions
 from surveys.audit import audit_record
 from surveys.models import Rating, Wave
@@ -194,19 +198,23 @@ class TrendViewSet(ResultViewSet):
 
 
 class RatingViewSet(ResultViewSet):
-    """Anonymised raw ratings of submitted responses: the response's pseudonym, never the
-    expert; the submission date without its time."""
+    """Anonymised raw ratings of submitted responses, ordered by pseudonym: the response's
+    pseudonym, never the expert; the submission date coarsened and left empty in groups
+    smaller than ``EXPORT_MIN_GROUP_SIZE`` (as in the exports)."""
 
     serializer_class = serializers.RatingSerializer
     filterset_class = filters.RatingFilter
+    pagination_class = PseudonymCursorPagination
     required_permissions = ("surveys.view_anonymised_ratings",)
 
     def get_queryset(self):
         return Rating.objects.filter(response__status=SurveyResponse.Status.SUBMITTED).values(
-            "id",
+            "response_id",
+            "item_id",
             "value",
             "cannot_judge",
             "confidence",
+            wave_id=F("response__wave_id"),
             wave_slug=F("response__wave__slug"),
             pseudonym=F("response__pseudonym"),
             panel_code=F("response__panel__code"),
@@ -214,8 +222,17 @@ class RatingViewSet(ResultViewSet):
             subject_code=F("item__block__subject__code"),
             perspective_name=F("item__block__perspective"),
             role_code=F("item__role__code"),
-            submitted_on=TruncDate("response__submitted_at"),
+            source=F("response__source"),
         )
+
+    def list(self, request, *args, **kwargs):
+        page = self.paginate_queryset(self.filter_queryset(self.get_queryset()))
+        try:
+            dates = exports.submission_dates_released(wave_ids={row["wave_id"] for row in page})
+        except exports.ExportError as error:
+            return Response({"detail": str(error)}, status=status.HTTP_409_CONFLICT)
+        rows = [{**row, "submitted_on": dates.get(row["response_id"])} for row in page]
+        return self.get_paginated_response(self.get_serializer(rows, many=True).data)
 
 
 # Exports -------------------------------------------------------------------------------------

@@ -6,6 +6,8 @@ value labels) written in one format: CSV, XLSX, Parquet, JSON, Stata ``.dta`` or
 Large exports run as jobs whose files wait under ``EXPORT_DIR`` behind a signed link.
 
 - ``sources``: tables, formats, variables, value labels, and reading a source from the database;
+- ``disclosure``: submission dates coarsened and blanked in small groups (pure);
+- ``formulas``: text in CSV and XLSX neutralised against formula injection (pure);
 - ``writers``: codebook, metadata and every file format, the bundle and the sidecar files;
 - ``audit``: the audit row of an export;
 - ``jobs``: export jobs, their status, dispatch, body, signed links and purge.
@@ -50,6 +52,7 @@ from aggregation.exports.sources import (
     ValueLabel,
     Variable,
     export_source,
+    submission_dates_released,
     xlsx_check,
 )
 from aggregation.exports.writers import (
@@ -119,6 +122,7 @@ __all__ = [
     "metadata",
     "sidecar_paths",
     "statistical_frame",
+    "submission_dates_released",
     "write_bundle",
     "write_csv",
     "write_data",

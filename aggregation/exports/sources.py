@@ -5,18 +5,29 @@ Rows leave the database in chunks of ``CHUNK_ROWS`` through a streaming cursor, 
 integer ids travel: pseudonyms, codes and labels are joined from the small response and
 instrument tables by position. Experts appear only as the pseudonym of their response; no
 name, e-mail, affiliation, invitation or token is ever selected here.
+
+Raw ratings come ordered by pseudonym (random, see ``surveys.services.pseudonym_new``), then
+item, never in the order they were stored: that order follows the order experts were
+invited or answered, and a list of the panel in that order would give their names back.
+Submission dates are coarsened and blanked in small groups (``disclosure``).
 """
 
 from collections.abc import Callable, Iterable, Iterator
-from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from dataclasses import dataclass, field, replace
+from datetime import UTC, date, datetime
 from itertools import islice
 
 import numpy as np
 import pandas as pd
+from django.conf import settings
 from django.db import connection
 from django.utils import timezone
 
+from aggregation.exports.disclosure import (
+    DateDisclosure,
+    SmallGroupError,
+    submission_dates_release,
+)
 from aggregation.models import AggregationRun, CellResult, ComparisonResult
 from aggregation.selectors import run_latest_complete
 from surveys.models import Actor, Item, Panel, Perspective, Rating, Response, Role, Wave
@@ -38,6 +49,7 @@ XLSX_MAX_ROWS = 1_048_575
 POOLED_PANEL_CODE = 0
 POOLED_PANEL = "ALL"
 PERSPECTIVE_CODES = {"conception": 1, "expectation": 2, "performance": 3}
+SOURCE_CODES = {"web": 1, "import": 2}
 
 
 class ExportError(Exception):
@@ -67,6 +79,7 @@ class Variable:
     ``kind`` is ``string``, ``integer``, ``float``, ``boolean``, ``date`` or ``category``;
     a category names its set of value labels in ``labels``. ``nullable`` integers are
     stored as floats in ``.dta`` and ``.sav`` (their only missing value is the system one).
+    ``label`` fits Stata's 80 characters; ``note`` says more, in the codebook.
     """
 
     name: str
@@ -74,6 +87,7 @@ class Variable:
     kind: str
     labels: str = ""
     nullable: bool = False
+    note: str = ""
 
 
 def _float(name: str, label: str) -> Variable:
@@ -102,7 +116,21 @@ RATINGS_VARIABLES = [
         "confidence", "Expert's confidence, 1 (low) to 5 (high); optional", "integer", nullable=True
     ),
     Variable("submitted_on", "Date the response was submitted (UTC, no time)", "date"),
+    Variable(
+        "source",
+        "How the response came in: web (the form) or import (a file)",
+        "category",
+        "source",
+        note="web: answered in the survey's web form; import: ratings collected outside the "
+        "form (paper, e-mail, another tool) and imported from a file by a panel admin.",
+    ),
 ]
+SUBMITTED_ON_LABELS = {
+    "month": "Month submitted (its first day, UTC); empty in groups below k",
+    "week": "Week submitted (its Monday, UTC); empty in groups below k",
+    "day": "Day submitted (UTC, no time); empty in groups below k",
+    "none": "Submission date: not exported (always empty)",
+}
 CELL_VARIABLES = [
     WAVE,
     Variable("panel", "Panel of the raters; ALL pools every panel", "category", "panel"),
@@ -198,6 +226,10 @@ def _label_sets(*, pooled_panel: bool) -> dict[str, list[ValueLabel]]:
             ValueLabel(PERSPECTIVE_CODES[value], value, str(label))
             for value, label in Perspective.choices
         ],
+        "source": [
+            ValueLabel(SOURCE_CODES[value], value, str(label))
+            for value, label in Response.Source.choices
+        ],
     }
 
 
@@ -209,7 +241,8 @@ class ExportSource:
     """A table of one wave, snapshotted when the source was made, ready to be written.
 
     ``chunks()`` yields frames with the columns of ``variables``; categorical columns hold
-    integer codes (see ``label_sets``). ``rows`` is the row count of the snapshot.
+    integer codes (see ``label_sets``). ``rows`` is the row count of the snapshot. Raw
+    ratings carry ``disclosure``: what was done to their submission dates.
     """
 
     wave: Wave
@@ -220,6 +253,7 @@ class ExportSource:
     rows: int
     generated_at: datetime
     chunks: Callable[[], Iterator[pd.DataFrame]] = field(repr=False)
+    disclosure: DateDisclosure | None = None
 
     @property
     def columns(self) -> list[str]:
@@ -282,7 +316,8 @@ RAW_RATING_COLUMNS = ["response", "item", "value", "cannot_judge", "confidence"]
 
 
 def _raw_ratings(wave: Wave, snapshot: datetime, max_id: int) -> Iterator[pd.DataFrame]:
-    """Frames of (response, item, value, cannot_judge, confidence) in rating id order.
+    """Frames of (response, item, value, cannot_judge, confidence) ordered by the response's
+    pseudonym, then item: never in the order the ratings (or experts) were stored.
 
     PostgreSQL streams from Django's server-side cursor (psycopg gives native values, so no
     per-row conversion); SQLite from a plain cursor, bypassing Django's per-row converters.
@@ -291,7 +326,7 @@ def _raw_ratings(wave: Wave, snapshot: datetime, max_id: int) -> Iterator[pd.Dat
     """
     rows = (
         _submitted_ratings(wave, snapshot, max_id)
-        .order_by("pk")
+        .order_by("response__pseudonym", "item_id")
         .values_list("response_id", "item_id", "value", "cannot_judge", "confidence")
     )
     if connection.vendor != "sqlite":
@@ -311,22 +346,78 @@ def _nullable_integers(column: pd.Series) -> pd.arrays.IntegerArray:
     return pd.array(pd.to_numeric(column), dtype="Int64")
 
 
+RESPONSE_COLUMNS = ["id", "wave", "pseudonym", "panel", "source", "submitted_on"]
+
+
+def _submitted_responses(wave_ids: Iterable[int], snapshot: datetime | None) -> pd.DataFrame:
+    """One row per submitted response of the waves: id, wave, pseudonym, panel, source code
+    and the submission day (UTC). Never the invitation or anything of the expert."""
+    queryset = Response.objects.filter(wave_id__in=list(wave_ids), status=Response.Status.SUBMITTED)
+    if snapshot is not None:
+        queryset = queryset.filter(submitted_at__lte=snapshot)
+    return pd.DataFrame.from_records(
+        [
+            (pk, wave_id, pseudonym, panel_id, SOURCE_CODES[source], moment.astimezone(UTC).date())
+            for pk, wave_id, pseudonym, panel_id, source, moment in queryset.values_list(
+                "pk", "wave_id", "pseudonym", "panel_id", "source", "submitted_at"
+            )
+        ],
+        columns=RESPONSE_COLUMNS,
+    ).set_index("id")
+
+
+def _dates_release(responses: pd.DataFrame) -> tuple[pd.Series, DateDisclosure]:
+    """The submission dates of ``responses`` as the settings allow them out (``disclosure``)."""
+    return submission_dates_release(
+        responses,
+        precision=settings.EXPORT_DATE_PRECISION,
+        min_group_size=settings.EXPORT_MIN_GROUP_SIZE,
+        action=settings.EXPORT_SMALL_GROUPS,
+        panel_names=dict(Panel.objects.values_list("pk", "code")),
+    )
+
+
+def submission_dates_released(*, wave_ids: Iterable[int]) -> dict[int, date | None]:
+    """Response id → the submission date the API may show (coarsened; None in small groups).
+
+    Raises ``ExportError`` where the settings refuse small groups and the waves have one.
+    """
+    responses = _submitted_responses(wave_ids, None)
+    try:
+        released, _disclosure = _dates_release(responses)
+    except SmallGroupError as error:
+        raise ExportError(str(error)) from error
+    return released.to_dict()
+
+
+def _ratings_variables(disclosure: DateDisclosure) -> list[Variable]:
+    note = (
+        f"Coarsened to the {disclosure.precision} (EXPORT_DATE_PRECISION). Empty where fewer "
+        f"than k = {disclosure.min_group_size} submitted responses of the same wave and panel "
+        "share the coarsened date, and where blanking only those would leave fewer than k "
+        "blank (complementary suppression); the metadata counts the blanked responses."
+    )
+    if disclosure.precision == "none":
+        note = "Not exported: EXPORT_DATE_PRECISION is none."
+    return [
+        replace(variable, label=SUBMITTED_ON_LABELS[disclosure.precision], note=note)
+        if variable.name == "submitted_on"
+        else variable
+        for variable in RATINGS_VARIABLES
+    ]
+
+
 def _ratings_source(wave: Wave, generated_at: datetime) -> ExportSource:
     max_id = Rating.objects.order_by("-pk").values_list("pk", flat=True).first() or 0
     queryset = _submitted_ratings(wave, generated_at, max_id)
+    responses = _submitted_responses([wave.pk], generated_at)
+    try:
+        released, disclosure = _dates_release(responses)
+    except SmallGroupError as error:
+        raise ExportError(str(error)) from error
+    responses["submitted_on"] = released
 
     def chunks() -> Iterator[pd.DataFrame]:
-        responses = pd.DataFrame.from_records(
-            [
-                (pk, pseudonym, panel_id, submitted_at.astimezone(UTC).date())
-                for pk, pseudonym, panel_id, submitted_at in Response.objects.filter(
-                    wave=wave,
-                    status=Response.Status.SUBMITTED,
-                    submitted_at__lte=generated_at,
-                ).values_list("pk", "pseudonym", "panel_id", "submitted_at")
-            ],
-            columns=["id", "pseudonym", "panel", "submitted_on"],
-        ).set_index("id")
         items = pd.DataFrame.from_records(
             [
                 (pk, holder, subject, PERSPECTIVE_CODES[perspective], role)
@@ -359,6 +450,7 @@ def _ratings_source(wave: Wave, generated_at: datetime) -> ExportSource:
                     "cannot_judge": raw["cannot_judge"].to_numpy(dtype=bool),
                     "confidence": _nullable_integers(raw["confidence"]),
                     "submitted_on": response_rows["submitted_on"].to_numpy(dtype=object),
+                    "source": response_rows["source"].to_numpy(dtype=np.int64),
                 }
             )
 
@@ -366,11 +458,12 @@ def _ratings_source(wave: Wave, generated_at: datetime) -> ExportSource:
         wave=wave,
         table="ratings",
         run=run_latest_complete(wave=wave),
-        variables=RATINGS_VARIABLES,
+        variables=_ratings_variables(disclosure),
         label_sets=_label_sets(pooled_panel=False),
         rows=queryset.count(),
         generated_at=generated_at,
         chunks=chunks,
+        disclosure=disclosure,
     )
 
 

@@ -10,12 +10,17 @@ Categorical variables (panel, holder, subject, perspective, role) hold their cod
 ("MOW", "RUS", "expectation", "protectee") in CSV, JSON, XLSX and Parquet, and as integer
 codes with value labels carrying the same text in ``.dta`` and ``.sav``; read either way,
 the values are the same.
+
+Every text cell of a CSV or XLSX file (data, codebook, metadata) is neutralised against
+formula injection (``formulas``): a text that a spreadsheet would run as a formula starts
+with an apostrophe.
 """
 
 import csv
 import io
 import json
 import tempfile
+import textwrap
 import zipfile
 from collections.abc import Iterable, Iterator
 from datetime import date
@@ -25,6 +30,11 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from aggregation.exports.formulas import (
+    formula_neutralise,
+    formula_neutralise_array,
+    formula_neutralise_cell,
+)
 from aggregation.exports.sources import (
     FORMATS,
     ExportError,
@@ -34,6 +44,11 @@ from aggregation.exports.sources import (
 )
 
 GENERATOR = "role-survey exports 1.0"
+TEXT_CELLS_NOTE = (
+    "In CSV and XLSX files, a text that begins with =, +, -, @, a tab or a carriage return "
+    "(and is not a plain number) starts with an added apostrophe ('), so that a spreadsheet "
+    "shows it as text instead of running it as a formula."
+)
 
 
 # Codebook and metadata -----------------------------------------------------------------------
@@ -60,33 +75,46 @@ def codebook(source: ExportSource) -> dict[str, Any]:
             entry["storage"] = "0/1 in csv, dta, sav; true/false in json, xlsx, parquet"
         elif variable.kind == "date":
             entry["storage"] = "ISO date YYYY-MM-DD in csv and json; a date elsewhere"
+        if variable.note:
+            entry["note"] = variable.note
         variables.append(entry)
-    return {"table": source.table, "wave": source.wave.slug, "variables": variables}
+    return {
+        "table": source.table,
+        "wave": source.wave.slug,
+        "variables": variables,
+        "notes": [TEXT_CELLS_NOTE],
+    }
 
 
 def codebook_rows(source: ExportSource) -> list[list[Any]]:
     """The codebook as a long table: one row per variable, then one per value label."""
     rows: list[list[Any]] = [
-        ["variable", "label", "type", "value_code", "value_label", "value_description"]
+        ["variable", "label", "type", "value_code", "value_label", "value_description", "note"]
     ]
     for entry in codebook(source)["variables"]:
-        rows.append([entry["name"], entry["label"], entry["type"], "", "", ""])
+        rows.append(
+            [entry["name"], entry["label"], entry["type"], "", "", "", entry.get("note", "")]
+        )
         for value in entry.get("values", []):
             rows.append(
-                [entry["name"], "", "", value["code"], value["label"], value["description"]]
+                [entry["name"], "", "", value["code"], value["label"], value["description"], ""]
             )
     return rows
 
 
 def codebook_csv(source: ExportSource) -> str:
     buffer = io.StringIO()
-    csv.writer(buffer, lineterminator="\n").writerows(codebook_rows(source))
+    csv.writer(buffer, lineterminator="\n").writerows(
+        [formula_neutralise_cell(cell) for cell in row] for row in codebook_rows(source)
+    )
     return buffer.getvalue()
 
 
 def metadata(source: ExportSource, file_format: str) -> dict[str, Any]:
-    """Wave, aggregation run, estimator and version, generated at, rows and columns."""
+    """Wave, aggregation run, estimator and version, generated at, rows and columns; for raw
+    ratings, how their submission dates were coarsened and blanked, with warnings."""
     run = source.run
+    disclosure = source.disclosure
     return {
         "wave": source.wave.slug,
         "wave_title": source.wave.title,
@@ -114,7 +142,11 @@ def metadata(source: ExportSource, file_format: str) -> dict[str, Any]:
         ),
         "generated_at": source.generated_at.isoformat(),
         "generator": GENERATOR,
-        "privacy": "Experts appear only as the pseudonym of their response in this wave.",
+        "privacy": "Experts appear only as the pseudonym of their response in this wave; "
+        "rows are ordered by pseudonym.",
+        "submitted_on": disclosure.as_dict() if disclosure else None,
+        "warnings": disclosure.warnings if disclosure else [],
+        "text_cells": TEXT_CELLS_NOTE,
     }
 
 
@@ -140,25 +172,30 @@ def _arrow_schema(source: ExportSource, *, for_csv: bool = False):
     return pa.schema([pa.field(v.name, types[v.kind], nullable=True) for v in source.variables])
 
 
-def _label_lookup(values: list[ValueLabel]) -> tuple[np.ndarray, Any]:
-    """An array from code to position among ``values``, and the labels as an Arrow array."""
+def _label_lookup(values: list[ValueLabel], *, for_csv: bool) -> tuple[np.ndarray, Any]:
+    """An array from code to position among ``values``, and the labels as an Arrow array
+    (neutralised against formulas in CSV)."""
     import pyarrow as pa
 
     lookup = np.full(max((value.code for value in values), default=0) + 1, -1, dtype=np.int32)
     for position, value in enumerate(values):
         lookup[value.code] = position
-    return lookup, pa.array([value.label for value in values], pa.string())
+    labels = [formula_neutralise(value.label) if for_csv else value.label for value in values]
+    return lookup, pa.array(labels, pa.string())
 
 
 def arrow_batches(source: ExportSource, *, for_csv: bool = False) -> Iterator[Any]:
     """The table as Arrow record batches of the text form, one per chunk.
 
     Categorical codes become their labels through a dictionary (no Python string per row).
+    For CSV, flags are 0/1 and every text is neutralised against formulas.
     """
     import pyarrow as pa
 
     schema = _arrow_schema(source, for_csv=for_csv)
-    lookups = {name: _label_lookup(values) for name, values in source.label_sets.items()}
+    lookups = {
+        name: _label_lookup(values, for_csv=for_csv) for name, values in source.label_sets.items()
+    }
     for chunk in source.chunks():
         arrays = []
         for variable, target in zip(source.variables, schema, strict=True):
@@ -169,6 +206,8 @@ def arrow_batches(source: ExportSource, *, for_csv: bool = False) -> Iterator[An
                 array = pa.DictionaryArray.from_arrays(indices, labels).dictionary_decode()
             elif variable.kind == "string":
                 array = pa.array(column.to_numpy(dtype=object), pa.string())
+                if for_csv:
+                    array = formula_neutralise_array(array)
             elif variable.kind == "boolean":
                 array = pa.array(column.to_numpy(dtype=bool)).cast(target.type)
             else:
@@ -266,31 +305,32 @@ def write_parquet(source: ExportSource, path: Path) -> None:
 
 
 def write_xlsx(source: ExportSource, path: Path) -> None:
-    """A workbook with the sheets data, codebook and metadata (write-only, row by row)."""
+    """A workbook with the sheets data, codebook and metadata (write-only, row by row).
+
+    Every text cell is neutralised against formulas; numbers, dates and flags keep their type.
+    """
     from openpyxl import Workbook
 
     xlsx_check(source)
+    texts = [v.name for v in source.variables if v.kind in ("string", "category")]
     workbook = Workbook(write_only=True)
     data = workbook.create_sheet("data")
-    data.append(source.columns)
+    data.append([formula_neutralise(name) for name in source.columns])
     for chunk in source.text_chunks():
         cells = chunk.astype(object).where(chunk.notna(), None)
+        for name in texts:
+            cells[name] = cells[name].map(formula_neutralise_cell)
         for row in cells.itertuples(index=False, name=None):
             data.append(row)
     book = workbook.create_sheet("codebook")
     for row in codebook_rows(source):
-        book.append(row)
+        book.append([formula_neutralise_cell(cell) for cell in row])
     meta = workbook.create_sheet("metadata")
     meta.append(["key", "value"])
     for key, value in metadata(source, "xlsx").items():
-        meta.append(
-            [
-                key,
-                value
-                if isinstance(value, str | int | float | bool) or value is None
-                else json.dumps(value),
-            ]
-        )
+        if not (isinstance(value, str | int | float | bool) or value is None):
+            value = json.dumps(value, ensure_ascii=False)
+        meta.append([formula_neutralise(key), formula_neutralise_cell(value)])
     workbook.save(path)
 
 
@@ -325,6 +365,29 @@ def _statistical_labels(source: ExportSource) -> tuple[dict[str, str], dict[str,
     return column_labels, value_labels
 
 
+STATA_EPOCH = date(1960, 1, 1)
+SPSS_EPOCH = date(1582, 10, 14)
+
+
+def _dates_as_numbers(
+    frame: pd.DataFrame, source: ExportSource, *, epoch: date, seconds: bool, date_format: str
+) -> tuple[pd.DataFrame, dict[str, str]]:
+    """Date columns as the number Stata (days) or SPSS (seconds) stores, missing as NaN, with
+    their display format. pyreadstat guesses a column's type from its first values, so a
+    column that begins with blanked dates would otherwise be written as text."""
+    formats = {}
+    for variable in source.variables:
+        if variable.kind == "date":
+            scale = 86_400.0 if seconds else 1.0
+            frame[variable.name] = [
+                (value - epoch).days * scale if isinstance(value, date) else np.nan
+                for value in frame[variable.name]
+            ]
+            frame[variable.name] = frame[variable.name].astype("float64")
+            formats[variable.name] = date_format
+    return frame, formats
+
+
 def _file_label(source: ExportSource) -> str:
     return f"Role survey, wave {source.wave.slug}, {source.table}"[:80]
 
@@ -334,12 +397,16 @@ def write_dta(source: ExportSource, path: Path) -> None:
     import pyreadstat
 
     column_labels, value_labels = _statistical_labels(source)
+    frame, formats = _dates_as_numbers(
+        statistical_frame(source), source, epoch=STATA_EPOCH, seconds=False, date_format="%td"
+    )
     pyreadstat.write_dta(
-        statistical_frame(source),
+        frame,
         str(path),
         file_label=_file_label(source),
         column_labels=column_labels,
         variable_value_labels=value_labels,
+        variable_format=formats,
         version=14,
     )
 
@@ -357,14 +424,19 @@ def write_sav(source: ExportSource, path: Path) -> None:
         f"Aggregation run: {run['id'] if run else 'none'}",
         f"Estimator: {info['estimator'] or 'none'} {info['estimator_version'] or ''}".strip(),
         f"Generated at: {info['generated_at']}",
+        *(line for warning in info["warnings"] for line in textwrap.wrap(warning, 70)),
     ]
     measures = {
         variable.name: "nominal" if variable.kind in ("category", "boolean", "string") else "scale"
         for variable in source.variables
     }
+    frame, formats = _dates_as_numbers(
+        statistical_frame(source), source, epoch=SPSS_EPOCH, seconds=True, date_format="DATE11"
+    )
     pyreadstat.write_sav(
-        statistical_frame(source),
+        frame,
         str(path),
+        variable_format=formats,
         file_label=_file_label(source),
         column_labels=column_labels,
         variable_value_labels=value_labels,

@@ -363,9 +363,33 @@ EXPORT_DIR = VAR_DIR / "exports"
 EXPORT_LINK_MAX_AGE_SECONDS = env.int("EXPORT_LINK_MAX_AGE_SECONDS", default=3600)
 EXPORT_RETENTION_SECONDS = env.int("EXPORT_RETENTION_SECONDS", default=24 * 3600)
 EXPORT_SYNC_MAX_ROWS = env.int("EXPORT_SYNC_MAX_ROWS", default=100_000)
+# Submission dates in raw-rating exports and the API: coarsened to a month (or week, day,
+# none), and given only where at least EXPORT_MIN_GROUP_SIZE responses of a wave and panel
+# share the date. Smaller groups are "suppress"ed (their dates left empty, the metadata says
+# how many) or make the export "refuse". See aggregation/exports/disclosure.py, docs/api.md.
+EXPORT_DATE_PRECISION = env.str("EXPORT_DATE_PRECISION", default="month")
+EXPORT_MIN_GROUP_SIZE = env.int("EXPORT_MIN_GROUP_SIZE", default=5)
+EXPORT_SMALL_GROUPS = env.str("EXPORT_SMALL_GROUPS", default="suppress")
+if EXPORT_DATE_PRECISION not in ("month", "week", "day", "none"):
+    raise ImproperlyConfigured("EXPORT_DATE_PRECISION must be month, week, day or none.")
+if EXPORT_SMALL_GROUPS not in ("suppress", "refuse"):
+    raise ImproperlyConfigured("EXPORT_SMALL_GROUPS must be suppress or refuse.")
+if EXPORT_MIN_GROUP_SIZE < 1:
+    raise ImproperlyConfigured("EXPORT_MIN_GROUP_SIZE must be at least 1.")
 
+# Requests: the non-file part is bounded by DATA_UPLOAD_MAX_MEMORY_SIZE; each uploaded file
+# by UPLOAD_MAX_BYTES (project/uploads.py: the first handler reads no further, every file
+# field rejects the file with a message naming the limit). Files above
+# FILE_UPLOAD_MAX_MEMORY_SIZE go to a temporary file, never above UPLOAD_MAX_BYTES.
 DATA_UPLOAD_MAX_MEMORY_SIZE = 256 * 1024
 DATA_UPLOAD_MAX_NUMBER_FIELDS = 2000
+UPLOAD_MAX_BYTES = env.int("UPLOAD_MAX_BYTES", default=32 * 1024 * 1024)
+FILE_UPLOAD_MAX_MEMORY_SIZE = 2_621_440
+FILE_UPLOAD_HANDLERS = [
+    "project.uploads.UploadSizeLimitHandler",
+    "django.core.files.uploadhandler.MemoryFileUploadHandler",
+    "django.core.files.uploadhandler.TemporaryFileUploadHandler",
+]
 
 # Aggregation scheduling: submissions within the debounce window share one run; a request
 # whose task has not run after the redispatch age is published again by the sweep.

@@ -42,3 +42,25 @@ class IdCursorPagination(CursorPagination):
             if not (position.isascii() and position.isdigit() and int(position) <= MAX_ID):
                 raise NotFound(self.invalid_cursor_message)
         return cursor
+
+
+class PseudonymCursorPagination(IdCursorPagination):
+    """Raw ratings, ordered by their response's pseudonym, then item: never by id, whose
+    order follows the order experts were invited or answered.
+
+    The cursor's position is a pseudonym (random, unique); the offset counts the ratings of
+    that pseudonym already served, at most one wave's items. A position that is not a
+    pseudonym's characters is a 404.
+    """
+
+    ordering = ("pseudonym", "item_id")
+
+    def decode_cursor(self, request):
+        cursor = CursorPagination.decode_cursor(self, request)
+        if cursor is not None and cursor.position is not None:
+            position = cursor.position
+            if not (0 < len(position) <= 16 and position.isascii()) or not all(
+                character.isalnum() or character == "-" for character in position
+            ):
+                raise NotFound(self.invalid_cursor_message)
+        return cursor

@@ -4,8 +4,10 @@ Nothing here touches experts, invitations or responses: the instrument is the sa
 every expert, and the API never names one.
 """
 
+from django.conf import settings
 from rest_framework import serializers
 
+from project.uploads import upload_limit_text, upload_size_validator
 from surveys.imports import IMPORT_COLUMNS
 from surveys.models import Actor, Block, Item, Panel, Role, Scale, Wave
 
@@ -146,7 +148,9 @@ class ItemCodebookSerializer(serializers.ModelSerializer):
 
 class RatingsImportSerializer(serializers.Serializer):
     file = serializers.FileField(
-        help_text=f"UTF-8 CSV with exactly the columns {', '.join(IMPORT_COLUMNS)}."
+        help_text=f"UTF-8 CSV with exactly the columns {', '.join(IMPORT_COLUMNS)}; at most "
+        f"{upload_limit_text(settings.UPLOAD_MAX_BYTES)} (UPLOAD_MAX_BYTES).",
+        validators=[upload_size_validator],
     )
     dry_run = serializers.BooleanField(
         default=False, help_text="Check the file only; store nothing."

@@ -14,6 +14,7 @@ from tests.api.demo import api_client
 pytestmark = pytest.mark.django_db
 
 RATING_FIELDS = {
+    "source",
     "wave",
     "pseudonym",
     "panel",
@@ -142,7 +143,7 @@ def test_comparisons_and_reliability_filter_by_their_dimensions(client):
     )
 
 
-def test_ratings_are_anonymised_submitted_and_dated_without_time(client):
+def test_ratings_are_anonymised_submitted_and_dated_by_month(client):
     rows = every_row(client, "/api/v1/ratings/", wave="2025", page_size=1000)
     submitted = Rating.objects.filter(
         response__wave__slug="2025", response__status=Response.Status.SUBMITTED
@@ -158,7 +159,8 @@ def test_ratings_are_anonymised_submitted_and_dated_without_time(client):
         )
     )
     assert {row["pseudonym"] for row in rows} == pseudonyms
-    assert all(date.fromisoformat(row["submitted_on"]) for row in rows)
+    assert all(date.fromisoformat(row["submitted_on"]).day == 1 for row in rows)
+    assert {row["source"] for row in rows} == {"web"}
     cannot_judge = [row for row in rows if row["cannot_judge"]]
     assert cannot_judge and all(row["value"] is None for row in cannot_judge)
 
@@ -202,8 +204,17 @@ def test_a_page_of_ratings_costs_a_fixed_number_of_queries(client, django_assert
 def test_cursor_pages_are_capped_and_bad_cursors_are_404(client):
     body = client.get("/api/v1/ratings/", {"page_size": 999_999}).json()
     assert len(body["results"]) == 10_000 or body["next"] is None
-    assert client.get("/api/v1/ratings/", {"cursor": "cD1hYmM="}).status_code == 404
-    assert client.get("/api/v1/ratings/", {"cursor": "cD0xZTk5OQ=="}).status_code == 404
+    # Ratings page by pseudonym: a position that cannot be a pseudonym is a 404.
+    assert client.get("/api/v1/ratings/", {"cursor": "cD1SLScgT1IgMT0x"}).status_code == 404
+    assert (
+        client.get(
+            "/api/v1/ratings/",
+            {"cursor": "cD1BQUFBQUFBQUFBQUFBQUFBQUFBQUFBQUFBQUFBQUFBQUFBQUFBQUFB"},
+        ).status_code
+        == 404
+    )
+    assert client.get("/api/v1/cells/", {"cursor": "cD1hYmM="}).status_code == 404
+    assert client.get("/api/v1/cells/", {"cursor": "cD0xZTk5OQ=="}).status_code == 404
 
 
 def test_trends_give_each_cell_ordered_by_wave(client):

@@ -69,6 +69,7 @@ def test_the_rating_schema_has_exactly_the_anonymised_fields(demo):
         "cannot_judge",
         "confidence",
         "submitted_on",
+        "source",
     }
     assert rating["submitted_on"]["format"] == "date"
 

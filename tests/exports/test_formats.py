@@ -47,9 +47,11 @@ def expected_ratings(wave: Wave) -> pd.DataFrame:
         "cannot_judge",
         "confidence",
         "response__submitted_at",
+        "response__source",
     )
     frame = pd.DataFrame(list(rows), columns=[v.name for v in exports.RATINGS_VARIABLES[1:]])
-    frame["submitted_on"] = [moment.date() for moment in frame["submitted_on"]]
+    # Month precision by default; every demo group has at least five responses.
+    frame["submitted_on"] = [moment.date().replace(day=1) for moment in frame["submitted_on"]]
     frame.insert(0, "wave", wave.slug)
     return frame
 
@@ -87,6 +89,7 @@ def expected_value_labels(table: str) -> dict[str, dict[int, str]]:
         "actor": dict(Actor.objects.values_list("pk", "code")),
         "role": dict(Role.objects.values_list("pk", "code")),
         "perspective": {1: "conception", 2: "expectation", 3: "performance"},
+        "source": {1: "web", 2: "import"},
     }
     return {v.name: sets[v.labels] for v in exports.VARIABLES[table] if v.kind == "category"}
 

@@ -9,7 +9,7 @@ import pytest
 from django.contrib.auth.models import Group, User
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.core.management import CommandError, call_command
-from django.test import TestCase
+from django.test import TestCase, override_settings
 
 from aggregation.models import PendingAggregation
 from aggregation.services import aggregation_run_wave
@@ -177,9 +177,72 @@ def test_a_byte_order_mark_blank_lines_and_spaces_are_fine(open_wave):
     assert report.ratings_created == 5
 
 
-def test_only_open_or_closed_waves_take_imports(draft_wave):
+def _closed(wave: Wave) -> Wave:
+    Wave.objects.filter(pk=wave.pk).update(status=Wave.Status.CLOSED)
+    wave.refresh_from_db()
+    return wave
+
+
+def test_only_open_waves_take_imports_and_nothing_is_written_otherwise(draft_wave):
     report = ratings_import(wave=draft_wave, csv_file=csv_file(*good_rows()), user=None)
-    assert not report.ok and "open or closed" in report.errors[0].reason
+    assert not report.ok and "the wave is draft" in report.errors[0].reason
+    closed = _closed(draft_wave)
+    report = ratings_import(wave=closed, csv_file=csv_file(*good_rows()), user=None)
+    assert not report.ok and report.ratings_created == 0
+    assert report.errors[0].reason == (
+        "the wave is closed: ratings can be imported into an open wave only; nothing was imported"
+    )
+    assert not Response.objects.exists() and not Rating.objects.exists()
+    assert not AuditEntry.objects.filter(action="ratings.import").exists()
+
+
+def test_a_wave_closed_while_the_file_is_checked_takes_nothing(open_wave, mocker):
+    from surveys import imports
+
+    check = imports._check_file
+
+    def close_meanwhile(*args, **kwargs):
+        result = check(*args, **kwargs)
+        Wave.objects.filter(pk=open_wave.pk).update(status=Wave.Status.CLOSED)
+        return result
+
+    mocker.patch.object(imports, "_check_file", side_effect=close_meanwhile)
+    report = ratings_import(wave=open_wave, csv_file=csv_file(*good_rows()), user=None)
+    assert not report.ok and "the wave is closed" in report.errors[0].reason
+    assert not Response.objects.exists() and not Rating.objects.exists()
+
+
+def test_the_api_refuses_an_import_into_a_closed_wave(open_wave):
+    _closed(open_wave)
+    groups_sync()
+    user = User.objects.create_user("clerk")
+    user.groups.add(Group.objects.get(name=PANEL_ADMINS))
+    upload = SimpleUploadedFile("r.csv", csv_file(*good_rows()).getvalue(), "text/csv")
+    response = api_client(user).post(
+        f"/api/v1/waves/{open_wave.slug}/ratings-import/", {"file": upload}, format="multipart"
+    )
+    assert response.status_code == 400
+    assert "open wave only" in response.json()["errors"][0]["reason"]
+    assert not Response.objects.exists()
+
+
+@override_settings(UPLOAD_MAX_BYTES=1024)
+def test_an_upload_above_the_limit_is_refused_with_the_limit_named(open_wave):
+    groups_sync()
+    user = User.objects.create_user("clerk")
+    user.groups.add(Group.objects.get(name=PANEL_ADMINS))
+    rows = good_rows() * 40  # the same rows again: would be bad rows, if they were read
+    content = csv_file(*rows).getvalue()
+    assert len(content) > 4 * 1024
+    upload = SimpleUploadedFile("r.csv", content, "text/csv")
+    response = api_client(user).post(
+        f"/api/v1/waves/{open_wave.slug}/ratings-import/", {"file": upload}, format="multipart"
+    )
+    assert response.status_code == 400
+    assert response.json()["file"] == [
+        "The file is larger than 1 KB, the most one upload may hold. Split it into smaller files."
+    ]
+    assert not Response.objects.exists()
 
 
 def test_a_dry_run_checks_and_stores_nothing(open_wave):
