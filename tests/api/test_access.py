@@ -143,6 +143,38 @@ def test_the_token_endpoint_is_throttled(demo):
     cache.clear()
 
 
+def _token_requests(count: int, **headers) -> list[int]:
+    client = api_client()
+    return [
+        client.post(
+            "/api/v1/auth/token/", {"username": "x", "password": "y"}, **headers
+        ).status_code
+        for _ in range(count)
+    ]
+
+
+def test_a_forged_forwarded_for_does_not_escape_the_token_throttle(demo, settings):
+    settings.TRUSTED_PROXY_COUNT = 0
+    cache.clear()
+    codes = [
+        _token_requests(1, REMOTE_ADDR="203.0.113.7", HTTP_X_FORWARDED_FOR=f"198.51.100.{n}")[0]
+        for n in range(25)
+    ]
+    assert 429 in codes
+    cache.clear()
+
+
+def test_behind_a_trusted_proxy_the_token_throttle_counts_each_client(demo, settings):
+    settings.TRUSTED_PROXY_COUNT = 1
+    cache.clear()
+    proxy = {"REMOTE_ADDR": "10.0.0.2"}
+    assert 429 in _token_requests(25, HTTP_X_FORWARDED_FOR="203.0.113.7", **proxy)
+    assert 429 not in _token_requests(3, HTTP_X_FORWARDED_FOR="203.0.113.8", **proxy)
+    forged = "203.0.113.8, 203.0.113.7"  # a forged first address does not help
+    assert _token_requests(1, HTTP_X_FORWARDED_FOR=forged, **proxy) == [429]
+    cache.clear()
+
+
 def test_a_session_works_like_a_token(demo):
     client = api_client(demo.researcher, token=False)
     assert client.get("/api/v1/ratings/").status_code == 200
