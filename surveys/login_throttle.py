@@ -18,6 +18,13 @@ counts; the embedded default counts per process.
 While the cache cannot be reached, password sign-ins are refused with a message of their
 own: without a count there would be no limit on guessing (the personal links, which must
 keep working for experts, go through uncounted instead: ``project.middleware``).
+
+Why not django-axes: its tables (``AccessAttempt``, ``AccessLog``, ``AccessFailureLog``) have
+an IP address column and are installed even with its cache handler, its log lines name the
+client address, and its lockout is a page of its own rather than the form's message; the
+tests of this module (user names compared case- and space-insensitively, sign-in refused
+while the cache is down, no address field on any model) would not hold. This module is
+about a hundred lines.
 """
 
 import hashlib
