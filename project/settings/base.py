@@ -92,6 +92,8 @@ INSTALLED_APPS = [
     "django.contrib.staticfiles",
     "rest_framework",
     "knox",
+    "django_otp",
+    "django_otp.plugins.otp_totp",
     "django_filters",
     "drf_spectacular",
     "drf_spectacular_sidecar",
@@ -108,6 +110,8 @@ MIDDLEWARE = [
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "django_otp.middleware.OTPMiddleware",
+    "surveys.second_factor.SecondFactorMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "surveys.middleware_errors.DatabaseUnavailableMiddleware",
@@ -241,6 +245,17 @@ X_FRAME_OPTIONS = "DENY"
 SECURE_CONTENT_TYPE_NOSNIFF = True
 SECURE_REFERRER_POLICY = "no-referrer"
 SESSION_COOKIE_HTTPONLY = True
+# A session ends 8 hours after its sign-in, however busy (surveys.second_factor fixes the
+# expiry date when the user signs in).
+SESSION_COOKIE_AGE = env.int("SESSION_COOKIE_AGE", default=8 * 60 * 60)
+
+# Users who can see experts' identities (superusers, surveys.view_expert_identity) confirm
+# their sign-in with a TOTP code (django-otp; docs/admin.md, "Second factor"). Only a local
+# demo with DEBUG on may turn that off (bin/run does).
+ADMIN_REQUIRE_TOTP = env.bool("ADMIN_REQUIRE_TOTP", default=True)
+if not ADMIN_REQUIRE_TOTP and not DEBUG:
+    raise ImproperlyConfigured("ADMIN_REQUIRE_TOTP may be turned off only with DJANGO_DEBUG on.")
+OTP_TOTP_ISSUER = env.str("OTP_TOTP_ISSUER", default="Role survey")
 
 # Content-Security-Policy of every response without one of its own (project.middleware).
 # The admin's and reports' templates use <style> blocks and inline SVG: inline styles only.

@@ -20,6 +20,7 @@ from django.test import Client
 from django.urls import reverse
 
 from tests.api.demo import demo_module
+from tests.conftest import login_with_second_factor
 from tests.factories import survey_open
 from tests.surveys.test_questionnaire import consent, fill
 from tests.worker import ROOT
@@ -106,7 +107,7 @@ def demo(django_db_setup, django_db_blocker):
 def test_admin_reports_and_api_docs_render_within_the_policy(client, demo):
     """The policy allows no inline script, no event handler attribute and nothing from
     another origin: the pages must not need any (inline styles are allowed)."""
-    client.force_login(demo.admin)
+    login_with_second_factor(client, demo.admin)
     for url in REPORT_PAGES:
         page = client.get(url, follow=True)
         assert page.status_code == 200, url
