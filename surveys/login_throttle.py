@@ -24,7 +24,7 @@ an IP address column and are installed even with its cache handler, its log line
 client address, and its lockout is a page of its own rather than the form's message; the
 tests of this module (user names compared case- and space-insensitively, sign-in refused
 while the cache is down, no address field on any model) would not hold. This module is
-about a hundred lines.
+about 130 lines.
 """
 
 import hashlib
