@@ -5,6 +5,9 @@ response that does not already carry a policy of its own (the questionnaire's pa
 stricter one). ``settings.CONTENT_SECURITY_POLICY_PATHS`` maps a path prefix to the policy of
 the pages under it, for the few third-party pages that need more (Redoc runs an inline
 script and a blob worker). The policy is a header only: nothing in the pages changes.
+django-csp is not used: it has one policy for all paths (exceptions only per view, by
+decorating the third-party API docs views) and leaves DEBUG error pages without a policy,
+for about twenty lines saved.
 
 ``PermissionsPolicyMiddleware`` adds ``settings.PERMISSIONS_POLICY`` (camera, microphone,
 geolocation and the other powerful features turned off) to every response.

@@ -121,3 +121,28 @@ def rated_wave(open_wave, panels):
                     )
     Rating.objects.bulk_create(ratings)
     return open_wave
+
+
+def login_with_second_factor(client, user) -> None:
+    """Sign ``user`` in on ``client`` as after both steps: password, then a TOTP code.
+
+    Gives the user a confirmed TOTP device if it has none and records it in the session the
+    way ``django_otp.login`` does, so that ``request.user.is_verified()`` holds. The second
+    factor stays required: a plain ``force_login`` of an identity user is sent to it.
+    """
+    from django_otp import DEVICE_ID_SESSION_KEY
+    from django_otp.plugins.otp_totp.models import TOTPDevice
+
+    device = TOTPDevice.objects.filter(user=user, confirmed=True).first()
+    if device is None:
+        device = TOTPDevice.objects.create(user=user, name="test authenticator", confirmed=True)
+    client.force_login(user)
+    session = client.session
+    session[DEVICE_ID_SESSION_KEY] = device.persistent_id
+    session.save()
+
+
+@pytest.fixture
+def otp_login():
+    """``otp_login(client, user)``: sign in with a verified second factor."""
+    return login_with_second_factor

@@ -10,6 +10,7 @@ and ``IDENTITY_BLIND_INDEX_KEY`` are required here, and the system checks of
 e-mail backend, a missing ``SITE_URL`` and a per-process cache.
 """
 
+from datetime import timedelta
 from pathlib import Path
 
 import environ
@@ -93,7 +94,9 @@ INSTALLED_APPS = [
     "django.contrib.messages",
     "django.contrib.staticfiles",
     "rest_framework",
-    "rest_framework.authtoken",
+    "knox",
+    "django_otp",
+    "django_otp.plugins.otp_totp",
     "django_filters",
     "drf_spectacular",
     "drf_spectacular_sidecar",
@@ -112,6 +115,8 @@ MIDDLEWARE = [
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "django_otp.middleware.OTPMiddleware",
+    "surveys.second_factor.SecondFactorMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "surveys.middleware_errors.DatabaseUnavailableMiddleware",
@@ -292,6 +297,17 @@ PERMISSIONS_POLICY = ", ".join(
     )
 )
 SESSION_COOKIE_HTTPONLY = True
+# A session ends 8 hours after its sign-in, however busy (surveys.second_factor fixes the
+# expiry date when the user signs in).
+SESSION_COOKIE_AGE = env.int("SESSION_COOKIE_AGE", default=8 * 60 * 60)
+
+# Users who can see experts' identities (superusers, surveys.view_expert_identity) confirm
+# their sign-in with a TOTP code (django-otp; docs/admin.md, "Second factor"). Only a local
+# demo with DEBUG on may turn that off (bin/run does).
+ADMIN_REQUIRE_TOTP = env.bool("ADMIN_REQUIRE_TOTP", default=True)
+if not ADMIN_REQUIRE_TOTP and not DEBUG:
+    raise ImproperlyConfigured("ADMIN_REQUIRE_TOTP may be turned off only with DJANGO_DEBUG on.")
+OTP_TOTP_ISSUER = env.str("OTP_TOTP_ISSUER", default="Role survey")
 
 # Content-Security-Policy of every response without one of its own (project.middleware).
 # The admin's and reports' templates use <style> blocks and inline SVG: inline styles only.
@@ -316,8 +332,14 @@ CONTENT_SECURITY_POLICY_PATHS = {
 # Requests per invitation link (per token hash) and window; more get a 429 page.
 INVITATION_LINK_RATE_LIMIT = env.int("INVITATION_LINK_RATE_LIMIT", default=120)
 INVITATION_LINK_RATE_WINDOW_SECONDS = env.int("INVITATION_LINK_RATE_WINDOW_SECONDS", default=60)
-# Failed admin logins per username within the window before further attempts are refused.
+# Reverse proxies of our own in front of the web server (project.client_address): 0 = the
+# rate limits count per REMOTE_ADDR and ignore X-Forwarded-For; N = per the Nth address from
+# the right of X-Forwarded-For. Addresses are only hashed into cache keys, never stored.
+TRUSTED_PROXY_COUNT = env.int("TRUSTED_PROXY_COUNT", default=0)
+# Failed admin logins per username within the window before further attempts are refused,
+# and failed logins from one client address (any user names) within the same window.
 ADMIN_LOGIN_MAX_FAILURES = env.int("ADMIN_LOGIN_MAX_FAILURES", default=5)
+ADMIN_LOGIN_MAX_FAILURES_PER_ADDRESS = env.int("ADMIN_LOGIN_MAX_FAILURES_PER_ADDRESS", default=30)
 ADMIN_LOGIN_LOCKOUT_SECONDS = env.int("ADMIN_LOGIN_LOCKOUT_SECONDS", default=15 * 60)
 AUTHENTICATION_BACKENDS = ["surveys.login_throttle.ThrottledModelBackend"]
 # Django's cache holds those counters (and the API's throttle). The embedded default is
@@ -333,7 +355,7 @@ if CACHES["default"]["BACKEND"].endswith("RedisCache"):
 
 REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": [
-        "rest_framework.authentication.TokenAuthentication",
+        "knox.auth.TokenAuthentication",
         "rest_framework.authentication.SessionAuthentication",
     ],
     # Every API view also names the model permissions it needs (surveys.api.permissions).
@@ -343,6 +365,12 @@ REST_FRAMEWORK = {
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
     "EXCEPTION_HANDLER": "surveys.api.exceptions.api_exception_handler",
     "DEFAULT_THROTTLE_RATES": {"api_token": env.str("API_TOKEN_THROTTLE", default="20/minute")},
+}
+# API tokens (django-rest-knox): only a SHA-512 digest is stored; each token expires
+# API_TOKEN_TTL_DAYS after it was issued and is never extended by use (docs/api.md).
+REST_KNOX = {
+    "TOKEN_TTL": timedelta(days=env.int("API_TOKEN_TTL_DAYS", default=30)),
+    "AUTO_REFRESH": False,
 }
 SPECTACULAR_SETTINGS = {
     "TITLE": "Role survey API",

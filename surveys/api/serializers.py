@@ -171,3 +171,8 @@ class ImportReportSerializer(serializers.Serializer):
     responses_created = serializers.IntegerField()
     ratings_created = serializers.IntegerField()
     errors = ImportErrorSerializer(many=True)
+
+
+class IssuedTokenSerializer(serializers.Serializer):
+    token = serializers.CharField(help_text="Shown once: only its digest is stored.")
+    expiry = serializers.DateTimeField(help_text="The token stops working at this time.")

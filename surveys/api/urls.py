@@ -22,6 +22,8 @@ urlpatterns = [
     path("docs/", SpectacularSwaggerView.as_view(url_name="api-schema"), name="api-docs"),
     path("redoc/", views.RedocView.as_view(url_name="api-schema"), name="api-redoc"),
     path("auth/token/", views.TokenObtainView.as_view(), name="api-token"),
+    path("auth/token/logout/", views.TokenRevokeView.as_view(), name="api-token-revoke"),
+    path("auth/token/logout-all/", views.TokenRevokeAllView.as_view(), name="api-token-revoke-all"),
     path("auth/", include("rest_framework.urls")),
     path(
         "waves/<slug:slug>/ratings-import/",

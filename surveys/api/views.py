@@ -7,16 +7,19 @@ from django.shortcuts import get_object_or_404
 from django.template import engines
 from drf_spectacular.utils import OpenApiResponse, extend_schema
 from drf_spectacular.views import SpectacularRedocView
+from knox.views import LoginView as KnoxLoginView
+from knox.views import LogoutAllView, LogoutView
 from rest_framework import mixins, status, viewsets
-from rest_framework.authtoken.views import ObtainAuthToken
+from rest_framework.authtoken.serializers import AuthTokenSerializer
 from rest_framework.generics import GenericAPIView
-from rest_framework.parsers import FormParser, MultiPartParser
+from rest_framework.parsers import FormParser, JSONParser, MultiPartParser
+from rest_framework.permissions import AllowAny
 from rest_framework.response import Response
-from rest_framework.throttling import ScopedRateThrottle
 
 from surveys.api import serializers
 from surveys.api.filters import ItemFilter, WaveFilter
 from surveys.api.permissions import HasRequiredPermissions
+from surveys.api.throttles import ClientAddressScopedRateThrottle
 from surveys.imports import ratings_import
 from surveys.models import Actor, Block, Item, Panel, Role, Wave
 
@@ -136,11 +139,45 @@ class RatingsImportView(GenericAPIView):
         return Response(serializers.ImportReportSerializer(report.as_dict()).data, status=code)
 
 
-class TokenObtainView(ObtainAuthToken):
-    """Exchange a username and password for the user's API token (throttled)."""
+class TokenObtainView(KnoxLoginView):
+    """Exchange a username and password for a new API token and its expiry (throttled).
 
-    throttle_classes = [ScopedRateThrottle]
+    Each call issues a new token (django-rest-knox stores only its digest); it expires after
+    ``REST_KNOX["TOKEN_TTL"]`` and is revoked by ``auth/token/logout/``.
+    """
+
+    authentication_classes = []
+    permission_classes = [AllowAny]
+    throttle_classes = [ClientAddressScopedRateThrottle]
     throttle_scope = "api_token"
+    parser_classes = [FormParser, MultiPartParser, JSONParser]
+    serializer_class = AuthTokenSerializer
+
+    @extend_schema(
+        request=AuthTokenSerializer,
+        responses={200: serializers.IssuedTokenSerializer, 400: OpenApiResponse()},
+    )
+    def post(self, request, format=None):
+        form = AuthTokenSerializer(data=request.data, context={"request": request})
+        form.is_valid(raise_exception=True)
+        request.user = form.validated_data["user"]
+        return super().post(request, format=format)
+
+
+class TokenRevokeView(LogoutView):
+    """Revoke the token this request is sent with."""
+
+    @extend_schema(request=None, responses={204: OpenApiResponse(description="Revoked.")})
+    def post(self, request, format=None):
+        return super().post(request, format=format)
+
+
+class TokenRevokeAllView(LogoutAllView):
+    """Revoke every token of the user this request's token belongs to."""
+
+    @extend_schema(request=None, responses={204: OpenApiResponse(description="All revoked.")})
+    def post(self, request, format=None):
+        return super().post(request, format=format)
 
 
 REDOC_WITHOUT_WEB_FONTS = """{% extends "drf_spectacular/redoc.html" %}

@@ -21,6 +21,7 @@ from aggregation.services import aggregation_run_wave
 from surveys import demo, tasks
 from surveys.groups import RESEARCHERS, groups_sync
 from surveys.models import AuditEntry, Expert, Invitation, Wave
+from tests.conftest import login_with_second_factor
 
 pytestmark = pytest.mark.django_db
 
@@ -80,7 +81,7 @@ def body(client, url: str) -> str:
 
 
 def test_every_page_renders_with_the_synthetic_banner(client, superuser):
-    client.force_login(superuser)
+    login_with_second_factor(client, superuser)
     for url in [*REPORT_PAGES, *PANEL_PAGES, "/admin/", "/admin/surveys/auditentry/"]:
         page = body(client, url)
         assert "Synthetic demo data." in page, url
@@ -88,7 +89,7 @@ def test_every_page_renders_with_the_synthetic_banner(client, superuser):
 
 
 def test_comparison_for_armenia_names_protectee_against_independent(client, superuser):
-    client.force_login(superuser)
+    login_with_second_factor(client, superuser)
     response = client.get(REPORT_PAGES[0])
     view = response.context["comparison"]
     assert view.dominant_left.role_name == "Protectee"
@@ -109,7 +110,7 @@ def test_comparison_for_armenia_names_protectee_against_independent(client, supe
 
 
 def test_reports_read_the_newest_complete_run_only(client, superuser):
-    client.force_login(superuser)
+    login_with_second_factor(client, superuser)
     wave = Wave.objects.get(slug="2025")
     from aggregation.models import AggregationRun
 
@@ -127,7 +128,7 @@ def test_reports_read_the_newest_complete_run_only(client, superuser):
 
 
 def test_overview_matrix_has_every_ally_and_readable_values(client, superuser):
-    client.force_login(superuser)
+    login_with_second_factor(client, superuser)
     response = client.get(REPORT_PAGES[2])
     matrix = response.context["matrix"]
     assert [row.subject for row in matrix.rows] == ["KAZ", "ARM", "KGZ", "TJK"]
@@ -144,7 +145,7 @@ def test_overview_matrix_has_every_ally_and_readable_values(client, superuser):
 
 
 def test_dyad_page_shows_every_preset_for_the_ally(client, superuser):
-    client.force_login(superuser)
+    login_with_second_factor(client, superuser)
     sections = client.get(REPORT_PAGES[4]).context["sections"]
     assert [section.preset for section in sections] == [
         "ego_vs_perceived_alter",
@@ -159,7 +160,7 @@ def test_dyad_page_shows_every_preset_for_the_ally(client, superuser):
 
 
 def test_trends_show_the_change_between_waves(client, superuser):
-    client.force_login(superuser)
+    login_with_second_factor(client, superuser)
     response = client.get(
         "/admin/reports/trends/?kind=cell&holder=ARM&subject=ARM&perspective=conception"
         "&panel=YER&role=independent&role=protectee"
@@ -173,7 +174,7 @@ def test_trends_show_the_change_between_waves(client, superuser):
 
 
 def test_every_table_downloads_as_csv_and_is_audited(client, superuser):
-    client.force_login(superuser)
+    login_with_second_factor(client, superuser)
     for url in [*REPORT_PAGES, PANEL_PAGES[0], PANEL_PAGES[2]]:
         response = client.get(url + ("&" if "?" in url else "?") + "format=csv")
         assert response.status_code == 200, url
@@ -229,7 +230,7 @@ def test_staff_without_the_results_permission_gets_403_and_anonymous_a_login(cli
 
 
 def test_banner_follows_the_wave_shown(client, superuser):
-    client.force_login(superuser)
+    login_with_second_factor(client, superuser)
     Wave.objects.filter(slug="2021").update(is_synthetic=False)
     assert "Synthetic demo data." not in body(client, "/admin/surveys/wave/dashboard/?wave=2021")
     assert "Synthetic demo data." in body(client, "/admin/surveys/wave/dashboard/?wave=2025")
@@ -238,7 +239,7 @@ def test_banner_follows_the_wave_shown(client, superuser):
 
 
 def test_dashboard_counts_and_actions(client, superuser, django_capture_on_commit_callbacks):
-    client.force_login(superuser)
+    login_with_second_factor(client, superuser)
     response = client.get(PANEL_PAGES[0])
     rows = {row.panel: row for row in response.context["rows"]}
     per_panel = demo.EXPERTS_PER_PANEL
@@ -267,7 +268,7 @@ def test_dashboard_counts_and_actions(client, superuser, django_capture_on_commi
 
 
 def test_dashboard_invites_every_expert_not_yet_invited(client, superuser):
-    client.force_login(superuser)
+    login_with_second_factor(client, superuser)
     wave = Wave.objects.get(slug="2025")
     new = Expert.objects.create(
         panel=Expert.objects.first().panel, name="New Person", email="new@example.org"
@@ -308,7 +309,7 @@ MAX_QUERIES_PER_PAGE = 20
 
 
 def test_queries_per_page_do_not_grow_with_the_panels(client, superuser):
-    client.force_login(superuser)
+    login_with_second_factor(client, superuser)
     urls = [
         *REPORT_PAGES,
         *PANEL_PAGES,

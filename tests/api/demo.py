@@ -14,7 +14,7 @@ from django.apps import apps as django_apps
 from django.contrib.auth.models import Group, User
 from django.core.management import call_command
 from django.db import transaction
-from rest_framework.authtoken.models import Token
+from knox.models import AuthToken
 from rest_framework.test import APIClient
 
 from surveys.groups import PANEL_ADMINS, RESEARCHERS, groups_sync
@@ -37,7 +37,7 @@ def api_client(user: User | None = None, *, token: bool = True) -> APIClient:
     client = APIClient(SERVER_NAME=HOST)
     if user is not None:
         if token:
-            key = Token.objects.get_or_create(user=user)[0].key
+            _instance, key = AuthToken.objects.create(user=user)
             client.credentials(HTTP_AUTHORIZATION=f"Token {key}")
         else:
             client.force_login(user)

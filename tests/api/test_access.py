@@ -1,8 +1,15 @@
 """Who may read what: anonymous users nothing, researchers the data, panel admins the
 instrument and the import, plain users nothing but the schema; tokens and sessions both work."""
 
+from datetime import timedelta
+from io import StringIO
+
 import pytest
 from django.core.cache import cache
+from django.core.management import call_command
+from django.db import connection
+from django.utils import timezone
+from knox.models import AuthToken
 
 from tests.api.demo import api_client
 
@@ -114,6 +121,7 @@ def test_a_token_is_had_for_a_username_and_password(demo):
     )
     assert response.status_code == 200
     token = response.json()["token"]
+    assert response.json()["expiry"]
     client.credentials(HTTP_AUTHORIZATION=f"Token {token}")
     assert client.get("/api/v1/cells/").status_code == 200
 
@@ -135,6 +143,89 @@ def test_the_token_endpoint_is_throttled(demo):
     cache.clear()
 
 
+def _token_requests(count: int, **headers) -> list[int]:
+    client = api_client()
+    return [
+        client.post(
+            "/api/v1/auth/token/", {"username": "x", "password": "y"}, **headers
+        ).status_code
+        for _ in range(count)
+    ]
+
+
+def test_a_forged_forwarded_for_does_not_escape_the_token_throttle(demo, settings):
+    settings.TRUSTED_PROXY_COUNT = 0
+    cache.clear()
+    codes = [
+        _token_requests(1, REMOTE_ADDR="203.0.113.7", HTTP_X_FORWARDED_FOR=f"198.51.100.{n}")[0]
+        for n in range(25)
+    ]
+    assert 429 in codes
+    cache.clear()
+
+
+def test_behind_a_trusted_proxy_the_token_throttle_counts_each_client(demo, settings):
+    settings.TRUSTED_PROXY_COUNT = 1
+    cache.clear()
+    proxy = {"REMOTE_ADDR": "10.0.0.2"}
+    assert 429 in _token_requests(25, HTTP_X_FORWARDED_FOR="203.0.113.7", **proxy)
+    assert 429 not in _token_requests(3, HTTP_X_FORWARDED_FOR="203.0.113.8", **proxy)
+    forged = "203.0.113.8, 203.0.113.7"  # a forged first address does not help
+    assert _token_requests(1, HTTP_X_FORWARDED_FOR=forged, **proxy) == [429]
+    cache.clear()
+
+
 def test_a_session_works_like_a_token(demo):
     client = api_client(demo.researcher, token=False)
     assert client.get("/api/v1/ratings/").status_code == 200
+
+
+def test_tokens_are_stored_only_as_digests(demo):
+    cache.clear()
+    response = api_client().post(
+        "/api/v1/auth/token/", {"username": "researcher", "password": "researcher-pw"}
+    )
+    token = response.json()["token"]
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT * FROM knox_authtoken")
+        rows = cursor.fetchall()
+    assert rows
+    assert not any(token in str(value) for row in rows for value in row)
+    assert "authtoken_token" not in connection.introspection.table_names()
+
+
+def test_a_token_expires_after_its_lifetime(demo, settings):
+    stored, token = AuthToken.objects.create(user=demo.researcher)
+    assert timedelta(days=29) < stored.expiry - timezone.now() <= settings.REST_KNOX["TOKEN_TTL"]
+    client = api_client()
+    client.credentials(HTTP_AUTHORIZATION=f"Token {token}")
+    assert client.get("/api/v1/cells/").status_code == 200
+    AuthToken.objects.filter(pk=stored.pk).update(expiry=timezone.now() - timedelta(seconds=1))
+    assert client.get("/api/v1/cells/").status_code == 401
+    assert not AuthToken.objects.filter(pk=stored.pk).exists(), "an expired token is deleted"
+
+
+def test_a_token_is_revoked_by_its_owner(demo):
+    _stored, token = AuthToken.objects.create(user=demo.researcher)
+    _other, other_token = AuthToken.objects.create(user=demo.researcher)
+    client = api_client()
+    client.credentials(HTTP_AUTHORIZATION=f"Token {token}")
+    assert client.post("/api/v1/auth/token/logout/").status_code == 204
+    assert client.get("/api/v1/cells/").status_code == 401
+    client.credentials(HTTP_AUTHORIZATION=f"Token {other_token}")
+    assert client.get("/api/v1/cells/").status_code == 200, "only the token sent is revoked"
+    assert client.post("/api/v1/auth/token/logout-all/").status_code == 204
+    assert client.get("/api/v1/cells/").status_code == 401
+
+
+def test_an_admin_issues_and_revokes_tokens_with_the_command(demo):
+    out, err = StringIO(), StringIO()
+    call_command("api_token", "researcher", stdout=out, stderr=err)
+    token = out.getvalue().strip()
+    assert "valid until" in err.getvalue()
+    client = api_client()
+    client.credentials(HTTP_AUTHORIZATION=f"Token {token}")
+    assert client.get("/api/v1/cells/").status_code == 200
+    call_command("api_token", "researcher", "--revoke", stdout=StringIO())
+    assert client.get("/api/v1/cells/").status_code == 401
+    assert not AuthToken.objects.filter(user=demo.researcher).exists()

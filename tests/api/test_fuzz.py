@@ -15,7 +15,7 @@ from django.db import close_old_connections
 from drf_spectacular.generators import SchemaGenerator
 from drf_spectacular.renderers import OpenApiJsonRenderer
 from hypothesis import HealthCheck, settings
-from rest_framework.authtoken.models import Token
+from knox.models import AuthToken
 
 from surveys.api.pagination import IdCursorPagination, ReferencePagination, TrendPagination
 from tests.api.demo import secrets_of_experts
@@ -87,7 +87,7 @@ def _use_real_path_values(case) -> None:
 def test_generated_requests_never_fail_the_server_or_reveal_an_expert(
     case, demo, secrets, in_test_transaction
 ):
-    token = Token.objects.get_or_create(user=demo.admin)[0].key
+    _instance, token = AuthToken.objects.create(user=demo.admin)
     _use_real_path_values(case)
     response = case.call(headers={"Authorization": f"Token {token}"})
     assert response.status_code < 500, case.as_curl_command()

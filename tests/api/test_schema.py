@@ -45,7 +45,7 @@ def test_the_schema_generates_without_warnings_and_validates(tmp_path):
     validate_schema(schema)
     assert schema["openapi"].startswith("3.")
     assert set(ENDPOINTS) <= set(schema["paths"])
-    assert {"tokenAuth", "cookieAuth"} <= set(schema["components"]["securitySchemes"])
+    assert {"knoxApiToken", "cookieAuth"} <= set(schema["components"]["securitySchemes"])
 
 
 def test_the_schema_endpoint_serves_it_to_users(demo):

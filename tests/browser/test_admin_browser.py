@@ -12,7 +12,10 @@ from io import StringIO
 from pathlib import Path
 
 import pytest
+from django.contrib.auth.models import User
 from django.core.management import call_command
+from django_otp.oath import TOTP
+from django_otp.plugins.otp_totp.models import TOTPDevice
 from playwright.sync_api import expect
 
 from aggregation.services import aggregation_run_wave
@@ -63,11 +66,17 @@ def demo(reference_data):
 @pytest.fixture
 def laptop(browser, live_server, demo):
     context = browser.new_context(viewport=LAPTOP, locale="en-GB")
+    device = TOTPDevice.objects.create(user=User.objects.get(username="admin"), confirmed=True)
     page = context.new_page()
     page.goto(f"{live_server.url}/admin/login/")
     page.fill("#id_username", "admin")
     page.fill("#id_password", "admin")
     page.click("input[type=submit]")
+    # The demo admin sees identities: the second step asks for a code of its authenticator.
+    expect(page).to_have_url(f"{live_server.url}/admin/second-factor/?next=%2Fadmin%2F")
+    code = TOTP(device.bin_key, device.step, device.t0, device.digits).token()
+    page.fill("#id_token", str(code).zfill(device.digits))
+    page.click("#second-factor-form input[type=submit]")
     expect(page).to_have_url(f"{live_server.url}/admin/")
     yield page
     context.close()

@@ -20,6 +20,7 @@ from django.test import Client
 from django.urls import reverse
 
 from tests.api.demo import demo_module
+from tests.conftest import login_with_second_factor
 from tests.factories import survey_open
 from tests.surveys.test_questionnaire import consent, fill
 from tests.worker import ROOT
@@ -109,7 +110,7 @@ def demo(django_db_setup, django_db_blocker):
 def test_admin_reports_and_api_docs_render_within_the_policy(client, demo):
     """The policy allows no inline script, no event handler attribute and nothing from
     another origin: the pages must not need any (inline styles are allowed)."""
-    client.force_login(demo.admin)
+    login_with_second_factor(client, demo.admin)
     for url in REPORT_PAGES:
         page = client.get(url, follow=True)
         assert page.status_code == 200, url
@@ -177,6 +178,74 @@ def test_sign_in_is_refused_while_the_cache_is_down(client, mocker, caplog):
     assert "Sign-in is unavailable for a moment" in page.content.decode()
     assert "_auth_user_id" not in client.session, "no count, no sign-in"
     assert "cache unavailable (ConnectionError)" in caplog.text
+
+
+def test_a_forged_forwarded_for_does_not_escape_the_address_limit(settings):
+    """With no trusted proxy, failures count per REMOTE_ADDR whatever X-Forwarded-For says."""
+    settings.TRUSTED_PROXY_COUNT = 0
+    settings.ADMIN_LOGIN_MAX_FAILURES_PER_ADDRESS = 3
+    User.objects.create_superuser("chief", "chief@example.org", "right-password")
+    for number in range(3):
+        forger = Client(REMOTE_ADDR=CLIENT_ADDRESS, HTTP_X_FORWARDED_FOR=f"198.51.100.{number}")
+        assert "Too many" not in _sign_in(forger, f"user-{number}", "wrong").content.decode()
+    forger = Client(REMOTE_ADDR=CLIENT_ADDRESS, HTTP_X_FORWARDED_FOR="198.51.100.99")
+    page = _sign_in(forger, "chief", "right-password")
+    assert "Too many failed sign-ins from your network" in page.content.decode()
+    assert "_auth_user_id" not in forger.session
+    assert _sign_in(Client(REMOTE_ADDR="203.0.113.8"), "chief", "right-password").status_code == 302
+
+
+def test_behind_one_trusted_proxy_the_address_it_saw_is_counted(settings):
+    settings.TRUSTED_PROXY_COUNT = 1
+    settings.ADMIN_LOGIN_MAX_FAILURES_PER_ADDRESS = 3
+    User.objects.create_superuser("chief", "chief@example.org", "right-password")
+    proxy = "10.0.0.2"
+    for number in range(3):  # the client forges a first address; the proxy appends the real one
+        attacker = Client(
+            REMOTE_ADDR=proxy, HTTP_X_FORWARDED_FOR=f"192.0.2.{number}, {CLIENT_ADDRESS}"
+        )
+        _sign_in(attacker, f"user-{number}", "wrong")
+    attacker = Client(REMOTE_ADDR=proxy, HTTP_X_FORWARDED_FOR=f"192.0.2.50, {CLIENT_ADDRESS}")
+    assert "from your network" in _sign_in(attacker, "chief", "right-password").content.decode()
+    colleague = Client(REMOTE_ADDR=proxy, HTTP_X_FORWARDED_FOR="203.0.113.8")
+    assert _sign_in(colleague, "chief", "right-password").status_code == 302, (
+        "another client behind the same proxy is not blocked"
+    )
+
+
+@pytest.mark.parametrize(
+    ("count", "forwarded", "expected"),
+    [
+        (0, "198.51.100.1", "10.0.0.2"),
+        (1, "", "10.0.0.2"),
+        (1, "198.51.100.1", "198.51.100.1"),
+        (1, "192.0.2.9, 198.51.100.1", "198.51.100.1"),
+        (2, "192.0.2.9, 198.51.100.1, 10.0.0.1", "198.51.100.1"),
+        (2, "198.51.100.1", "10.0.0.2"),
+    ],
+)
+def test_client_address_takes_the_nth_forwarded_address_from_the_right(
+    settings, rf, count, forwarded, expected
+):
+    from project.client_address import client_address, client_key
+
+    settings.TRUSTED_PROXY_COUNT = count
+    headers = {"HTTP_X_FORWARDED_FOR": forwarded} if forwarded else {}
+    request = rf.get("/", REMOTE_ADDR="10.0.0.2", **headers)
+    assert client_address(request) == expected
+    assert expected not in client_key(request)
+
+
+def test_counters_keep_no_address_in_the_cache(settings, caplog):
+    settings.ADMIN_LOGIN_MAX_FAILURES_PER_ADDRESS = 2
+    forger = Client(REMOTE_ADDR=CLIENT_ADDRESS, HTTP_X_FORWARDED_FOR=FORWARDED_ADDRESS)
+    with caplog.at_level(logging.DEBUG):
+        for _attempt in range(3):
+            _sign_in(forger, "nobody", "wrong")
+    stored = str(list(cache._cache.items())) if hasattr(cache, "_cache") else ""
+    for address in (CLIENT_ADDRESS, FORWARDED_ADDRESS):
+        assert address not in stored
+        assert address not in caplog.text
 
 
 # Rate limit of invitation links --------------------------------------------------------------

@@ -22,6 +22,7 @@ from surveys.models import (
     Rating,
     Response,
 )
+from tests.conftest import login_with_second_factor
 from tests.factories import survey_open
 
 pytestmark = pytest.mark.django_db
@@ -120,14 +121,14 @@ def test_lists_show_only_the_admins_panels(client, surveys, moscow_admin, moscow
     _mow, yer_invitation = surveys
     for model in MODELS:
         identities = model in ("expert", "invitation")
-        client.force_login(moscow_admin if identities else moscow_clerk)
+        login_with_second_factor(client, moscow_admin if identities else moscow_clerk)
         page = client.get(reverse(f"admin:surveys_{model}_changelist"))
         assert page.status_code == 200, model
         shown = {obj.pk for obj in page.context["cl"].result_list}
         other = yerevan_objects(yer_invitation)[model]
         assert other.pk not in shown, model
         assert shown, model  # the admin's own panel is there
-    client.force_login(moscow_admin)
+    login_with_second_factor(client, moscow_admin)
     body = client.get(reverse("admin:surveys_expert_changelist")).content.decode()
     assert "Anna Hakobyan" not in body
 
@@ -135,7 +136,7 @@ def test_lists_show_only_the_admins_panels(client, surveys, moscow_admin, moscow
 @pytest.mark.parametrize("who", ["moscow_admin", "moscow_clerk"])
 def test_every_page_of_another_panels_object_is_not_found(client, surveys, who, request):
     _mow, yer_invitation = surveys
-    client.force_login(request.getfixturevalue(who))
+    login_with_second_factor(client, request.getfixturevalue(who))
     before = snapshot()
     for model, obj in yerevan_objects(yer_invitation).items():
         for view in ("change", "delete", "history"):
@@ -148,7 +149,7 @@ def test_every_page_of_another_panels_object_is_not_found(client, surveys, who, 
 @pytest.mark.parametrize("who", ["moscow_admin", "moscow_clerk"])
 def test_actions_on_another_panels_objects_change_nothing(client, surveys, who, request):
     _mow, yer_invitation = surveys
-    client.force_login(request.getfixturevalue(who))
+    login_with_second_factor(client, request.getfixturevalue(who))
     objects = yerevan_objects(yer_invitation)
     before = snapshot()
     for model, action in [
@@ -173,7 +174,7 @@ def test_actions_on_another_panels_objects_change_nothing(client, surveys, who, 
 
 def test_wave_pages_and_their_actions_stay_in_the_admins_panels(client, surveys, moscow_admin):
     mow, yer_invitation = surveys
-    client.force_login(moscow_admin)
+    login_with_second_factor(client, moscow_admin)
     wave = mow.wave.slug
     dashboard = client.get(reverse("admin:surveys_wave_dashboard"), {"wave": wave})
     panels_shown = {row.panel for row in dashboard.context["rows"]}
@@ -199,7 +200,7 @@ def test_wave_pages_and_their_actions_stay_in_the_admins_panels(client, surveys,
 
 def test_import_into_another_panel_is_refused_whole(client, surveys, moscow_admin):
     mow, _yer = surveys
-    client.force_login(moscow_admin)
+    login_with_second_factor(client, moscow_admin)
     data = (
         "name,email,panel,language,affiliation\n"
         f"New Moscow,new-mow@example.org,{mow.panel.code},ru,\n"
@@ -217,7 +218,7 @@ def test_import_into_another_panel_is_refused_whole(client, surveys, moscow_admi
 
 
 def test_adding_an_expert_to_another_panel_is_refused(client, surveys, moscow_admin):
-    client.force_login(moscow_admin)
+    login_with_second_factor(client, moscow_admin)
     yer = Panel.objects.get(code="YER")
     page = client.post(
         reverse("admin:surveys_expert_add"),
@@ -258,7 +259,7 @@ def test_services_refuse_another_panels_objects(surveys, moscow_admin):
 
 def test_only_a_superuser_assigns_panel_admins(client, surveys, moscow_admin):
     mow, _yer = surveys
-    client.force_login(moscow_admin)
+    login_with_second_factor(client, moscow_admin)
     url = reverse("admin:surveys_panel_change", args=[mow.panel.pk])
     page = client.get(url)
     assert "admins" not in page.context["adminform"].form.fields
@@ -273,12 +274,12 @@ def test_only_a_superuser_assigns_panel_admins(client, surveys, moscow_admin):
 def test_who_sees_identities_sees_no_per_response_record(client, surveys, moscow_admin):
     """Otherwise reopening or reminding an expert and watching which pseudonym changes
     would join the expert to their answers."""
-    client.force_login(moscow_admin)
+    login_with_second_factor(client, moscow_admin)
     for model in ("response", "rating", "blockcomment"):
         assert client.get(reverse(f"admin:surveys_{model}_changelist")).status_code == 403
 
 
 def test_a_superuser_opening_answers_is_audited(client, surveys):
-    client.force_login(User.objects.create_superuser("boss", password="pw"))
+    login_with_second_factor(client, User.objects.create_superuser("boss", password="pw"))
     client.get(reverse("admin:surveys_rating_changelist"))
     assert AuditEntry.objects.filter(action="answers.view", detail__page="rating").exists()

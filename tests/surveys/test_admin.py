@@ -9,6 +9,7 @@ from django.core.management import call_command
 from django.urls import reverse
 
 from surveys.models import Block, Expert, Panel, Wave
+from tests.conftest import login_with_second_factor
 
 pytestmark = pytest.mark.django_db
 
@@ -29,7 +30,7 @@ def staff_user(*permissions: str, panels=None) -> User:
 
 
 def test_every_registered_model_has_a_working_changelist(client, demo):
-    client.force_login(User.objects.get(username="admin"))
+    login_with_second_factor(client, User.objects.get(username="admin"))
     for model in admin.site._registry:
         opts = model._meta
         url = reverse(f"admin:{opts.app_label}_{opts.model_name}_changelist")
@@ -59,13 +60,13 @@ def test_staff_without_identity_permission_sees_no_names_or_emails(client, demo)
 
 def test_identity_permission_shows_names(client, demo):
     user = staff_user("surveys.view_expert", "surveys.view_expert_identity")
-    client.force_login(user)
+    login_with_second_factor(client, user)
     body = client.get(reverse("admin:surveys_expert_changelist")).content.decode()
     assert "Synthetic Expert" in body
 
 
 def test_open_wave_blocks_are_read_only_in_the_admin(client, demo):
-    client.force_login(User.objects.get(username="admin"))
+    login_with_second_factor(client, User.objects.get(username="admin"))
     block = Block.objects.filter(wave__status=Wave.Status.OPEN).first()
     url = reverse("admin:surveys_block_change", args=[block.pk])
     response = client.post(url, {"order": 99})
@@ -75,7 +76,7 @@ def test_open_wave_blocks_are_read_only_in_the_admin(client, demo):
 
 
 def test_admin_open_action_reports_lifecycle_errors(client, demo):
-    client.force_login(User.objects.get(username="admin"))
+    login_with_second_factor(client, User.objects.get(username="admin"))
     wave = Wave.objects.get(slug="2025")
     response = client.post(
         reverse("admin:surveys_wave_changelist"),
@@ -89,7 +90,7 @@ def test_opening_expert_identities_is_audited_without_personal_data(client, demo
     from surveys.models import AuditEntry
 
     user = staff_user("surveys.view_expert", "surveys.view_expert_identity")
-    client.force_login(user)
+    login_with_second_factor(client, user)
     expert = Expert.objects.first()
     client.get(reverse("admin:surveys_expert_changelist"))
     client.get(reverse("admin:surveys_expert_change", args=[expert.pk]))

@@ -9,6 +9,7 @@ from django.urls import reverse
 
 from surveys import panel_admin
 from surveys.models import AuditEntry, Invitation, Wave
+from tests.conftest import login_with_second_factor
 
 pytestmark = pytest.mark.django_db
 
@@ -28,7 +29,7 @@ def invited(open_wave, panels, boss):
 
 
 def test_a_wave_is_created_as_a_draft_whatever_is_posted(client, boss):
-    client.force_login(boss)
+    login_with_second_factor(client, boss)
     client.post(
         reverse("admin:surveys_wave_add"),
         {"slug": "2027", "title": "Wave 2027", "status": "open"},
@@ -37,7 +38,7 @@ def test_a_wave_is_created_as_a_draft_whatever_is_posted(client, boss):
 
 
 def test_closing_before_opening_is_refused_with_a_sentence(client, boss):
-    client.force_login(boss)
+    login_with_second_factor(client, boss)
     page = client.post(
         reverse("admin:surveys_wave_add"),
         {
@@ -55,7 +56,7 @@ def test_closing_before_opening_is_refused_with_a_sentence(client, boss):
 
 
 def test_closing_a_wave_from_the_dashboard_asks_first(client, boss, open_wave):
-    client.force_login(boss)
+    login_with_second_factor(client, boss)
     url = reverse("admin:surveys_wave_dashboard")
     page = client.post(url, {"wave": open_wave.slug, "action": "close"})
     assert page.status_code == 200
@@ -68,7 +69,7 @@ def test_closing_a_wave_from_the_dashboard_asks_first(client, boss, open_wave):
 
 
 def test_closing_from_the_wave_list_asks_first(client, boss, open_wave):
-    client.force_login(boss)
+    login_with_second_factor(client, boss)
     url = reverse("admin:surveys_wave_changelist")
     page = client.post(url, {"action": "close_waves", "_selected_action": [open_wave.pk]})
     assert "Yes, close the wave" in page.content.decode()
@@ -83,7 +84,7 @@ def test_closing_from_the_wave_list_asks_first(client, boss, open_wave):
 
 @pytest.mark.parametrize("action", ["send_invitations", "send_reminders", "invite_all"])
 def test_every_mass_action_of_the_dashboard_asks_first(client, boss, invited, action):
-    client.force_login(boss)
+    login_with_second_factor(client, boss)
     url = reverse("admin:surveys_wave_dashboard")
     before = AuditEntry.objects.count()
     page = client.post(url, {"wave": invited.wave.slug, "action": action})
@@ -94,7 +95,7 @@ def test_every_mass_action_of_the_dashboard_asks_first(client, boss, invited, ac
 
 
 def test_e_mailing_selected_invitations_asks_first(client, boss, invited):
-    client.force_login(boss)
+    login_with_second_factor(client, boss)
     url = reverse("admin:surveys_invitation_changelist")
     data = {"action": "send_invitations", "_selected_action": [invited.pk]}
     page = client.post(url, data)
@@ -105,7 +106,7 @@ def test_e_mailing_selected_invitations_asks_first(client, boss, invited):
 
 
 def test_e_mailing_selected_experts_on_the_status_page_asks_first(client, boss, invited):
-    client.force_login(boss)
+    login_with_second_factor(client, boss)
     url = reverse("admin:surveys_wave_experts") + f"?wave={invited.wave.slug}"
     data = {"action": "send_invitation", "invitation": [invited.pk]}
     page = client.post(url, data)
@@ -120,7 +121,7 @@ def test_the_invite_form_defaults_to_the_open_wave(client, boss, open_wave, pane
 
     Wave.objects.create(slug="zz-newer-draft", title="A newer draft")
     expert = services.expert_create(panel=panels["MOW"], name="Ivan", email="ivan@example.org")
-    client.force_login(boss)
+    login_with_second_factor(client, boss)
     page = client.post(
         reverse("admin:surveys_expert_changelist"),
         {"action": "invite_to_wave", "_selected_action": [expert.pk]},
@@ -129,7 +130,7 @@ def test_the_invite_form_defaults_to_the_open_wave(client, boss, open_wave, pane
 
 
 def test_the_next_wave_starts_from_the_instrument_in_the_admin(client, boss, open_wave):
-    client.force_login(boss)
+    login_with_second_factor(client, boss)
     url = reverse("admin:surveys_wave_changelist")
     form = client.post(url, {"action": "copy_instrument", "_selected_action": [open_wave.pk]})
     assert "Create the draft wave" in form.content.decode()

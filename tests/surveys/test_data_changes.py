@@ -10,6 +10,7 @@ from django.urls import reverse
 
 from surveys import data_changes, questionnaire, services
 from surveys.models import AuditEntry, Rating, Response
+from tests.conftest import login_with_second_factor
 from tests.factories import survey_open
 
 pytestmark = pytest.mark.django_db
@@ -47,7 +48,7 @@ def test_deleting_a_rating_is_audited_with_its_old_value_and_schedules_aggregati
     client, response, panel_admin_user, schedule
 ):
     rating = response.ratings.order_by("pk").first()
-    client.force_login(panel_admin_user)
+    login_with_second_factor(client, panel_admin_user)
     client.post(reverse("admin:surveys_rating_delete", args=[rating.pk]), {"post": "yes"})
     assert not Rating.objects.filter(pk=rating.pk).exists()
     entry = AuditEntry.objects.get(action="rating.delete")
@@ -60,7 +61,7 @@ def test_deleting_a_rating_is_audited_with_its_old_value_and_schedules_aggregati
 def test_deleting_a_response_is_audited_and_schedules_aggregation(
     client, response, panel_admin_user, schedule
 ):
-    client.force_login(panel_admin_user)
+    login_with_second_factor(client, panel_admin_user)
     client.post(
         reverse("admin:surveys_response_changelist"),
         {"action": "delete_selected", "_selected_action": [response.pk], "post": "yes"},

@@ -18,6 +18,7 @@ from django.urls import reverse
 from surveys import services
 from surveys.identity_crypto import IdentityKeyError, blind_index, decrypt, encrypt
 from surveys.models import AuditEntry, Expert, Invitation
+from tests.conftest import login_with_second_factor
 from tests.test_settings import django_check
 
 pytestmark = pytest.mark.django_db
@@ -107,7 +108,7 @@ def test_the_same_email_on_a_panel_is_rejected_whatever_its_letter_case(expert, 
 
 
 def test_the_admin_form_reports_a_duplicate_email_instead_of_failing(client, expert, panels):
-    client.force_login(User.objects.create_superuser("boss", password="pw"))
+    login_with_second_factor(client, User.objects.create_superuser("boss", password="pw"))
     page = client.post(
         reverse("admin:surveys_expert_add"),
         {
@@ -136,7 +137,7 @@ def test_encrypted_columns_refuse_sql_comparisons(expert):
 
 def test_the_admin_searches_an_exact_email_only(client, expert, panels):
     services.expert_create(panel=panels["MOW"], name="Ivan", email="ivan@example.org")
-    client.force_login(User.objects.create_superuser("boss", password="pw"))
+    login_with_second_factor(client, User.objects.create_superuser("boss", password="pw"))
     url = reverse("admin:surveys_expert_changelist")
 
     def found(term: str) -> list[Expert]:

@@ -14,6 +14,7 @@ from django.utils import timezone
 
 from surveys import linkage, panel_admin, questionnaire, services
 from surveys.models import AuditEntry, Invitation, Rating, Response
+from tests.conftest import login_with_second_factor
 from tests.factories import survey_open
 
 pytestmark = pytest.mark.django_db
@@ -62,7 +63,7 @@ def test_the_hijack_sequence_reveals_no_answer(client, answered, panel_admin_use
     """Change the expert's e-mail, reopen the response, set the invitation back to
     "created", send it: before, the new link opened the expert's answers pre-filled."""
     survey, invitation, response = answered
-    client.force_login(panel_admin_user)
+    login_with_second_factor(client, panel_admin_user)
     expert = survey.expert
     # 1. The e-mail is changed to the admin's own address (allowed: admins manage experts).
     client.post(
@@ -191,7 +192,7 @@ def test_response_and_rating_pages_show_no_identity_and_cannot_be_edited(
         )
     )
     clerk.administered_panels.set([response.panel])
-    client.force_login(clerk)
+    login_with_second_factor(client, clerk)
     page = client.get(reverse("admin:surveys_response_change", args=[response.pk]))
     body = page.content.decode()
     assert response.pseudonym in body

@@ -14,6 +14,7 @@ from django.utils import timezone
 
 from surveys import panel_admin, services, tasks
 from surveys.models import AuditEntry, Expert, Invitation, Panel, Response, Wave
+from tests.conftest import login_with_second_factor
 
 pytestmark = pytest.mark.django_db
 
@@ -155,7 +156,7 @@ def test_good_file_imports_all_rows_and_audits_counts_only(panels, admin_user):
 
 
 def test_import_pages_preview_then_confirm(client, panels, admin_user):
-    client.force_login(admin_user)
+    login_with_second_factor(client, admin_user)
     url = reverse("admin:surveys_expert_import")
     upload = SimpleUploadedFile(
         "experts.csv", (HEADER + "A B,ab@example.org,MOW,ru,\nC D,bad,YER,ru,\n").encode()
@@ -179,7 +180,7 @@ def test_import_pages_preview_then_confirm(client, panels, admin_user):
 
 
 def test_import_page_rejects_a_large_file_with_a_clear_message(client, panels, admin_user):
-    client.force_login(admin_user)
+    login_with_second_factor(client, admin_user)
     data = HEADER.encode() + b"x" * (panel_admin.IMPORT_MAX_BYTES + 1)
     page = client.post(
         reverse("admin:surveys_expert_import"),
@@ -225,7 +226,7 @@ def test_bulk_invitations_refuse_a_closed_wave(open_wave, experts, admin_user):
 
 
 def test_bulk_invitations_from_the_expert_admin_action(client, open_wave, experts, admin_user):
-    client.force_login(admin_user)
+    login_with_second_factor(client, admin_user)
     url = reverse("admin:surveys_expert_changelist")
     selected = [expert.pk for expert in experts]
     page = client.post(url, {"action": "invite_to_wave", "_selected_action": selected})
@@ -421,7 +422,7 @@ def test_reopen_refuses_a_closed_wave(invited, admin_user):
 
 
 def test_wave_lifecycle_through_the_admin_is_audited(client, draft_wave, admin_user):
-    client.force_login(admin_user)
+    login_with_second_factor(client, admin_user)
     client.post(
         reverse("admin:surveys_wave_changelist"),
         {"action": "open_waves", "_selected_action": [draft_wave.pk]},
@@ -439,7 +440,7 @@ def test_wave_lifecycle_through_the_admin_is_audited(client, draft_wave, admin_u
 def test_expert_edits_in_the_admin_log_changes_as_references_not_values(
     client, experts, admin_user
 ):
-    client.force_login(admin_user)
+    login_with_second_factor(client, admin_user)
     expert = experts[0]
     client.post(
         reverse("admin:surveys_expert_change", args=[expert.pk]),
@@ -463,7 +464,7 @@ def test_expert_edits_in_the_admin_log_changes_as_references_not_values(
 
 
 def test_audit_log_is_filterable_by_area_in_the_admin(client, invited, admin_user):
-    client.force_login(admin_user)
+    login_with_second_factor(client, admin_user)
     panel_admin.wave_close(wave=invited[0].wave, user=admin_user)
     url = reverse("admin:surveys_auditentry_changelist")
 
@@ -493,12 +494,12 @@ def test_status_page_is_pseudonymous_without_the_identity_permission(client, inv
         assert expert.name not in page and expert.email not in page
     assert 'name="invitation"' not in page  # no actions without change_invitation
     user.user_permissions.add(Permission.objects.get(codename="view_expert_identity"))
-    client.force_login(User.objects.get(pk=user.pk))
+    login_with_second_factor(client, User.objects.get(pk=user.pk))
     assert "Ivan Petrov" in client.get(url, {"wave": invited[0].wave.slug}).content.decode()
 
 
 def test_status_page_actions_send_and_reopen(client, invited, admin_user):
-    client.force_login(admin_user)
+    login_with_second_factor(client, admin_user)
     url = reverse("admin:surveys_wave_experts") + f"?wave={invited[0].wave.slug}"
     with mock.patch.object(tasks.send_invitation, "apply_async"):
         response = client.post(

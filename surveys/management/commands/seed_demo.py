@@ -32,6 +32,16 @@ class Command(BaseCommand):
             f"Admin: {options['base_url'].rstrip('/')}/admin/  "
             f"login {result.admin_username} / {result.admin_password}"
         )
+        if settings.ADMIN_REQUIRE_TOTP:
+            self.stdout.write(
+                f"Second factor: run `manage.py totp_enrol {result.admin_username}` and scan "
+                "the URI it prints; the admin asks for a code after the password."
+            )
+        else:
+            self.stdout.write(
+                "Second factor: off for this local demo (ADMIN_REQUIRE_TOTP=false, DEBUG on); "
+                "with DEBUG off it is always required."
+            )
         self.stdout.write("Unanswered invitations of wave 2025 (new links, old ones revoked):")
         for link in result.open_wave_links:
             self.stdout.write(f"  {link}")
