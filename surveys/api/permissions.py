@@ -4,10 +4,21 @@ Each view lists the permissions it needs in ``required_permissions`` (``app_labe
 all of them required). The groups of ``surveys.groups`` hand them out: researchers read the
 instrument, the aggregates and the anonymised raw ratings and may export them; panel admins
 read the instrument and import ratings; superusers may do everything. Anonymous users get a
-401 from every view.
+401 from every view. A user who sees experts' identities never reads per-response ratings
+(``separated_from_raw_ratings``), whatever permissions they hold.
 """
 
 from rest_framework.permissions import BasePermission
+
+RAW_RATINGS = "surveys.view_anonymised_ratings"
+IDENTITY_PERMISSION = "surveys.view_expert_identity"
+
+
+def separated_from_raw_ratings(user) -> bool:
+    """Separation of duties: who sees identities never reads per-response ratings (a
+    superuser excepted), or reopening or reminding one expert and watching which pseudonym
+    changes would join the expert to their answers."""
+    return not user.is_superuser and user.has_perm(IDENTITY_PERMISSION)
 
 
 class HasRequiredPermissions(BasePermission):
@@ -19,7 +30,14 @@ class HasRequiredPermissions(BasePermission):
         user = request.user
         if not (user and user.is_authenticated and user.is_active):
             return False
-        return user.has_perms(self.required(request, view))
+        required = self.required(request, view)
+        if RAW_RATINGS in required and separated_from_raw_ratings(user):
+            self.message = (
+                "Users who can see experts' identities cannot read per-response ratings "
+                "(separation of duties); ask a researcher's account."
+            )
+            return False
+        return user.has_perms(required)
 
     @staticmethod
     def required(request, view) -> tuple[str, ...]:

@@ -229,3 +229,24 @@ def test_an_admin_issues_and_revokes_tokens_with_the_command(demo):
     call_command("api_token", "researcher", "--revoke", stdout=StringIO())
     assert client.get("/api/v1/cells/").status_code == 401
     assert not AuthToken.objects.filter(user=demo.researcher).exists()
+
+
+def test_who_sees_identities_reads_no_raw_ratings_whatever_their_permissions(
+    demo, django_user_model
+):
+    """Separation of duties: identities and per-response ratings never meet in one account
+    (a superuser excepted)."""
+    from django.contrib.auth.models import Permission
+    from rest_framework.test import APIClient
+
+    user = django_user_model.objects.create_user("both-hats", password="pw")
+    user.user_permissions.set(
+        Permission.objects.filter(
+            codename__in=["view_anonymised_ratings", "view_expert_identity", "view_wave"]
+        )
+    )
+    client = APIClient()
+    client.force_authenticate(user)
+    reply = client.get("/api/v1/ratings/", {"wave": "2025"})
+    assert reply.status_code == 403
+    assert "separation of duties" in reply.json()["detail"]
