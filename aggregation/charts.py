@@ -829,7 +829,7 @@ def line_chart_svg(
     for number, line in enumerate(series):
         colour = SERIES_COLOURS[number % len(SERIES_COLOURS)]
         body += _series_shapes(line, colour, x, y)
-        legend_x = left + (number % legend_columns) * (width - left) / legend_columns
+        legend_x = 16 + (number % legend_columns) * (width - 32) / legend_columns
         legend_y = plot_height + 12 + (number // legend_columns) * legend_row
         body.append(
             _tag(
@@ -843,7 +843,7 @@ def line_chart_svg(
             )
         )
         body.append(_tag("circle", cx=_r(legend_x + 12), cy=_r(legend_y), r=4, fill=colour))
-        body.append(_text(legend_x + 32, legend_y + 4.5, _clip(line.label, 30)))
+        body.append(_text(legend_x + 32, legend_y + 4.5, _clip(line.label, 34)))
     if not series:
         body.append(_text((x0 + x1) / 2, (y0 + y1) / 2, "No data", text_anchor="middle"))
     return _svg(width, height, title, body)

@@ -51,6 +51,17 @@ def _database_emptied_before_the_restore(django_db_setup, django_db_blocker):
 
 
 @pytest.fixture
+def axe_script() -> Path:
+    """The path of axe-core's script; skips before the demo is built if it is missing."""
+    if not AXE.exists():
+        pytest.skip(
+            f"axe-core is not installed at {AXE}; bin/test installs it "
+            "(npm ci --prefix tests/browser)."
+        )
+    return AXE
+
+
+@pytest.fixture
 def demo(reference_data):
     call_command("seed_demo", stdout=StringIO())
     for slug in ("2025", "2021"):
@@ -67,9 +78,9 @@ def _logged_in(context, live_server):
     return page
 
 
-def _serious_violations(page) -> list[str]:
+def _serious_violations(page, axe_script: Path) -> list[str]:
     """axe-core's violations of impact serious or critical, one line per element."""
-    page.add_script_tag(path=str(AXE))
+    page.add_script_tag(path=str(axe_script))
     result = page.evaluate("axe.run(document, {resultTypes: ['violations']})")
     return [
         f"{violation['id']} ({violation['impact']}): {violation['help']} "
@@ -95,13 +106,8 @@ def _sideways_scroll(page) -> str | None:
 
 
 def test_report_pages_fit_a_phone_and_have_no_serious_accessibility_violation(
-    browser, live_server, demo, tmp_path
+    axe_script, browser, live_server, demo, tmp_path
 ):
-    if not AXE.exists():
-        pytest.skip(
-            f"axe-core is not installed at {AXE}; bin/test installs it "
-            "(npm ci --prefix tests/browser)."
-        )
     problems = []
 
     phone = browser.new_context(
@@ -119,14 +125,14 @@ def test_report_pages_fit_a_phone_and_have_no_serious_accessibility_violation(
         page.screenshot(path=str(tmp_path / f"phone-{name}.png"), full_page=True)
         if scroll := _sideways_scroll(page):
             problems.append(f"{name} at 360 px: {scroll}")
-        problems += [f"{name} at 360 px: {v}" for v in _serious_violations(page)]
+        problems += [f"{name} at 360 px: {v}" for v in _serious_violations(page, axe_script)]
     phone.close()
 
     laptop = browser.new_context(viewport=LAPTOP, locale="en-GB", bypass_csp=True)
     page = _logged_in(laptop, live_server)
     for name, url in PAGES.items():
         page.goto(f"{live_server.url}{url}")
-        problems += [f"{name} at 1280 px: {v}" for v in _serious_violations(page)]
+        problems += [f"{name} at 1280 px: {v}" for v in _serious_violations(page, axe_script)]
     laptop.close()
 
     assert not problems, "\n".join(problems)
