@@ -775,13 +775,18 @@ def line_chart_svg(
     y_domain: tuple[float, float] | None = None,
     zero_line: bool = False,
 ) -> SafeString:
-    """Lines over categorical x (waves) with shaded 95 % CI bands and a legend on the right.
+    """Lines over categorical x (waves) with shaded 95 % CI bands and a legend below.
 
-    A point has a whisker too, so that a single wave still shows its interval.
+    A point has a whisker too, so that a single wave still shows its interval. The legend
+    sits under the plot in two columns, so that the chart stays narrow enough to be read
+    when it is scaled down to a phone's width.
     """
-    width, height = 940.0, 420.0
-    left, right, top, bottom = 64.0, 270.0, 24.0, 64.0
-    x0, x1, y0, y1 = left, width - right, height - bottom, top
+    width, plot_height = 560.0, 330.0
+    left, right, top, bottom = 64.0, 24.0, 24.0, 64.0
+    legend_columns, legend_row = 2, 24.0
+    legend_rows = math.ceil(len(series) / legend_columns)
+    height = plot_height + legend_rows * legend_row + (8.0 if series else 0.0)
+    x0, x1, y0, y1 = left, width - right, plot_height - bottom, top
     values = [v for s in series for point in s.points if point for v in point if is_number(v)]
     if y_domain is None:
         extent = max([1.0, *(abs(v) for v in values)])
@@ -811,7 +816,7 @@ def line_chart_svg(
     body.append(_tag("line", x1=_r(x0), x2=_r(x0), y1=_r(y0), y2=_r(y1), stroke=AXIS_COLOUR))
     for index, label in enumerate(x_labels):
         body.append(_text(x(index), y0 + 20, _clip(label, 18), text_anchor="middle"))
-    body.append(_text((x0 + x1) / 2, height - 14, x_label, text_anchor="middle"))
+    body.append(_text((x0 + x1) / 2, plot_height - 14, x_label, text_anchor="middle"))
     body.append(
         _text(
             16,
@@ -824,20 +829,21 @@ def line_chart_svg(
     for number, line in enumerate(series):
         colour = SERIES_COLOURS[number % len(SERIES_COLOURS)]
         body += _series_shapes(line, colour, x, y)
-        legend_y = top + 10 + number * 24
+        legend_x = 16 + (number % legend_columns) * (width - 32) / legend_columns
+        legend_y = plot_height + 12 + (number // legend_columns) * legend_row
         body.append(
             _tag(
                 "line",
-                x1=_r(x1 + 24),
-                x2=_r(x1 + 48),
+                x1=_r(legend_x),
+                x2=_r(legend_x + 24),
                 y1=_r(legend_y),
                 y2=_r(legend_y),
                 stroke=colour,
                 stroke_width=3,
             )
         )
-        body.append(_tag("circle", cx=_r(x1 + 36), cy=_r(legend_y), r=4, fill=colour))
-        body.append(_text(x1 + 56, legend_y + 4.5, _clip(line.label, 28)))
+        body.append(_tag("circle", cx=_r(legend_x + 12), cy=_r(legend_y), r=4, fill=colour))
+        body.append(_text(legend_x + 32, legend_y + 4.5, _clip(line.label, 34)))
     if not series:
         body.append(_text((x0 + x1) / 2, (y0 + y1) / 2, "No data", text_anchor="middle"))
     return _svg(width, height, title, body)
