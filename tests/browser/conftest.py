@@ -59,3 +59,26 @@ def phone(browser):
     context = phone_context(browser)
     yield context
     context.close()
+
+
+def admin_sign_in(page, live_server, *, username: str = "admin", password: str = "admin") -> None:
+    """Sign in through the login page and, for a user who sees identities, the second step
+    with a code of a TOTP device made for the test."""
+    from django.contrib.auth.models import User
+    from django_otp.oath import TOTP
+    from django_otp.plugins.otp_totp.models import TOTPDevice
+    from playwright.sync_api import expect
+
+    user = User.objects.get(username=username)
+    device = TOTPDevice.objects.filter(user=user, confirmed=True).first()
+    if device is None:
+        device = TOTPDevice.objects.create(user=user, name="browser test", confirmed=True)
+    page.goto(f"{live_server.url}/admin/login/")
+    page.fill("#id_username", username)
+    page.fill("#id_password", password)
+    page.click("input[type=submit]")
+    expect(page).to_have_url(f"{live_server.url}/admin/second-factor/?next=%2Fadmin%2F")
+    code = TOTP(device.bin_key, device.step, device.t0, device.digits).token()
+    page.fill("#id_token", str(code).zfill(device.digits))
+    page.click("#second-factor-form input[type=submit]")
+    expect(page).to_have_url(f"{live_server.url}/admin/")

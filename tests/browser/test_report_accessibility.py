@@ -15,10 +15,10 @@ from pathlib import Path
 
 import pytest
 from django.core.management import call_command
-from playwright.sync_api import expect
 
 from aggregation.services import aggregation_run_wave
 from surveys.models import Wave
+from tests.browser.conftest import admin_sign_in
 
 pytestmark = [
     pytest.mark.browser,
@@ -70,11 +70,7 @@ def demo(reference_data):
 
 def _logged_in(context, live_server):
     page = context.new_page()
-    page.goto(f"{live_server.url}/admin/login/")
-    page.fill("#id_username", "admin")
-    page.fill("#id_password", "admin")
-    page.click("input[type=submit]")
-    expect(page).to_have_url(f"{live_server.url}/admin/")
+    admin_sign_in(page, live_server)
     return page
 
 
