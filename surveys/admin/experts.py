@@ -11,7 +11,7 @@ from django.template.response import TemplateResponse
 from django.urls import path, reverse
 
 from project.uploads import upload_size_validator
-from surveys import panel_admin
+from surveys import expert_import, panel_admin
 from surveys.access import panels_scope
 from surveys.admin.common import (
     IDENTITY_FIELDS,
@@ -36,7 +36,7 @@ class ExpertImportForm(forms.Form):
         label="CSV file",
         help_text=(
             "UTF-8, with the header name,email,panel,language,affiliation; panel by code, "
-            f"language one of the survey's codes; at most {panel_admin.IMPORT_MAX_BYTES // 1024}"
+            f"language one of the survey's codes; at most {expert_import.IMPORT_MAX_BYTES // 1024}"
             " KB."
         ),
         validators=[upload_size_validator],
@@ -173,13 +173,13 @@ class ExpertAdmin(AuditedAdminMixin, PanelScopedAdminMixin, admin.ModelAdmin):
                     salt=IMPORT_SALT,
                     max_age=IMPORT_PREVIEW_MAX_AGE,
                 )
-                rows = panel_admin.experts_csv_read(data=text.encode("utf-8"))
+                rows = expert_import.experts_csv_read(data=text.encode("utf-8"))
             except signing.BadSignature:
                 file_error = "The preview has expired; upload the file again."
-            except panel_admin.ImportFileError as error:
+            except expert_import.ImportFileError as error:
                 file_error = str(error)
             else:
-                report = panel_admin.experts_import(rows=rows, user=request.user)
+                report = expert_import.experts_import(rows=rows, user=request.user)
                 if report.imported:
                     self.message_user(
                         request, f"{report.imported} experts imported.", messages.SUCCESS
@@ -191,13 +191,13 @@ class ExpertAdmin(AuditedAdminMixin, PanelScopedAdminMixin, admin.ModelAdmin):
             if form.is_valid():
                 upload = form.cleaned_data["file"]
                 try:
-                    panel_admin.experts_csv_size_check(size=upload.size)
+                    expert_import.experts_csv_size_check(size=upload.size)
                     data = upload.read()
-                    rows = panel_admin.experts_csv_read(data=data)
-                except panel_admin.ImportFileError as error:
+                    rows = expert_import.experts_csv_read(data=data)
+                except expert_import.ImportFileError as error:
                     file_error = str(error)
                 else:
-                    report = panel_admin.experts_import_check(rows=rows, user=request.user)
+                    report = expert_import.experts_import_check(rows=rows, user=request.user)
                     payload = signing.dumps(
                         data.decode("utf-8-sig"), salt=IMPORT_SALT, compress=True
                     )
@@ -209,14 +209,14 @@ class ExpertAdmin(AuditedAdminMixin, PanelScopedAdminMixin, admin.ModelAdmin):
             "report": report,
             "payload": payload,
             "file_error": file_error,
-            "columns": panel_admin.IMPORT_COLUMNS,
+            "columns": expert_import.IMPORT_COLUMNS,
             "languages": [code for code, _name in settings.LANGUAGES],
             "panels": list(
                 panels_scope(Panel.objects.all(), user=request.user, panel_field="pk").values_list(
                     "code", "city_en"
                 )
             ),
-            "max_kb": panel_admin.IMPORT_MAX_BYTES // 1024,
+            "max_kb": expert_import.IMPORT_MAX_BYTES // 1024,
             "is_nav_sidebar_enabled": False,
         }
         return TemplateResponse(request, "admin/surveys/expert/import.html", context)

@@ -11,7 +11,7 @@ from django.core.exceptions import PermissionDenied
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.urls import reverse
 
-from surveys import data_changes, panel_admin, questionnaire
+from surveys import data_changes, expert_import, panel_admin, questionnaire
 from surveys.access import panel_ids_administered, panels_scope
 from surveys.models import (
     AuditEntry,
@@ -211,8 +211,8 @@ def test_import_into_another_panel_is_refused_whole(client, surveys, moscow_admi
         {"file": SimpleUploadedFile("experts.csv", data, content_type="text/csv")},
     )
     assert "not one you administer" in page.content.decode()
-    rows = panel_admin.experts_csv_read(data=data)
-    report = panel_admin.experts_import(rows=rows, user=moscow_admin)
+    rows = expert_import.experts_csv_read(data=data)
+    report = expert_import.experts_import(rows=rows, user=moscow_admin)
     assert report.imported == 0 and not report.is_valid
     assert Expert.objects.count() == 2
 

@@ -12,7 +12,7 @@ from django.core.files.uploadedfile import SimpleUploadedFile
 from django.urls import reverse
 from django.utils import timezone
 
-from surveys import panel_admin, services, tasks
+from surveys import expert_import, panel_admin, services, tasks
 from surveys.models import AuditEntry, Expert, Invitation, Panel, Response, Wave
 from tests.conftest import login_with_second_factor
 
@@ -64,9 +64,9 @@ def test_csv_read_accepts_bom_semicolons_and_skips_blank_lines():
     data = (
         "\ufeffname;email;panel;language;affiliation\nIvan Petrov;ivan@example.org;mow;RU;IMEMO\n\n"
     ).encode()
-    rows = panel_admin.experts_csv_read(data=data)
+    rows = expert_import.experts_csv_read(data=data)
     assert rows == [
-        panel_admin.ExpertRow(2, "Ivan Petrov", "ivan@example.org", "MOW", "ru", "IMEMO")
+        expert_import.ExpertRow(2, "Ivan Petrov", "ivan@example.org", "MOW", "ru", "IMEMO")
     ]
 
 
@@ -83,15 +83,15 @@ def test_csv_read_accepts_bom_semicolons_and_skips_blank_lines():
     ],
 )
 def test_csv_read_rejects_bad_files_as_a_whole(data, message):
-    with pytest.raises(panel_admin.ImportFileError, match=message):
-        panel_admin.experts_csv_read(data=data)
+    with pytest.raises(expert_import.ImportFileError, match=message):
+        expert_import.experts_csv_read(data=data)
 
 
 def test_csv_read_rejects_a_file_above_the_size_limit():
     line = "Somebody,somebody@example.org,MOW,ru,An institute\n"
-    data = (HEADER + line * (panel_admin.IMPORT_MAX_BYTES // len(line) + 1)).encode()
-    with pytest.raises(panel_admin.ImportFileError, match="at most 100 KB"):
-        panel_admin.experts_csv_read(data=data)
+    data = (HEADER + line * (expert_import.IMPORT_MAX_BYTES // len(line) + 1)).encode()
+    with pytest.raises(expert_import.ImportFileError, match="at most 100 KB"):
+        expert_import.experts_csv_read(data=data)
 
 
 # Import check and import ------------------------------------------------------------------------
@@ -111,8 +111,8 @@ def test_import_check_reports_every_row_error_with_its_line(panels, experts, adm
             "Too,few,fields\n"  # 10
         ).encode()
     )
-    report = panel_admin.experts_import_check(
-        rows=panel_admin.experts_csv_read(data=data), user=admin_user
+    report = expert_import.experts_import_check(
+        rows=expert_import.experts_csv_read(data=data), user=admin_user
     )
     errors = {check.row.line: check.errors for check in report.rows}
     assert errors[2] == () and errors[9] == ()
@@ -127,23 +127,23 @@ def test_import_check_reports_every_row_error_with_its_line(panels, experts, adm
 
 
 def test_one_bad_row_imports_nothing(panels, admin_user):
-    rows = panel_admin.experts_csv_read(
+    rows = expert_import.experts_csv_read(
         data=(HEADER + "A B,ab@example.org,MOW,ru,\nC D,cd@example,MOW,ru,\n").encode()
     )
-    report = panel_admin.experts_import(rows=rows, user=admin_user)
+    report = expert_import.experts_import(rows=rows, user=admin_user)
     assert report.imported == 0 and report.error_count == 1
     assert not Expert.objects.exists()
     assert not AuditEntry.objects.filter(action="expert.import").exists()
 
 
 def test_good_file_imports_all_rows_and_audits_counts_only(panels, admin_user):
-    rows = panel_admin.experts_csv_read(
+    rows = expert_import.experts_csv_read(
         data=(
             HEADER + "A B,ab@example.org,MOW,ru,Inst\nC D,cd@example.org,YER,hy,\n"
             "E F,ef@example.org,MOW,en,\n"
         ).encode()
     )
-    report = panel_admin.experts_import(rows=rows, user=admin_user)
+    report = expert_import.experts_import(rows=rows, user=admin_user)
     assert report.imported == 3
     assert Expert.objects.filter(panel__code="MOW").count() == 2
     assert Expert.objects.with_email("cd@example.org").get().language == "hy"
@@ -181,7 +181,7 @@ def test_import_pages_preview_then_confirm(client, panels, admin_user):
 
 def test_import_page_rejects_a_large_file_with_a_clear_message(client, panels, admin_user):
     login_with_second_factor(client, admin_user)
-    data = HEADER.encode() + b"x" * (panel_admin.IMPORT_MAX_BYTES + 1)
+    data = HEADER.encode() + b"x" * (expert_import.IMPORT_MAX_BYTES + 1)
     page = client.post(
         reverse("admin:surveys_expert_import"),
         {"step": "preview", "file": SimpleUploadedFile("big.csv", data)},
