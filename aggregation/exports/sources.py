@@ -156,7 +156,7 @@ CELL_VARIABLES = [
 ]
 COMPARISON_VARIABLES = [
     WAVE,
-    Variable("preset", "Named comparison (see DESIGN.md)", "string"),
+    Variable("preset", "Named comparison (a preset of two sides)", "string"),
     Variable("subject", "Actor the comparison is about", "category", "actor"),
     Variable("role", "Role of the typology", "category", "role"),
     Variable("left_label", "Left selector: perspective, holder to subject, panel", "string"),
