@@ -282,6 +282,7 @@
     var count = countAnswers(entries);
     if (entries.length && (offline || !navigator.onLine)) {
       waitingShown = true;
+      show(saveStatus, ""); // not "Saving…": the banner says what happens
       show(syncStatus, text("pending").replace("%(count)s", String(count)));
     } else if (!entries.length && waitingShown) {
       waitingShown = false;
