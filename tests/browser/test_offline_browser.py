@@ -12,6 +12,7 @@ with 200 % text.
 import os
 import re
 import time
+from itertools import pairwise
 from pathlib import Path
 
 import pytest
@@ -260,15 +261,13 @@ def test_the_block_page_fits_small_screens_and_large_text(
         page.goto(f"{live_server.url}{survey.url}")
         expect(page.locator(".role").first).to_be_visible()
         page.evaluate(f"document.documentElement.style.fontSize = '{text_size}'")
-        fits = page.evaluate(
-            "() => document.documentElement.scrollWidth <= window.innerWidth"
-        )
+        fits = page.evaluate("() => document.documentElement.scrollWidth <= window.innerWidth")
         assert fits, "nothing may scroll sideways"
         labels = page.locator(".role").first.locator(".scale label").all()
         boxes = [label.bounding_box() for label in labels]
         for box in boxes:
             assert box["x"] >= 0 and box["x"] + box["width"] <= width
-        for one, other in zip(boxes, boxes[1:], strict=False):
+        for one, other in pairwise(boxes):
             overlap_x = min(one["x"] + one["width"], other["x"] + other["width"]) - max(
                 one["x"], other["x"]
             )
