@@ -14,9 +14,8 @@ Orchestrates everything itself, on loopback only, and stops every process it sta
    of 127.0.0.1 and one Celery worker on the dedicated Redis databases;
 4. Locust, headless: every simulated expert takes one token and does, once, landing →
    consent → for every block: GET, ``--autosaves`` autosaves, POST "next" (on the last
-   block: "Submit", which saves and submits, for half of the experts; the other half go
-   "next" → review → submit) → thanks, thinking ``--think`` seconds on average before each
-   action;
+   block: "Review and submit") → review → submit → thanks, thinking ``--think`` seconds on
+   average before each action;
 5. the checks: every expert's response is submitted with exactly as many ratings as their
    questionnaire has rows, and the next aggregation run (the one the submissions scheduled,
    or one queued at once if it does not come) counts all of them.

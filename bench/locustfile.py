@@ -5,8 +5,8 @@ personal-link tokens to a file named by ``BENCH_TOKENS`` and pick a user class.
 
 - ``ExpertUser`` (``bench.load``): one simulated expert per token, once: landing, consent,
   every block of their questionnaire (GET, ``BENCH_AUTOSAVES`` autosaves while filling the
-  rows, POST "next"), then either "Submit" on the last block (saves and submits, the odd
-  tokens) or "Review answers", the review page and its submit (the even tokens), thanks;
+  rows, POST "next"; on the last block "Review and submit"), the review page and its
+  submit, thanks (a block page never submits: every submission goes through the review);
   ``BENCH_THINK`` seconds (mean) between steps.
 - ``OurFormUser`` and ``PeerFormUser`` (``bench.peer``): the same 20-question one-page
   rating form, as fast as possible (no think time), ``BENCH_SUBMISSIONS`` submissions in all
@@ -237,8 +237,8 @@ class ExpertUser(_Base):
 
 
 class OurFormUser(_Base):
-    """Our one-page 20-question form: the link, consent, the page, its post with "Submit"
-    (saves and submits), the thank-you page."""
+    """Our one-page 20-question form: the link, consent, the page, its post with "Review and
+    submit", the review page, its "Submit", the thank-you page."""
 
     @task
     def submission(self) -> None:
@@ -261,10 +261,20 @@ class OurFormUser(_Base):
             fields = list(dict.fromkeys(VALUE_FIELD.findall(page.text)))
             if len(fields) != 20:
                 raise CheckFailed(f"our form has {len(fields)} questions")
-            data = {"csrfmiddlewaretoken": csrf, "comment": "", "action": "submit"}
+            data = {"csrfmiddlewaretoken": csrf, "comment": "", "action": "review"}
             data.update({field: str(random.randint(0, 10)) for field in fields})
             page = self._call(
-                "POST", location, "ours form post", data=data, expect=302, location="/thanks/"
+                "POST", location, "ours form post", data=data, expect=302, location="/review/"
+            )
+            page = self._call("GET", _path(page.headers["Location"]), "ours review")
+            csrf = CSRF.search(page.text).group(1)
+            page = self._call(
+                "POST",
+                base + "submit/",
+                "ours submit",
+                data={"csrfmiddlewaretoken": csrf},
+                expect=302,
+                location="/thanks/",
             )
             self._call("GET", _path(page.headers["Location"]), "ours thanks")
             self._finish(started)

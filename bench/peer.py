@@ -8,8 +8,8 @@ concurrency, on the same machine, database server and gunicorn settings:
   roles created in the benchmark database only) for one panel, one invitation per
   submission; a submission is what an expert does: open the link (the landing page with
   the consent checkbox), POST the consent (which redirects to the page), GET the page, POST
-  it with its "Submit" button (saves the page and submits it, in one transaction, since
-  every question is answered), see the thank-you page (5 requests);
+  it with its "Review and submit" button, GET the review page, POST its "Submit", see the
+  thank-you page (7 requests: a block page never submits on its own);
 - **peer**: django-survey-and-report, installed from the package index into its own venv
   ``var/peer-venv`` (never vendored); a Django project generated here in ``var/peer/`` at
   run time; a survey of 20 ``radio`` questions "0,…,10" shown on one page; a submission

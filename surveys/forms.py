@@ -1,9 +1,11 @@
 """Forms of the expert questionnaire: they check the shape of a post, services its meaning.
 
-``BlockAnswersForm`` turns the raw fields of a block page (``v-<item id>`` for the scale or
-*cannot judge*, ``c-<item id>`` for the confidence, ``comment``) into ``Answer`` values;
-anything it does not expect is an error. Whether the items belong to the page and the
-values to the scale is for ``surveys.questionnaire.response_save_block`` to decide.
+``BlockAnswersForm`` turns the raw fields of a block page (``v-<item id>`` for the scale,
+*cannot judge*, or empty for "no answer"; ``c-<item id>`` for the confidence; ``comment``;
+``change_id`` and ``change_sequence``, which the page's JavaScript adds) into ``Answer``
+values and a ``BlockChange``; anything it does not expect is an error. Whether the items
+belong to the page and the values to the scale is for
+``surveys.questionnaire.response_save_block`` to decide.
 """
 
 import re
@@ -13,12 +15,14 @@ from django.conf import settings
 from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 
-from surveys.questionnaire import COMMENT_MAX_LENGTH, Answer
+from surveys.questionnaire import COMMENT_MAX_LENGTH, Answer, BlockChange
 from surveys.selectors import CANNOT_JUDGE
 
 ANSWER_FIELD = re.compile(r"(?P<kind>[vc])-(?P<item>[0-9]{1,12})")
 WHOLE_NUMBER = re.compile(r"-?[0-9]{1,4}")
-FIXED_FIELDS = {"csrfmiddlewaretoken", "comment", "action"}
+CHANGE_ID = re.compile(r"[0-9A-Za-z-]{8,64}")
+CHANGE_SEQUENCE_MAX = 2**53 - 1  # the largest whole number a browser counts exactly
+FIXED_FIELDS = {"csrfmiddlewaretoken", "comment", "action", "change_id", "change_sequence"}
 
 
 class ConsentForm(forms.Form):
@@ -41,13 +45,15 @@ class BlockAnswersForm(forms.Form):
         BACK = "back"
         SAVE = "save"
         REVIEW = "review"
-        SUBMIT = "submit"  # save, then submit if every question is answered
+        SUBMIT = "submit"  # as REVIEW: a response is submitted only from the review page
 
     comment = forms.CharField(required=False, max_length=COMMENT_MAX_LENGTH)
     action = forms.ChoiceField(
         required=False,
         choices=[(action, action) for action in ("next", "back", "save", "review", "submit")],
     )
+    change_id = forms.RegexField(regex=CHANGE_ID, required=False)
+    change_sequence = forms.IntegerField(required=False, min_value=1, max_value=CHANGE_SEQUENCE_MAX)
 
     def clean(self):
         cleaned = super().clean()
@@ -69,7 +75,7 @@ class BlockAnswersForm(forms.Form):
                 continue
             item_id, entry = int(match["item"]), entries[0]
             if match["kind"] == "v":
-                if entry != CANNOT_JUDGE and not WHOLE_NUMBER.fullmatch(entry):
+                if entry and entry != CANNOT_JUDGE and not WHOLE_NUMBER.fullmatch(entry):
                     problems.append(
                         gettext("“%(field)s”: “%(value)s” is not a whole number or “%(cj)s”.")
                         % {"field": key, "value": entry[:40], "cj": CANNOT_JUDGE}
@@ -84,6 +90,8 @@ class BlockAnswersForm(forms.Form):
                     )
                     continue
                 confidences[item_id] = entry
+        if bool(cleaned.get("change_id")) != (cleaned.get("change_sequence") is not None):
+            problems.append(gettext("A change needs both its id and its sequence."))
         for problem in problems:
             self.add_error(None, problem)
         self._values, self._confidences = values, confidences
@@ -105,6 +113,15 @@ class BlockAnswersForm(forms.Form):
                 )
             )
         return answers
+
+    def change(self) -> BlockChange | None:
+        """The browser's mark on this snapshot of the page, if it sent one."""
+        if not self.cleaned_data.get("change_id"):
+            return None
+        return BlockChange(
+            change_id=self.cleaned_data["change_id"],
+            sequence=self.cleaned_data["change_sequence"],
+        )
 
     def error_messages(self) -> list[str]:
         return [message for errors in self.errors.values() for message in errors]

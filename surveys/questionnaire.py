@@ -6,16 +6,30 @@ call them. Each function that changes a response starts its transaction with a c
 holds the row until commit, so a second submit or a late autosave waits and then finds
 nothing to do; on SQLite it takes the database write lock before anything is read, so two
 requests never race on a stale snapshot.
+
+A block page with JavaScript sends each change of the page as a whole-page snapshot marked
+with a ``BlockChange`` (an id drawn by the browser and a sequence number that grows with
+every change), and sends it again until the server has acknowledged it: offline, the
+browser keeps it. A replay must change nothing, and an older snapshot that arrives after a
+newer one (a second tab, a request that was slow to arrive) must not overwrite it. So the
+last change applied to each (response, block) is recorded, and ``response_save_block``
+skips a change whose id it has already applied or whose sequence is not newer. The record
+lives in Django's cache (``CACHES``: shared Redis in production) under the response's and
+block's primary keys, never under the link's token; if the cache loses it, a replay is
+applied again (the same snapshot gives the same answers) and only the ordering check is
+lost, which is how the form behaved before.
 """
 
 from collections.abc import Sequence
+from contextlib import suppress
 from dataclasses import dataclass
 from datetime import datetime
 
 from django.conf import settings
+from django.core.cache import cache
 from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
-from django.db.models import Case, Exists, F, OuterRef, Value, When
+from django.db.models import Case, F, Value, When
 from django.db.models.functions import Coalesce
 from django.utils import timezone
 from django.utils.translation import get_language
@@ -29,7 +43,6 @@ from surveys.models import (
     Block,
     BlockComment,
     Invitation,
-    Item,
     Rating,
     Response,
     Wave,
@@ -40,6 +53,8 @@ from surveys.services import pseudonym_new, token_hash
 COMMENT_MAX_LENGTH = 4000
 PSEUDONYM_ATTEMPTS = 5
 EXPERT_IDENTITY_FIELDS = ("name", "email", "email_blind_index", "affiliation")
+# How long the last applied change of a block page is remembered: longer than a wave is open.
+BLOCK_CHANGE_SECONDS = 400 * 24 * 60 * 60
 
 
 class ResponseLockedError(ValidationError):
@@ -61,6 +76,62 @@ class Answer:
     @property
     def is_answered(self) -> bool:
         return self.value is not None or self.cannot_judge
+
+
+@dataclass(frozen=True)
+class BlockChange:
+    """The browser's mark on one snapshot of a block page: its id and its place in order.
+
+    ``sequence`` grows with every change the expert makes (the browser's clock in
+    milliseconds, never below a sequence the page was shown with, see
+    ``block_change_sequence``), so that of two snapshots of a page the later one wins.
+    """
+
+    change_id: str
+    sequence: int
+
+
+@dataclass(frozen=True)
+class BlockSaved:
+    """What ``response_save_block`` did: ``applied`` is False for a replayed or older change."""
+
+    response: Response
+    applied: bool
+    sequence: int
+
+
+def _block_change_key(*, response: Response, block_id: int) -> str:
+    """The cache key of a block's last change; with the response's start time, so that a
+    response made in place of a deleted one (a reused id) never meets the old one's entry."""
+    started = int(response.started_at.timestamp() * 1_000_000) if response.started_at else 0
+    return f"block-change:{response.pk}:{started}:{block_id}"
+
+
+def block_change_sequence(*, response: Response, block_id: int) -> int:
+    """The sequence of the last change applied to the block (0 if none is remembered).
+
+    A page shows it so that a change made after seeing the page is always newer, whatever
+    the clock of the device it is made on.
+    """
+    last = _block_change_last(response=response, block_id=block_id)
+    return last[1] if last else 0
+
+
+def _block_change_last(*, response: Response, block_id: int) -> tuple[str, int] | None:
+    try:
+        return cache.get(_block_change_key(response=response, block_id=block_id))
+    except Exception:  # a cache that is down costs the ordering check, never the page
+        return None
+
+
+def _block_change_record(*, response: Response, block_id: int, change: tuple[str, int]) -> None:
+    key = _block_change_key(response=response, block_id=block_id)
+
+    def record() -> None:
+        with suppress(Exception):  # see the module docstring: only the ordering check is lost
+            cache.set(key, change, timeout=BLOCK_CHANGE_SECONDS)
+
+    transaction.on_commit(record)
 
 
 # Links -------------------------------------------------------------------------------------
@@ -223,8 +294,9 @@ def response_save_block(
     block: Block | QuestionnaireBlock,
     answers: Sequence[Answer],
     comment: str = "",
+    change: BlockChange | None = None,
     now: datetime | None = None,
-) -> Response:
+) -> BlockSaved:
     """Store a block page as the draft: its ratings and comment replace what was there.
 
     The page is saved whole, with or without JavaScript: rows left unanswered lose any
@@ -232,19 +304,11 @@ def response_save_block(
     anything is written; a single error stores nothing. ``last_block`` becomes this block,
     the point from which the link resumes. ``block`` is the block of the questionnaire
     (``selectors.questionnaire_get``), or a model instance, which is then read in full.
+
+    With a ``change`` (the page's JavaScript), a change already applied or older than the
+    last one applied stores nothing (``applied`` is then False); without one (the page
+    posted without JavaScript), the page is stored and counts as the newest change.
     """
-    return _block_store(response=response, block=block, answers=answers, comment=comment, now=now)
-
-
-def _block_store(
-    *,
-    response: Response,
-    block: Block | QuestionnaireBlock,
-    answers: Sequence[Answer],
-    comment: str,
-    now: datetime | None,
-) -> Response:
-    """``response_save_block`` inside the caller's transaction (no savepoint of its own)."""
     if isinstance(block, Block):
         block = questionnaire_load_block(block_id=block.pk)
     now = now or timezone.now()
@@ -257,6 +321,14 @@ def _block_store(
             code="response_locked",
         )
     block_assert_in_questionnaire(response=response, block=block)
+    last = _block_change_last(response=response, block_id=block.pk)
+    last_sequence = last[1] if last else 0
+    if (
+        change is not None
+        and last is not None
+        and (change.change_id == last[0] or change.sequence <= last_sequence)
+    ):
+        return BlockSaved(response=response, applied=False, sequence=last_sequence)
     items = {item.pk: item for item in block.items}
     errors = _answers_errors(block=block, items=items, answers=answers)
     if len(comment) > COMMENT_MAX_LENGTH:
@@ -294,44 +366,16 @@ def _block_store(
         )
     else:
         BlockComment.objects.filter(response=response, block_id=block.pk).delete()
+    if change is None:  # a post without JavaScript: newer than anything before it
+        change = BlockChange(
+            change_id="", sequence=max(last_sequence + 1, int(now.timestamp() * 1000))
+        )
+    _block_change_record(
+        response=response, block_id=block.pk, change=(change.change_id, change.sequence)
+    )
     response.last_block = block.order
     response.updated_at = now
-    return response
-
-
-def _response_is_complete(*, response: Response) -> bool:
-    """Whether every item of the response's questionnaire has a value or *cannot judge*."""
-    unanswered = Item.objects.filter(
-        block__wave_id=response.wave_id, block__panels=response.panel_id
-    ).filter(~Exists(Rating.objects.filter(response=response, item=OuterRef("pk"))))
-    return not unanswered.exists()
-
-
-@transaction.atomic
-def response_save_and_submit(
-    *,
-    response: Response,
-    block: Block | QuestionnaireBlock,
-    answers: Sequence[Answer],
-    comment: str = "",
-    now: datetime | None = None,
-) -> tuple[Response, bool]:
-    """Store a block page and, if no question is left unanswered, submit: one transaction.
-
-    The "Submit" button of the last page. The page is saved exactly as by
-    ``response_save_block`` (a refused page stores nothing and submits nothing); the
-    response is then submitted by ``response_submit`` when every item of the expert's
-    questionnaire has a value or *cannot judge*. Otherwise it stays a saved draft and the
-    expert sees the review page, which lists what is missing and can still submit. Returns
-    the response and whether it was submitted now.
-    """
-    now = now or timezone.now()
-    response = _block_store(
-        response=response, block=block, answers=answers, comment=comment, now=now
-    )
-    if not _response_is_complete(response=response):
-        return response, False
-    return _submit(response=response, now=now), True
+    return BlockSaved(response=response, applied=True, sequence=change.sequence)
 
 
 @transaction.atomic

@@ -81,6 +81,7 @@ class Row:
     confidence_field: str
     value_choices: list[Choice]
     cannot_judge: Choice
+    no_answer: Choice
     confidence_choices: list[Choice]
     answered: str
 
@@ -538,6 +539,13 @@ def _row(block: QuestionnaireBlock, item: QuestionnaireItem, language: str) -> R
         label=gettext("Cannot judge"),
         checked=_slot(cannot_judge_id),
     )
+    no_answer_id = f"{value_field}-none"
+    no_answer = Choice(
+        value="",
+        input_id=no_answer_id,
+        label=gettext("No answer"),
+        checked=_slot(no_answer_id),
+    )
     sure_low, sure_high = confidence_labels()
     none_id = f"{confidence_field}-none"
     confidence_choices = [
@@ -569,6 +577,7 @@ def _row(block: QuestionnaireBlock, item: QuestionnaireItem, language: str) -> R
         confidence_field=confidence_field,
         value_choices=value_choices,
         cannot_judge=cannot_judge,
+        no_answer=no_answer,
         confidence_choices=confidence_choices,
         answered=_slot(f"row-{item.pk}"),
     )
@@ -611,6 +620,7 @@ def _checked(block: QuestionnaireBlock, ratings: dict) -> set[str]:
     for item in block.items:
         rating = ratings.get(item.pk)
         if rating is None:
+            on.add(f"v-{item.pk}-none")
             on.add(f"c-{item.pk}-none")
             continue
         value, cannot_judge, confidence = rating

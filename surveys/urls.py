@@ -7,6 +7,9 @@ from surveys import views
 app_name = "surveys"
 
 urlpatterns = [
+    # Not of the form /s/<token>/: no link is counted or looked up for these two.
+    path("s/sw.js", views.service_worker, name="service_worker"),
+    path("s/offline.html", views.offline, name="offline"),
     path("s/<str:token>/", views.landing, name="landing"),
     path("s/<str:token>/about/", views.about, name="about"),
     path("s/<str:token>/resume/", views.resume, name="resume"),

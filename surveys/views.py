@@ -4,36 +4,56 @@ Views validate input, call a service of ``surveys.questionnaire``, and render wh
 of ``surveys.selectors`` prepared. ``questionnaire_view`` does what every page shares:
 resolve the link (an unusable one gets the same 404 page whatever the reason), turn
 oversized posts into a clean 400 before the CSRF check reads them, activate the
-invitation's language with its fallbacks, and mark the page private (no cache, no
-third-party anything, no referrer at all).
+invitation's language with its fallbacks, mark the page private (no cache, no
+third-party anything, no referrer at all) and compress it for clients that accept
+gzip (Django's ``GZipMiddleware``, whose random padding of every response since Django 4.2,
+with the per-response masking of the CSRF token, keeps a BREACH attack from reading the
+token; the link's own token is in the URL, which an attacker would need to know already).
+
+The autosave is checked by origin, not by CSRF token. A browser that was offline replays
+its queued changes later, maybe after the CSRF cookie has changed or gone; a stale token
+must not strand them. The link's token in the URL is what authorises a change, and CSRF
+protection exists against other sites making the browser post: a post whose ``Origin`` or
+``Sec-Fetch-Site`` header names another site is refused (403). Requests without either
+header do not come from a current browser's page on another site.
 """
 
+import hashlib
+import json
 from collections.abc import Callable
 from contextlib import suppress
 from dataclasses import dataclass
 from functools import wraps
 
+from django.conf import settings
 from django.core.exceptions import RequestDataTooBig, TooManyFieldsSent, ValidationError
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import redirect, render
+from django.templatetags.static import static
 from django.urls import reverse
 from django.utils.cache import add_never_cache_headers
 from django.utils.http import url_has_allowed_host_and_scheme
+from django.utils.safestring import mark_safe
 from django.utils.translation import get_language, gettext
 from django.views.decorators.csrf import csrf_exempt
+from django.views.decorators.gzip import gzip_page
 from django.views.decorators.http import require_POST, require_safe
 
 from project.middleware import csrf_protect_no_referrer
 from surveys import selectors
 from surveys.forms import BlockAnswersForm, ConsentForm, LanguageForm
-from surveys.middleware import language_override, translation_fallbacks_install
+from surveys.middleware import (
+    language_override,
+    language_supported,
+    translation_fallbacks_install,
+)
 from surveys.models import Invitation, Response
 from surveys.questionnaire import (
     ResponseLockedError,
+    block_change_sequence,
     invitation_language_set,
     invitation_mark_opened,
     invitation_resolve,
-    response_save_and_submit,
     response_save_block,
     response_start,
     response_submit,
@@ -88,12 +108,30 @@ def _bad_request(
     )
 
 
-def questionnaire_view(*, as_json: bool = False) -> Callable:
-    """Wrap a view ``view(request, *, invitation, language, **kwargs)`` of a personal link."""
+def _same_origin(request: HttpRequest) -> bool:
+    """Whether a post comes from a page of this site (see the module docstring)."""
+    fetch_site = request.headers.get("Sec-Fetch-Site")
+    if fetch_site is not None and fetch_site not in ("same-origin", "none"):
+        return False
+    origin = request.headers.get("Origin")
+    if origin is None:
+        return True
+    return origin == f"{request.scheme}://{request.get_host()}" or origin in getattr(
+        settings, "CSRF_TRUSTED_ORIGINS", []
+    )
+
+
+def questionnaire_view(*, as_json: bool = False, origin_checked: bool = False) -> Callable:
+    """Wrap a view ``view(request, *, invitation, language, **kwargs)`` of a personal link.
+
+    Posts are checked by CSRF token, or with ``origin_checked`` by origin only (the
+    autosave, whose queued changes must survive a stale token).
+    """
 
     def decorate(view: Callable) -> Callable:
-        protected = csrf_protect_no_referrer(view)
+        protected = view if origin_checked else csrf_protect_no_referrer(view)
 
+        @gzip_page
         @csrf_exempt  # checked below, once an oversized post has been answered cleanly
         @wraps(view)
         def wrapped(request: HttpRequest, token: str, **kwargs) -> HttpResponse:
@@ -105,7 +143,10 @@ def questionnaire_view(*, as_json: bool = False) -> Callable:
                     with suppress(ValidationError):  # an unknown language changes nothing
                         invitation_language_set(invitation=invitation, language=request.GET["lang"])
                     return _private(redirect(request.path))
-                if request.method == "POST":
+                if request.method == "POST" and origin_checked and not _same_origin(request):
+                    message = gettext("Your answers were sent from another website: refused.")
+                    response = _bad_request(request, [message], as_json=as_json, status=403)
+                elif request.method == "POST":
                     try:
                         request.POST  # noqa: B018 - reading it is the size check
                     except (RequestDataTooBig, TooManyFieldsSent):
@@ -224,7 +265,7 @@ class _Saved:
     response: Response
     questionnaire: selectors.Questionnaire
     action: str
-    submitted: bool = False
+    applied: bool
 
 
 class _Refused(Exception):
@@ -235,14 +276,8 @@ class _Refused(Exception):
         self.response = response
 
 
-def _save_block(
-    request: HttpRequest, *, invitation: Invitation, order: int, as_json: bool, may_submit: bool
-):
-    """Parse a block page's post and store it, or raise ``_Refused`` with the answer.
-
-    With ``may_submit`` (the page's own post, not the autosave) the action "submit" also
-    submits the response, in the same transaction, when no question is left unanswered.
-    """
+def _save_block(request: HttpRequest, *, invitation: Invitation, order: int, as_json: bool):
+    """Parse a block page's post and store it, or raise ``_Refused`` with the answer."""
     response = selectors.response_for_invitation(invitation=invitation)
     if response is None:
         message = gettext("Please agree to take part on the first page before answering.")
@@ -256,36 +291,30 @@ def _save_block(
         message = gettext("This page is not part of your questionnaire.")
         raise _Refused(_bad_request(request, [message], as_json=as_json))
     action = form.cleaned_data["action"] or BlockAnswersForm.Action.NEXT
-    submitted = False
     try:
-        if may_submit and action == BlockAnswersForm.Action.SUBMIT:
-            response, submitted = response_save_and_submit(
-                response=response,
-                block=block,
-                answers=form.answers(),
-                comment=form.cleaned_data["comment"],
-            )
-        else:
-            response = response_save_block(
-                response=response,
-                block=block,
-                answers=form.answers(),
-                comment=form.cleaned_data["comment"],
-            )
+        saved = response_save_block(
+            response=response,
+            block=block,
+            answers=form.answers(),
+            comment=form.cleaned_data["comment"],
+            change=form.change(),
+        )
     except ResponseLockedError as error:
         raise _Refused(_locked(request, error.messages, as_json=as_json)) from error
     except ValidationError as error:
         raise _Refused(_bad_request(request, error.messages, as_json=as_json)) from error
     return _Saved(
-        response=response, questionnaire=questionnaire, action=action, submitted=submitted
+        response=saved.response,
+        questionnaire=questionnaire,
+        action=action,
+        applied=saved.applied,
     )
 
 
 def _after_save(request: HttpRequest, *, order: int, saved: _Saved) -> HttpResponse:
-    """Where a block page's buttons lead once it is saved."""
-    if saved.action == BlockAnswersForm.Action.SUBMIT:
-        # Submitted: the thanks; a question left unanswered: the review page, which lists it.
-        return redirect("surveys:thanks" if saved.submitted else "surveys:review", _token(request))
+    """Where a block page's buttons lead once it is saved: never past the review page."""
+    if saved.action in (BlockAnswersForm.Action.REVIEW, BlockAnswersForm.Action.SUBMIT):
+        return redirect("surveys:review", _token(request))
     orders = saved.questionnaire.orders
     position = orders.index(order)
     if saved.action == BlockAnswersForm.Action.SAVE:
@@ -311,13 +340,11 @@ def _locked(request: HttpRequest, errors: list[str], *, as_json: bool) -> HttpRe
 def block(request: HttpRequest, *, invitation: Invitation, language: str, order: int):
     """One block: the prompt and a fieldset per role. Posting saves it and moves on.
 
-    On the last block, "Submit" saves the page and submits in one post.
+    On the last block the main button leads to the review page, which alone submits.
     """
     if request.method == "POST":
         try:
-            saved = _save_block(
-                request, invitation=invitation, order=order, as_json=False, may_submit=True
-            )
+            saved = _save_block(request, invitation=invitation, order=order, as_json=False)
         except _Refused as refused:
             return refused.response
         return _after_save(request, order=order, saved=saved)
@@ -346,19 +373,22 @@ def block(request: HttpRequest, *, invitation: Invitation, language: str, order:
         page=page,
         saved=request.GET.get("saved") == "1",
         autosave_url=reverse("surveys:autosave", args=[_token(request), order]),
+        change_sequence=block_change_sequence(response=response, block_id=page.block_id),
         about_url=reverse("surveys:about", args=[_token(request)]),
     )
     return render(request, "surveys/block.html", context)
 
 
-@questionnaire_view(as_json=True)
+@questionnaire_view(as_json=True, origin_checked=True)
 @require_POST
 def autosave(request: HttpRequest, *, invitation: Invitation, language: str, order: int):
-    """The page's JavaScript posts the whole block on every change; answers with progress."""
+    """The page's JavaScript posts the whole block on every change; answers with progress.
+
+    A change sent again (the browser's queue replaying it) or older than the last one
+    stored is acknowledged without being stored: ``applied`` is then false.
+    """
     try:
-        saved = _save_block(
-            request, invitation=invitation, order=order, as_json=True, may_submit=False
-        )
+        saved = _save_block(request, invitation=invitation, order=order, as_json=True)
     except _Refused as refused:
         return refused.response
     progress = selectors.response_progress(
@@ -367,6 +397,7 @@ def autosave(request: HttpRequest, *, invitation: Invitation, language: str, ord
     return JsonResponse(
         {
             "ok": True,
+            "applied": saved.applied,
             "message": gettext("Saved"),
             "progress": {
                 "answered": progress.answered,
@@ -432,3 +463,49 @@ def language_switch(request: HttpRequest, *, invitation: Invitation, language: s
         target, allowed_hosts={request.get_host()}, require_https=request.is_secure()
     )
     return redirect(target if safe else landing_url)
+
+
+OFFLINE_ASSETS = ("surveys/questionnaire.css", "surveys/questionnaire.js")
+
+
+def _offline_language(request: HttpRequest) -> str:
+    return language_supported(request.GET.get("lang", ""))
+
+
+@require_safe
+def service_worker(request: HttpRequest) -> HttpResponse:
+    """The service worker of the questionnaire's pages (``/s/sw.js``, scope ``/s/``).
+
+    ``?lang=`` names the language of the offline page it keeps. Its cache name changes with
+    the language and the static files' names, so that a new version replaces the old.
+    """
+    language = _offline_language(request)
+    offline_url = f"{reverse('surveys:offline')}?lang={language}"
+    assets = [static(path) for path in OFFLINE_ASSETS]
+    version = hashlib.sha256("|".join([offline_url, *assets]).encode()).hexdigest()[:12]
+    response = render(
+        request,
+        "surveys/service_worker.js",
+        {
+            "version": version,
+            # Paths of this site only (the language is one of settings.LANGUAGES).
+            "offline_url_json": mark_safe(json.dumps(offline_url)),
+            "assets_json": mark_safe(json.dumps(assets)),
+        },
+        content_type="text/javascript; charset=utf-8",
+    )
+    add_never_cache_headers(response)
+    return response
+
+
+@gzip_page
+@require_safe
+def offline(request: HttpRequest) -> HttpResponse:
+    """The page the service worker shows offline: kept in the browser, so nothing personal."""
+    with language_override(_offline_language(request)) as language:
+        response = render(request, "surveys/offline.html")
+        response.headers["Content-Language"] = language
+    response.headers["Content-Security-Policy"] = CONTENT_SECURITY_POLICY
+    response.headers["Referrer-Policy"] = "same-origin"
+    response.headers["X-Robots-Tag"] = "noindex, nofollow"
+    return response

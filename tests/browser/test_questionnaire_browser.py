@@ -85,7 +85,7 @@ def test_expert_fills_leaves_resumes_and_submits_on_a_phone(live_server, phone):
     expect(page).to_have_url(re.compile(rf"/b/{survey.blocks[2].order}/$"))
     expect(page.locator(f"#v-{items[2][0].pk}-6")).to_be_checked()
     choose(page, items[2][1], *PLAN[2][1])
-    page.get_by_role("button", name="Проверить ответы").click()
+    page.get_by_role("button", name="Проверить и отправить").click()
 
     expect(page.get_by_role("heading", level=1)).to_have_text("Проверьте свои ответы")
     expect(page.locator(".progress-text")).to_have_text("Отвечено: 8 из 8")
@@ -113,7 +113,7 @@ def test_expert_fills_leaves_resumes_and_submits_on_a_phone(live_server, phone):
     assert {cookie["name"] for cookie in phone.cookies()} <= {"csrftoken"}
 
 
-def test_one_page_questionnaire_is_submitted_from_its_page(live_server, phone):
+def test_one_page_questionnaire_is_submitted_through_the_review(live_server, phone):
     survey = survey_open(
         blocks=[("RUS", "RUS", "conception", ["regional_leader", "great_power"])],
         other_panel_block=False,
@@ -127,6 +127,8 @@ def test_one_page_questionnaire_is_submitted_from_its_page(live_server, phone):
     first, second = survey.items(0)
     choose(page, first, 9, 5)
     choose(page, second, CANNOT_JUDGE, None)
+    page.get_by_role("button", name="Review and submit").click()
+    expect(page.get_by_role("heading", level=1)).to_have_text("Review your answers")
     page.get_by_role("button", name="Submit").click()
     expect(page.get_by_role("heading", level=1)).to_have_text("Thank you!")
 
@@ -177,7 +179,8 @@ def test_language_switch_and_fallback_in_the_browser(live_server, phone):
     expect(page.locator("html")).to_have_attribute("lang", "kk")
     # Untranslated Kazakh falls back to Russian.
     expect(page.get_by_role("button", name="Начать опрос")).to_be_visible()
-    page.select_option("#language-select", "en")  # JavaScript submits the switch
+    page.select_option("#language-select", "en")
+    page.locator(".language-form button[type=submit]").click()  # no switch without it
     expect(page.locator("html")).to_have_attribute("lang", "en")
     expect(page.get_by_role("button", name="Start the survey")).to_be_visible()
     assert Invitation.objects.get().language == "en"

@@ -86,7 +86,7 @@ def poison(target) -> st.SearchStrategy:
     mine, foreign = target["mine"], target["foreign"]
     not_a_field = text.filter(
         lambda name: (
-            name not in {"comment", "action", "csrfmiddlewaretoken"}
+            name not in {"comment", "action", "csrfmiddlewaretoken", "change_id", "change_sequence"}
             and not (name[:2] in ("v-", "c-") and name[2:].isascii() and name[2:].isdigit())
         )
     )
@@ -110,7 +110,7 @@ def poison(target) -> st.SearchStrategy:
                         and value.lstrip("-").isdigit()
                         and len(value.lstrip("-")) <= 4
                     )
-                    and value != "cj"
+                    and value not in ("cj", "")  # "" is "no answer": a valid choice
                 )
             ),
         ),

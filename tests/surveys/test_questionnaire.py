@@ -1,6 +1,7 @@
 """The expert questionnaire: links, consent, block pages, drafts, resume, submit, lock."""
 
 import base64
+import gzip
 import hashlib
 import logging
 import re
@@ -10,6 +11,7 @@ from unittest import mock
 
 import pytest
 from django.db import connection, models
+from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 from django.utils import timezone
 
@@ -390,57 +392,55 @@ def submit_from_last_block(client, survey, values, confidences=None, comment="")
     return fill(client, survey, len(survey.blocks) - 1, values, confidences, "submit", comment)
 
 
-def test_only_the_last_block_offers_submit(client, survey):
+def test_no_block_page_offers_submit_the_last_leads_to_the_review(client, survey):
     consent(client, survey)
-    submit_button = 'name="action" value="submit"'
     for index in range(len(survey.blocks) - 1):
         html = client.get(block_url(survey, index)).content.decode()
-        assert submit_button not in html
+        assert 'value="submit"' not in html
         assert 'value="next" class="button button-primary">Next<' in html
     html = client.get(block_url(survey, 2)).content.decode()
-    assert f'<button type="submit" {submit_button} class="button button-primary">Submit<' in html
-    assert 'value="next" class="button">Review answers<' in html, "the review stays available"
-    assert "After you submit, your answers are locked." in html
+    assert 'value="submit"' not in html
+    assert 'value="review" class="button button-primary">Review and submit<' in html
+    assert "You submit your answers on the review page" in html
 
 
-def test_submit_on_the_last_block_saves_and_submits_in_one_post(client, survey, schedule):
+@pytest.mark.parametrize("action", ["submit", "review", ""])
+def test_a_block_post_never_submits_it_saves_and_shows_the_review(client, survey, schedule, action):
+    """Enter on the last page posts it with its first button, or none: never a submission."""
     consent(client, survey)
     fill(client, survey, 0, [5, 6, 7])
     fill(client, survey, 1, [1, "cj", 3])
     items = survey.items(2)
-    page = submit_from_last_block(client, survey, [8, "cj"], [4, None], comment="Done.")
-    assert page.status_code == 302
-    assert page.url == reverse("surveys:thanks", args=[survey.token])
+    page = fill(client, survey, 2, [8, "cj"], [4, None], action=action, comment="Done.")
+    assert page.url == reverse("surveys:review", args=[survey.token])
     response = Response.objects.get()
-    assert response.status == Response.Status.SUBMITTED
-    assert response.submitted_at is not None
-    assert Invitation.objects.get(pk=survey.invitation.pk).status == Invitation.Status.SUBMITTED
+    assert response.status == Response.Status.DRAFT, "not submitted behind the expert's back"
     ratings = stored(response)
-    assert len(ratings) == 8
     assert ratings[items[0].pk] == (8, False, 4) and ratings[items[1].pk] == (None, True, None)
     assert BlockComment.objects.get(block=survey.blocks[2]).text == "Done."
+    schedule.assert_not_called()
+    html = client.get(page.url).content.decode()
+    assert "You have answered every question." in html
+    submitted = client.post(reverse("surveys:submit", args=[survey.token]))
+    assert submitted.url == reverse("surveys:thanks", args=[survey.token])
+    assert Response.objects.get().status == Response.Status.SUBMITTED
     schedule.assert_called_once_with(wave_id=survey.wave.pk)
-    assert "Thank you!" in client.get(page.url).content.decode()
 
 
-def test_submit_with_a_question_unanswered_saves_and_shows_the_review(client, survey, schedule):
+def test_the_review_lists_what_is_missing_before_the_submit(client, survey, schedule):
     consent(client, survey)
     fill(client, survey, 0, [5, None, 7])  # one row of an earlier page left open
     fill(client, survey, 1, [1, 2, 3])
     page = submit_from_last_block(client, survey, [8, 9])
     assert page.url == reverse("surveys:review", args=[survey.token])
-    response = Response.objects.get()
-    assert response.status == Response.Status.DRAFT, "not submitted behind the expert's back"
-    assert len(stored(response)) == 7, "but the page is saved"
-    schedule.assert_not_called()
+    assert len(stored(Response.objects.get())) == 7, "the page is saved"
     html = client.get(page.url).content.decode()
     assert "1 question is unanswered" in html
-    submitted = client.post(reverse("surveys:submit", args=[survey.token]))
-    assert submitted.url == reverse("surveys:thanks", args=[survey.token])
-    assert Response.objects.get().status == Response.Status.SUBMITTED
+    assert Response.objects.get().status == Response.Status.DRAFT
+    schedule.assert_not_called()
 
 
-def test_submit_of_an_invalid_page_stores_and_submits_nothing(client, survey, schedule):
+def test_an_invalid_last_page_stores_nothing(client, survey, schedule):
     consent(client, survey)
     fill(client, survey, 0, [5, 6, 7])
     fill(client, survey, 1, [1, 2, 3])
@@ -453,14 +453,14 @@ def test_submit_of_an_invalid_page_stores_and_submits_nothing(client, survey, sc
     schedule.assert_not_called()
 
 
-def test_submit_twice_from_the_last_block_counts_once(client, survey, schedule):
+def test_a_block_post_after_the_submit_is_refused(client, survey, schedule):
     consent(client, survey)
     fill(client, survey, 0, [5, 6, 7])
     fill(client, survey, 1, [1, 2, 3])
-    first = submit_from_last_block(client, survey, [8, 9])
+    submit_from_last_block(client, survey, [8, 9])
+    client.post(reverse("surveys:submit", args=[survey.token]))
     submitted_at = Response.objects.get().submitted_at
     again = submit_from_last_block(client, survey, [0, 0])  # a retry, or another tab
-    assert first.url == reverse("surveys:thanks", args=[survey.token])
     assert again.status_code == 409
     assert "already submitted" in again.content.decode()
     response = Response.objects.get()
@@ -481,8 +481,8 @@ def test_autosave_never_submits(client, survey, schedule):
     schedule.assert_not_called()
 
 
-def test_a_one_page_questionnaire_takes_five_requests(client, schedule):
-    """The peer benchmark's flow: link, consent, page, its post with "Submit", thanks."""
+def test_a_one_page_questionnaire_takes_seven_requests(client, schedule):
+    """The peer benchmark's flow: link, consent, page, its post, review, submit, thanks."""
     survey = survey_open(
         blocks=[("RUS", "RUS", "conception", ["regional_leader", "great_power", "bridge"])],
         other_panel_block=False,
@@ -493,8 +493,11 @@ def test_a_one_page_questionnaire_takes_five_requests(client, schedule):
     started = consent(client, survey)
     assert started.url == block_url(survey, 0)
     html = client.get(started.url).content.decode()
-    assert "Page 1 of 1" in html and 'value="submit"' in html
-    done = fill(client, survey, 0, [9, 8, "cj"], action="submit")
+    assert "Page 1 of 1" in html and 'value="review"' in html
+    reviewed = fill(client, survey, 0, [9, 8, "cj"], action="review")
+    assert reviewed.url == reverse("surveys:review", args=[survey.token])
+    assert client.get(reviewed.url).status_code == 200
+    done = client.post(reverse("surveys:submit", args=[survey.token]))
     assert done.url == reverse("surveys:thanks", args=[survey.token])
     assert client.get(done.url).status_code == 200
     assert Response.objects.get().status == Response.Status.SUBMITTED
@@ -669,6 +672,7 @@ def test_block_page_shows_the_stored_answers_checked(client, survey):
         f"c-{first}-4",
         f"v-{second}-cj",
         f"c-{second}-none",
+        f"v-{third}-none",  # "no answer": the row is unanswered
         f"c-{third}-none",
     }
     answered = set(re.findall(r'<fieldset class="role is-answered" id="row-([0-9]+)"', html))
@@ -717,3 +721,142 @@ def test_a_draft_waves_questionnaire_is_never_kept(survey):
     assert selectors.questionnaire_get(wave=draft, panel_id=survey.panel.pk) is not first
     kept = selectors.questionnaire_get(wave=survey.wave, panel_id=survey.panel.pk)
     assert selectors.questionnaire_get(wave=survey.wave, panel_id=survey.panel.pk) is kept
+
+
+# Offline changes: replayed, late, cleared; compressed pages --------------------------------
+
+
+@pytest.fixture
+def commits(django_capture_on_commit_callbacks):
+    """Run what a saved change records after its commit (the last change of the page)."""
+
+    class Commits:
+        def __call__(self, post, *args, **kwargs):
+            with django_capture_on_commit_callbacks(execute=True):
+                return post(*args, **kwargs)
+
+    return Commits()
+
+
+def autosave(client, survey, index, values, *, change_id, sequence, comment=""):
+    url = reverse("surveys:autosave", args=[survey.token, survey.blocks[index].order])
+    data = answers(survey.items(index), values, comment=comment)
+    data |= {"change_id": change_id, "change_sequence": str(sequence)}
+    return client.post(url, data, HTTP_ORIGIN="http://testserver")
+
+
+def test_a_replayed_change_is_stored_once(client, survey, commits):
+    consent(client, survey)
+    items = survey.items(0)
+    first = commits(autosave, client, survey, 0, [7, 8, None], change_id="a" * 32, sequence=1000)
+    assert first.json()["applied"] is True
+    # The same change again (its acknowledgement was lost); tampered, to see that it is
+    # not written a second time.
+    with CaptureQueriesContext(connection) as queries:
+        again = commits(autosave, client, survey, 0, [1, 1, 1], change_id="a" * 32, sequence=1000)
+    assert again.status_code == 200
+    assert again.json()["ok"] is True and again.json()["applied"] is False
+    writes = [
+        query["sql"]
+        for query in queries.captured_queries
+        if re.match(r"(INSERT|UPDATE|DELETE)", query["sql"])
+        and ("surveys_rating" in query["sql"] or "surveys_blockcomment" in query["sql"])
+    ]
+    assert writes == []
+    assert stored(Response.objects.get()) == {
+        items[0].pk: (7, False, None),
+        items[1].pk: (8, False, None),
+    }
+
+
+def test_an_older_change_never_overwrites_a_newer_one(client, survey, commits):
+    consent(client, survey)
+    items = survey.items(0)
+    newer = commits(autosave, client, survey, 0, [3, None, None], change_id="b" * 32, sequence=2000)
+    assert newer.json()["applied"] is True
+    older = commits(
+        autosave, client, survey, 0, [9, 9, 9], change_id="c" * 32, sequence=1999, comment="old"
+    )
+    assert older.status_code == 200 and older.json()["applied"] is False
+    assert stored(Response.objects.get()) == {items[0].pk: (3, False, None)}
+    assert not BlockComment.objects.exists()
+    newest = commits(
+        autosave, client, survey, 0, [4, None, None], change_id="d" * 32, sequence=2001
+    )
+    assert newest.json()["applied"] is True
+    assert stored(Response.objects.get()) == {items[0].pk: (4, False, None)}
+
+
+def test_a_page_posted_without_javascript_is_newer_than_earlier_changes(client, survey, commits):
+    consent(client, survey)
+    items = survey.items(0)
+    commits(autosave, client, survey, 0, [3, 3, 3], change_id="e" * 32, sequence=5000)
+    commits(fill, client, survey, 0, [6, None, None], action="save")
+    html = client.get(block_url(survey, 0)).content.decode()
+    shown = int(re.search(r'data-change-sequence="([0-9]+)"', html).group(1))
+    assert shown > 5000, "the page tells the browser where its changes must start"
+    late = commits(autosave, client, survey, 0, [3, 3, 3], change_id="f" * 32, sequence=5001)
+    assert late.json()["applied"] is False
+    assert stored(Response.objects.get()) == {items[0].pk: (6, False, None)}
+
+
+def test_the_page_post_of_a_change_already_saved_moves_on_without_writing(client, survey, commits):
+    consent(client, survey)
+    commits(autosave, client, survey, 0, [2, 2, 2], change_id="g" * 32, sequence=7000)
+    data = answers(survey.items(0), [5, 5, 5])
+    data |= {"change_id": "g" * 32, "change_sequence": "7000", "action": "next"}
+    page = client.post(block_url(survey, 0), data)
+    assert page.url == block_url(survey, 1)
+    assert set(stored(Response.objects.get()).values()) == {(2, False, None)}
+
+
+def test_a_change_needs_both_its_id_and_sequence(client, survey, commits):
+    consent(client, survey)
+    url = reverse("surveys:autosave", args=[survey.token, survey.blocks[0].order])
+    reply = client.post(url, {"change_id": "h" * 32})
+    assert reply.status_code == 400
+    assert reply.json()["errors"] == ["A change needs both its id and its sequence."]
+
+
+def test_an_answer_can_be_cleared_back_to_unanswered(client, survey, commits):
+    consent(client, survey)
+    items = survey.items(0)
+    commits(fill, client, survey, 0, [4, "cj", 9], [2, None, None], action="save")
+    data = {f"v-{items[0].pk}": "", f"c-{items[0].pk}": "", f"v-{items[1].pk}": ""}
+    data |= {f"v-{items[2].pk}": "9", "comment": "", "action": "save"}
+    client.post(block_url(survey, 0), data)
+    assert stored(Response.objects.get()) == {items[2].pk: (9, False, None)}
+    html = client.get(block_url(survey, 0)).content.decode()
+    assert re.search(rf'id="v-{items[0].pk}-none"[^>]* checked', html)
+    assert f'<label for="v-{items[0].pk}-none">No answer</label>' in html
+
+
+def test_pages_are_gzip_compressed_for_clients_that_accept_it(client, survey, commits):
+    consent(client, survey)
+    url = block_url(survey, 0)
+    plain = client.get(url)
+    assert "Content-Encoding" not in plain
+    packed = client.get(url, HTTP_ACCEPT_ENCODING="gzip, deflate, br")
+    assert packed["Content-Encoding"] == "gzip"
+    assert "Accept-Encoding" in packed["Vary"]
+    html = gzip.decompress(packed.content).decode()
+    assert html.startswith("<!doctype html>")
+    assert len(packed.content) * 4 < len(plain.content)
+
+
+def test_the_service_worker_and_offline_page_hold_no_link(client, survey, commits):
+    consent(client, survey)
+    worker = client.get("/s/sw.js?lang=ru")
+    assert worker.status_code == 200
+    assert worker["Content-Type"].startswith("text/javascript")
+    assert "no-cache" in worker["Cache-Control"] and "no-store" in worker["Cache-Control"]
+    script = worker.content.decode()
+    assert re.search(r'var CACHE = "survey-offline-[0-9a-f]{12}";', script)
+    assert '"/s/offline.html?lang=ru"' in script
+    assert survey.token not in script
+    offline = client.get("/s/offline.html?lang=ru")
+    assert offline.status_code == 200
+    assert offline["Content-Language"] == "ru"
+    assert 'lang="ru"' in offline.content.decode()
+    assert survey.token not in offline.content.decode()
+    assert client.head("/s/sw.js").status_code == 200
