@@ -51,7 +51,9 @@ def aggregation_runs_abandoned_requeue(*, wave_id: int | None = None) -> list[in
 def _request_dispatch(*, wave_id: int, countdown: float | None = None) -> bool:
     """Dispatch a new request, after redoing a run of the wave whose worker died."""
     if aggregation_runs_abandoned_requeue(wave_id=wave_id):
-        countdown = 0
+        countdown = 0  # the redo is late already: no debounce
+    if countdown is None:
+        return aggregation_dispatch(wave_id=wave_id)
     return aggregation_dispatch(wave_id=wave_id, countdown=countdown)
 
 
