@@ -116,6 +116,10 @@ def _same_origin(request: HttpRequest) -> bool:
     origin = request.headers.get("Origin")
     if origin is None:
         return True
+    if origin == "null":
+        # The pages send no referrer, so a browser may post with ``Origin: null``; then
+        # only its own ``Sec-Fetch-Site`` can tell that the post came from this site.
+        return fetch_site == "same-origin"
     return origin == f"{request.scheme}://{request.get_host()}" or origin in getattr(
         settings, "CSRF_TRUSTED_ORIGINS", []
     )

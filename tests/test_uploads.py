@@ -15,6 +15,7 @@ from project.uploads import (
     upload_size_validator,
 )
 from surveys.models import Expert
+from tests.conftest import login_with_second_factor
 
 
 def test_the_size_limit_handler_comes_before_django_s_own():
@@ -56,7 +57,7 @@ def test_the_limit_reads_as_people_read_sizes(limit, text):
 
 @override_settings(UPLOAD_MAX_BYTES=1024)
 def test_the_expert_import_page_refuses_a_file_above_the_upload_limit(client, panels, admin_user):
-    client.force_login(admin_user)
+    login_with_second_factor(client, admin_user)
     data = b"name,email,panel,language,affiliation\n" + b"A B,ab@example.org,MOW,ru,\n" * 100
     page = client.post(
         reverse("admin:surveys_expert_import"),

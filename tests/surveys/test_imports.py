@@ -80,7 +80,8 @@ def test_an_import_schedules_aggregation_and_its_ratings_count(open_wave, mocker
     with TestCase.captureOnCommitCallbacks(execute=True):
         ratings_import(wave=open_wave, csv_file=csv_file(*good_rows()), user=None)
     assert PendingAggregation.objects.filter(wave=open_wave).exists()
-    dispatch.assert_called_once_with(wave_id=open_wave.pk)
+    dispatch.assert_called_once()
+    assert dispatch.call_args.kwargs["wave_id"] == open_wave.pk
     run = aggregation_run_wave(wave_id=open_wave.pk)
     cell = run.cells.get(
         panel__code="MOW", subject__code="ARM", perspective="expectation", role__code="protectee"

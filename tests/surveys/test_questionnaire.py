@@ -860,3 +860,17 @@ def test_the_service_worker_and_offline_page_hold_no_link(client, survey, commit
     assert 'lang="ru"' in offline.content.decode()
     assert survey.token not in offline.content.decode()
     assert client.head("/s/sw.js").status_code == 200
+
+
+def test_autosave_accepts_a_null_origin_only_from_the_same_site(client, survey):
+    """The pages send no referrer, so a browser may post with ``Origin: null``; its
+    ``Sec-Fetch-Site`` then decides."""
+    consent(client, survey)
+    url = reverse("surveys:autosave", args=[survey.token, survey.blocks[0].order])
+    data = answers(survey.items(0), [3, 4, 5]) | {"change_id": "n" * 32, "change_sequence": "5"}
+    same = client.post(url, data, HTTP_ORIGIN="null", HTTP_SEC_FETCH_SITE="same-origin")
+    assert same.status_code == 200
+    cross = client.post(url, data, HTTP_ORIGIN="null", HTTP_SEC_FETCH_SITE="cross-site")
+    assert cross.status_code == 403
+    unknown = client.post(url, data, HTTP_ORIGIN="null")
+    assert unknown.status_code == 403

@@ -18,6 +18,7 @@ from django_otp.plugins.otp_totp.models import TOTPDevice
 
 from surveys import services
 from surveys.groups import RESEARCHERS, groups_sync
+from surveys.models import Panel
 from tests.conftest import login_with_second_factor
 from tests.worker import ROOT
 
@@ -40,6 +41,7 @@ def identity_user() -> User:
     user.user_permissions.set(
         Permission.objects.filter(codename__in=["view_expert", "view_expert_identity"])
     )
+    user.administered_panels.set(Panel.objects.all())
     return user
 
 
