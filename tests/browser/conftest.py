@@ -62,17 +62,17 @@ def phone(browser):
 
 
 def admin_sign_in(page, live_server, *, username: str = "admin", password: str = "admin") -> None:
-    """Sign in through the login page and, for a user who sees identities, the second step
-    with a code of a TOTP device made for the test."""
+    """Sign in through the login page and the second step, with a code of a TOTP device made
+    for this sign-in."""
     from django.contrib.auth.models import User
     from django_otp.oath import TOTP
     from django_otp.plugins.otp_totp.models import TOTPDevice
     from playwright.sync_api import expect
 
     user = User.objects.get(username=username)
-    device = TOTPDevice.objects.filter(user=user, confirmed=True).first()
-    if device is None:
-        device = TOTPDevice.objects.create(user=user, name="browser test", confirmed=True)
+    # A device of its own for every sign-in: a code is accepted once per device and time
+    # step, and a test may sign in twice within one step.
+    device = TOTPDevice.objects.create(user=user, name="browser test", confirmed=True)
     page.goto(f"{live_server.url}/admin/login/")
     page.fill("#id_username", username)
     page.fill("#id_password", password)
