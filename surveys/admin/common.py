@@ -169,7 +169,5 @@ class DataDeletionAdminMixin:
     refused in a closed wave except for a superuser, aggregation scheduled)."""
 
     def delete_model(self, request, obj):
+        # One path for a single object and a selection: the class's ``delete_queryset``.
         self.delete_queryset(request, self.model.objects.filter(pk=obj.pk))
-
-    def delete_queryset(self, request, queryset):
-        raise NotImplementedError
