@@ -44,6 +44,7 @@ from bench.load import (
     Processes,
     base_env,
     database_recreate,
+    deploy,
     free_port,
     gunicorn_command,
     locust_run,
@@ -420,12 +421,7 @@ def main(argv: list[str] | None = None) -> int:
 
     database_recreate(OURS_DATABASE)
     redis_flush(REDIS_DB, CACHE_DB)
-    subprocess.run(
-        [str(VENV_BIN / "python"), "manage.py", "migrate", "--noinput", "-v0"],
-        env=env,
-        cwd=ROOT,
-        check=True,
-    )
+    deploy(env)
     import django
 
     django.setup()

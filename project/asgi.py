@@ -9,4 +9,4 @@ application = get_asgi_application()
 
 from project.checks import refuse_unsafe_configuration  # noqa: E402 - needs the apps loaded
 
-refuse_unsafe_configuration()
+refuse_unsafe_configuration(serving=True)

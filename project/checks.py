@@ -12,12 +12,17 @@ refuse as well. Each names what to set. With DEBUG on (the demo, the tests) they
 - ``project.E003``: a development key of ``project.settings.base`` or a placeholder of
   ``.env.example`` (``change-me…``) as ``SECRET_KEY``, an identity key or the blind-index key;
 - ``project.E004``: a per-process cache (local memory, dummy) counts the link rate limits and
-  the login throttle per process, so several web processes multiply every limit.
+  the login throttle per process, so several web processes multiply every limit;
+- ``project.E005`` (``check --deploy`` and the web entry points only, so that it never stands
+  in the way of ``collectstatic`` itself): the static files have not been collected, so every
+  page would fail on its first style sheet.
 """
 
+from pathlib import Path
 from urllib.parse import urlsplit
 
 from django.conf import settings
+from django.contrib.staticfiles.storage import ManifestFilesMixin, staticfiles_storage
 from django.core import checks
 from django.core.exceptions import ImproperlyConfigured
 from django.core.mail.backends.console import EmailBackend as ConsoleBackend
@@ -127,18 +132,36 @@ def shared_cache_check(app_configs=None, **kwargs) -> list[checks.CheckMessage]:
     ]
 
 
-def refuse_unsafe_configuration() -> None:
-    """Raise ``ImproperlyConfigured`` with every error of these checks (none with DEBUG on)."""
-    errors = [
-        message
-        for check in (
-            email_backend_check,
-            site_url_check,
-            development_keys_check,
-            shared_cache_check,
+@checks.register(checks.Tags.staticfiles, deploy=True)
+def static_files_collected_check(app_configs=None, **kwargs) -> list[checks.CheckMessage]:
+    if settings.DEBUG or not isinstance(staticfiles_storage, ManifestFilesMixin):
+        return []
+    manifest = Path(settings.STATIC_ROOT) / staticfiles_storage.manifest_name
+    if manifest.is_file():
+        return []
+    return [
+        checks.Error(
+            f"The static files are not collected: {manifest} is missing, so every page would "
+            "fail on its first style sheet.",
+            hint="Run `manage.py collectstatic --noinput` after each upgrade (docs/deploy.md).",
+            id="project.E005",
         )
-        for message in check()
-        if message.is_serious()
     ]
+
+
+def refuse_unsafe_configuration(*, serving: bool = False) -> None:
+    """Raise ``ImproperlyConfigured`` with every error of these checks (none with DEBUG on).
+
+    ``serving``: a web entry point, which also needs the collected static files.
+    """
+    startup_checks = [
+        email_backend_check,
+        site_url_check,
+        development_keys_check,
+        shared_cache_check,
+    ]
+    if serving:
+        startup_checks.append(static_files_collected_check)
+    errors = [message for check in startup_checks for message in check() if message.is_serious()]
     if errors:
         raise ImproperlyConfigured("\n".join(f"{error.id}: {error.msg}" for error in errors))

@@ -54,6 +54,24 @@ def production(**overrides: str) -> dict[str, str]:
     }
 
 
+@pytest.fixture(scope="module")
+def static_root(tmp_path_factory) -> str:
+    """The static files of a deployment, collected once for the checks of this module."""
+    folder = tmp_path_factory.mktemp("static")
+    env = {
+        **os.environ,
+        **production(STATIC_ROOT=str(folder), PROJECT_VAR_DIR=str(folder.parent)),
+    }
+    subprocess.run(
+        [sys.executable, "manage.py", "collectstatic", "--noinput", "-v0"],
+        cwd=ROOT,
+        env={key: value for key, value in env.items() if key != "DATABASE_URL"},
+        check=True,
+        timeout=180,
+    )
+    return str(folder)
+
+
 def test_the_demo_configuration_needs_only_debug_on():
     result = django_check(DJANGO_DEBUG="true")
     assert result.returncode == 0, result.stderr
@@ -77,9 +95,12 @@ def test_production_without_allowed_hosts_is_a_clear_error():
     assert "DJANGO_ALLOWED_HOSTS must be set when DJANGO_DEBUG is off" in result.stderr
 
 
-def test_a_correct_production_configuration_passes_check_deploy(tmp_path):
+def test_a_correct_production_configuration_passes_check_deploy(tmp_path, static_root):
     result = django_check(
-        "--deploy", "--fail-level", "WARNING", **production(PROJECT_VAR_DIR=str(tmp_path))
+        "--deploy",
+        "--fail-level",
+        "WARNING",
+        **production(PROJECT_VAR_DIR=str(tmp_path), STATIC_ROOT=static_root),
     )
     assert result.returncode == 0, result.stdout + result.stderr
     assert "no issues" in result.stdout
@@ -126,9 +147,9 @@ UNSAFE = {
 
 
 @pytest.mark.parametrize("unsafe", UNSAFE.values(), ids=UNSAFE.keys())
-def test_an_unsafe_production_configuration_fails_check_deploy(unsafe, tmp_path):
+def test_an_unsafe_production_configuration_fails_check_deploy(unsafe, tmp_path, static_root):
     overrides, check_id = unsafe
-    settings_env = production(PROJECT_VAR_DIR=str(tmp_path), **overrides)
+    settings_env = production(PROJECT_VAR_DIR=str(tmp_path), STATIC_ROOT=static_root, **overrides)
     settings_env = {key: value for key, value in settings_env.items() if value}
     for options in (["--deploy"], []):
         result = django_check(*options, **settings_env)
@@ -137,9 +158,12 @@ def test_an_unsafe_production_configuration_fails_check_deploy(unsafe, tmp_path)
         assert result.stderr.count("project.E0") == 1, result.stderr
 
 
-def test_gunicorn_refuses_an_unsafe_configuration(tmp_path):
+def test_gunicorn_refuses_an_unsafe_configuration(tmp_path, static_root):
     code = "import project.wsgi"
-    env = {**production(PROJECT_VAR_DIR=str(tmp_path)), "CACHE_URL": "locmemcache://"}
+    env = {
+        **production(PROJECT_VAR_DIR=str(tmp_path), STATIC_ROOT=static_root),
+        "CACHE_URL": "locmemcache://",
+    }
     result = subprocess.run(
         [sys.executable, "-c", code],
         cwd=ROOT,
@@ -150,6 +174,25 @@ def test_gunicorn_refuses_an_unsafe_configuration(tmp_path):
     )
     assert result.returncode != 0
     assert "project.E004: The cache is per process (LocMemCache)" in result.stderr
+
+
+def test_static_files_not_collected_stop_the_web_server_but_not_collectstatic(tmp_path):
+    settings_env = production(PROJECT_VAR_DIR=str(tmp_path))
+    deploy_check = django_check("--deploy", **settings_env)
+    assert deploy_check.returncode != 0
+    assert "(project.E005) The static files are not collected" in deploy_check.stderr
+    # Plain checks (those of migrate and collectstatic) leave it to the deployment check.
+    assert django_check(**settings_env).returncode == 0
+    web = subprocess.run(
+        [sys.executable, "-c", "import project.wsgi"],
+        cwd=ROOT,
+        env={**os.environ, "DJANGO_SETTINGS_MODULE": "project.settings.base", **settings_env},
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert web.returncode != 0
+    assert "project.E005: The static files are not collected" in web.stderr
 
 
 def test_database_and_broker_urls_switch_backends():

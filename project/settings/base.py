@@ -18,12 +18,12 @@ from django.core.exceptions import ImproperlyConfigured
 from django.utils.translation import gettext_lazy as _
 
 BASE_DIR = Path(__file__).resolve().parent.parent.parent
-VAR_DIR = Path(environ.Env().str("PROJECT_VAR_DIR", default=str(BASE_DIR / "var")))
 
 env = environ.Env()
 env_file = BASE_DIR / ".env"
 if env_file.exists():
     environ.Env.read_env(str(env_file))
+VAR_DIR = Path(env.str("PROJECT_VAR_DIR", default=str(BASE_DIR / "var")))
 
 DEBUG = env.bool("DJANGO_DEBUG", default=False)
 
@@ -107,6 +107,8 @@ INSTALLED_APPS = [
 
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
+    # Static files (CSS, JS) straight from the process, before sessions or the database.
+    "whitenoise.middleware.WhiteNoiseMiddleware",
     "project.middleware.ContentSecurityPolicyMiddleware",
     "project.middleware.PermissionsPolicyMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
@@ -179,9 +181,22 @@ TIME_ZONE = "UTC"
 USE_I18N = True
 USE_TZ = True
 
+# Static files are served by WhiteNoise (docs/deploy.md): in production from STATIC_ROOT, filled
+# by `manage.py collectstatic`, under content-hashed names cached for a year, each with a gzip
+# copy made at collection; with DEBUG on, straight from the source folders.
 STATIC_URL = "static/"
-STATIC_ROOT = VAR_DIR / "static"
+STATIC_ROOT = Path(env.str("STATIC_ROOT", default=str(VAR_DIR / "static")))
 STATICFILES_DIRS = [BASE_DIR / "static"]
+STORAGES = {
+    "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
+    "staticfiles": {
+        "BACKEND": (
+            "django.contrib.staticfiles.storage.StaticFilesStorage"
+            if DEBUG
+            else "project.static_storage.GzipManifestStaticFilesStorage"
+        )
+    },
+}
 
 # Celery: the embedded default needs no server; any broker URL Celery knows works.
 CELERY_BROKER_URL = env.str("CELERY_BROKER_URL", default="filesystem://")

@@ -1,6 +1,5 @@
 """Test-only pieces of tests/faults/test_log_secrets.py, run inside gunicorn and Celery.
 
-- ``application`` (in ``log_secrets_wsgi``);
 - ``FailOnDemandMiddleware``: a request with the header ``X-Test-Fail`` raises an error whose
   message holds the path, so that a 500 on a personal link is logged and reported;
 - ``CapturingEmailBackend``: writes every message to ``MAIL_CAPTURE_DIR`` (one ``.eml`` file

@@ -13,10 +13,7 @@ scripts is searched for every token, name and e-mail address of the demo.
 
 import email
 import json
-import os
 import re
-import secrets
-import socket
 import subprocess
 import sys
 import time
@@ -25,81 +22,34 @@ from pathlib import Path
 
 import pytest
 import requests
-from cryptography.fernet import Fernet
 
 from tests.browser.conftest import CHROMIUM, CHROMIUM_ARGS
+from tests.production import GUNICORN, deploy, free_port, manage, production_env, served, wait_for
 from tests.worker import ROOT
 
 pytestmark = pytest.mark.browser
 
 ADMIN_ADDRESS = "errors@example.net"
 CLIENT_ADDRESS = "203.0.113.7"  # sent as X-Forwarded-For by every client of the test
-VENV_BIN = Path(sys.executable).parent
 CELERY = [sys.executable, "-m", "celery", "-A", "project"]
-# The documented configuration, serving the test's application.
-GUNICORN = [str(VENV_BIN / "gunicorn"), "-c", "project/gunicorn.conf.py"]
 
 
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
-
-
-def production_env(tmp_path: Path, port: int) -> dict[str, str]:
-    inherited = {
-        key: value
-        for key, value in os.environ.items()
-        if not key.startswith(
-            ("DJANGO_", "DATABASE_URL", "CELERY_", "CACHE_URL", "EMAIL_", "IDENTITY_", "SITE_URL")
-        )
-    }
-    return {
-        **inherited,
-        "DJANGO_SETTINGS_MODULE": "tests.faults.log_secrets_settings",
-        "DJANGO_DEBUG": "false",
-        "DJANGO_SECRET_KEY": secrets.token_urlsafe(50),
-        "DJANGO_ALLOWED_HOSTS": "127.0.0.1",
-        "DJANGO_ADMINS": ADMIN_ADDRESS,
-        # Plain HTTP on loopback: no HTTPS redirect, no secure-only cookies, no HSTS.
-        "DJANGO_SECURE_SSL_REDIRECT": "false",
-        "DJANGO_SECURE_COOKIES": "false",
-        "DJANGO_SECURE_HSTS_SECONDS": "0",
-        "SITE_URL": f"http://127.0.0.1:{port}",
-        "IDENTITY_ENCRYPTION_KEYS": Fernet.generate_key().decode(),
-        "IDENTITY_BLIND_INDEX_KEY": secrets.token_urlsafe(32),
-        "EMAIL_BACKEND": "tests.faults.log_secrets_app.CapturingEmailBackend",
-        "MAIL_CAPTURE_DIR": str(tmp_path / "mail"),
-        "CACHE_URL": f"filecache://{tmp_path / 'cache'}",
-        "PROJECT_VAR_DIR": str(tmp_path / "var"),
-        "LOG_LEVEL": "DEBUG",
+def log_test_env(tmp_path: Path, port: int) -> dict[str, str]:
+    """Production, plus a test-only middleware that fails on demand, captured e-mail and
+    logs at DEBUG level."""
+    return production_env(
+        tmp_path,
+        port,
+        DJANGO_SETTINGS_MODULE="tests.faults.log_secrets_settings",
+        DJANGO_ADMINS=ADMIN_ADDRESS,
+        EMAIL_BACKEND="tests.faults.log_secrets_app.CapturingEmailBackend",
+        MAIL_CAPTURE_DIR=str(tmp_path / "mail"),
+        LOG_LEVEL="DEBUG",
         # The script answers 154 items in well under a minute, one autosave per click: far
         # above a person's pace and the link's default rate limit.
-        "INVITATION_LINK_RATE_LIMIT": "5000",
-        "GUNICORN_BIND": f"127.0.0.1:{port}",
-        "GUNICORN_WORKERS": "1",
-        "GUNICORN_THREADS": "4",
-        "GUNICORN_ACCESS_LOG": str(tmp_path / "logs" / "gunicorn-access.log"),
-        "GUNICORN_ERROR_LOG": str(tmp_path / "logs" / "gunicorn-error.log"),
-        "GUNICORN_LOG_LEVEL": "debug",
-        "PYTHONUNBUFFERED": "1",
-    }
-
-
-def manage(env: dict, logs: Path, name: str, *args: str) -> str:
-    """Run a management command; its logs (stderr) go to ``logs``, its output is returned."""
-    with open(logs / f"{name}.log", "w") as log:
-        done = subprocess.run(
-            [sys.executable, "manage.py", *args],
-            cwd=ROOT,
-            env=env,
-            stdout=subprocess.PIPE,
-            stderr=log,
-            text=True,
-            timeout=120,
-        )
-    assert done.returncode == 0, (logs / f"{name}.log").read_text()
-    return done.stdout
+        INVITATION_LINK_RATE_LIMIT="5000",
+        GUNICORN_LOG_LEVEL="debug",
+    )
 
 
 # Every expert's identity, and an invitation of the open wave that was never e-mailed.
@@ -112,22 +62,6 @@ print(json.dumps({
     .order_by("pk").first().pk,
 }))
 """
-
-
-def wait_for(condition, timeout: float, what: str) -> None:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if condition():
-            return
-        time.sleep(0.2)
-    raise AssertionError(f"timed out waiting for {what}")
-
-
-def served(url: str) -> bool:
-    try:
-        return requests.get(url, timeout=5).status_code < 500
-    except requests.RequestException:
-        return False
 
 
 def messages(folder: Path) -> list[email.message.EmailMessage]:
@@ -222,10 +156,10 @@ def test_a_demo_session_leaves_no_secret_in_logs_reports_or_headers(tmp_path):
     base = f"http://127.0.0.1:{port}"
     logs = tmp_path / "logs"
     logs.mkdir()
-    env = production_env(tmp_path, port)
+    env = log_test_env(tmp_path, port)
 
     started = time.monotonic()
-    manage(env, logs, "migrate", "migrate", "--noinput", "-v0")
+    deploy(env, logs)
     demo_links = manage(env, logs, "seed_demo", "seed_demo", "--base-url", base)
     facts = json.loads(manage(env, logs, "shell", "shell", "--no-imports", "-c", DEMO_FACTS))
     otpauth_uri = manage(env, logs, "totp_enrol", "totp_enrol", "admin").strip().splitlines()[0]
@@ -247,7 +181,7 @@ def test_a_demo_session_leaves_no_secret_in_logs_reports_or_headers(tmp_path):
         server_log = open(logs / "gunicorn-output.log", "w")  # noqa: SIM115 - closed below
         processes.append(
             subprocess.Popen(
-                [*GUNICORN, "tests.faults.log_secrets_wsgi:application"],
+                GUNICORN,
                 cwd=ROOT,
                 env=env,
                 stdout=server_log,
