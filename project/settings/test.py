@@ -11,7 +11,11 @@ import os
 os.environ.setdefault("DJANGO_DEBUG", "true")
 
 from project.settings.base import *  # noqa: F403
-from project.settings.base import CACHES, CELERY_BROKER_URL, DATABASES, VAR_DIR, env
+from project.settings.base import CACHES, CELERY_BROKER_URL, DATABASES, STATIC_ROOT, VAR_DIR, env
+
+# pytest-django turns DEBUG off, so WhiteNoise looks for the collected files; the tests serve
+# the source folders (StaticFilesStorage), and an empty folder keeps WhiteNoise quiet.
+STATIC_ROOT.mkdir(parents=True, exist_ok=True)
 
 PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
 EMAIL_BACKEND = "django.core.mail.backends.locmem.EmailBackend"

@@ -1,4 +1,4 @@
-"""Security settings and guards: ``check --deploy``, the Content-Security-Policy, admin login
+"""Security settings and guards: the Content-Security-Policy, admin login
 throttling, the rate limit of invitation links, and no client address anywhere."""
 
 import json
@@ -10,7 +10,6 @@ import subprocess
 import sys
 
 import pytest
-from cryptography.fernet import Fernet
 from django.apps import apps
 from django.conf import settings
 from django.contrib.auth.models import User
@@ -45,37 +44,6 @@ def empty_cache():
     cache.clear()
     yield
     cache.clear()
-
-
-# check --deploy ------------------------------------------------------------------------------
-
-
-def test_check_deploy_is_clean_under_production_settings(tmp_path):
-    # The browser tests set DJANGO_ALLOW_ASYNC_UNSAFE in this process: not in production.
-    inherited = {k: v for k, v in os.environ.items() if k != "DJANGO_ALLOW_ASYNC_UNSAFE"}
-    env = {
-        **inherited,
-        "DJANGO_SETTINGS_MODULE": "project.settings.base",
-        "DJANGO_DEBUG": "false",
-        "DJANGO_SECRET_KEY": secrets.token_urlsafe(60),
-        "DJANGO_ALLOWED_HOSTS": "survey.example.org",
-        "IDENTITY_ENCRYPTION_KEYS": Fernet.generate_key().decode(),
-        "IDENTITY_BLIND_INDEX_KEY": secrets.token_urlsafe(32),
-        "SITE_URL": "https://survey.example.org",
-        "EMAIL_BACKEND": "django.core.mail.backends.smtp.EmailBackend",
-        "CACHE_URL": "redis://cache.example.org:6379/2",
-        "PROJECT_VAR_DIR": str(tmp_path),
-    }
-    done = subprocess.run(
-        [sys.executable, "manage.py", "check", "--deploy", "--fail-level", "WARNING"],
-        cwd=ROOT,
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=120,
-    )
-    assert done.returncode == 0, done.stdout + done.stderr
-    assert "no issues" in done.stdout
 
 
 # Content-Security-Policy ---------------------------------------------------------------------
