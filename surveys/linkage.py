@@ -27,7 +27,14 @@ from django.utils.translation import gettext as _
 
 from surveys.audit import audit_record
 from surveys.identity_crypto import blind_index
-from surveys.models import BlockComment, Invitation, Rating, Response, Wave
+from surveys.models import (
+    AppliedBlockChange,
+    BlockComment,
+    Invitation,
+    Rating,
+    Response,
+    Wave,
+)
 
 REISSUE_NEEDS_APPROVAL = (
     "the e-mail changed since the response was started; a superuser must approve"
@@ -140,7 +147,8 @@ def responses_unlink(*, wave: Wave, user=None) -> int:
     """Cut every response of a closed wave from its invitation, for good. Returns how many.
 
     Also clears what the invitations held that could be matched to a response: the e-mailed,
-    opened, submitted and reminder times, the reminder count and the recorded address. The
+    opened, submitted and reminder times, the reminder count and the recorded address, and
+    the responses' record of their last page changes (times on the experts' devices). The
     status (submitted or not) stays, for the panel's response rate.
     """
     if wave.status != Wave.Status.CLOSED:
@@ -159,5 +167,6 @@ def responses_unlink(*, wave: Wave, user=None) -> int:
         started_email=None,
         reissue_approved_index="",
     )
+    AppliedBlockChange.objects.filter(response__wave=wave).delete()
     audit_record(user=user, action="wave.unlink", obj=wave, detail={"responses": unlinked})
     return unlinked

@@ -469,6 +469,34 @@ class BlockComment(models.Model):
         return f"{self.response.pseudonym} block {self.block.order}"
 
 
+class AppliedBlockChange(models.Model):
+    """The last change of a block page applied to a response (surveys.questionnaire).
+
+    A page's script sends each change with an id it drew and a sequence that grows with every
+    change (the device's clock in milliseconds); a replay of the same id, or an older change
+    that arrives after a newer one, is refused against this row, read and written in the
+    transaction that saves the page. Dropped when the wave closes (linkage.responses_unlink):
+    its sequence is a time on the expert's device.
+    """
+
+    response = models.ForeignKey(
+        Response, on_delete=models.CASCADE, related_name="applied_block_changes"
+    )
+    block = models.ForeignKey(Block, on_delete=models.CASCADE, related_name="+")
+    change_id = models.CharField(max_length=64, blank=True)
+    sequence = models.BigIntegerField()
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["response", "block"], name="one_applied_change_per_block"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"response {self.response_id} block {self.block_id}: {self.sequence}"
+
+
 class AuditEntry(models.Model):
     """Who did what, when, to which object. Never personal data: ids and codes only."""
 

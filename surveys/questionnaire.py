@@ -14,19 +14,16 @@ browser keeps it. A replay must change nothing, and an older snapshot that arriv
 newer one (a second tab, a request that was slow to arrive) must not overwrite it. So the
 last change applied to each (response, block) is recorded, and ``response_save_block``
 skips a change whose id it has already applied or whose sequence is not newer. The record
-lives in Django's cache (``CACHES``: shared Redis in production) under the response's and
-block's primary keys, never under the link's token; if the cache loses it, a replay is
-applied again (the same snapshot gives the same answers) and only the ordering check is
-lost, which is how the form behaved before.
+(``AppliedBlockChange``) is read and written inside the transaction that saves the page,
+after the response's conditional ``UPDATE``: two requests for the same response are
+serialised by that lock, so the second always sees the first one's record.
 """
 
 from collections.abc import Sequence
-from contextlib import suppress
 from dataclasses import dataclass
 from datetime import datetime
 
 from django.conf import settings
-from django.core.cache import cache
 from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
 from django.db.models import Case, F, Value, When
@@ -40,6 +37,7 @@ from surveys import linkage
 from surveys.models import (
     CONFIDENCE_MAX,
     CONFIDENCE_MIN,
+    AppliedBlockChange,
     Block,
     BlockComment,
     Invitation,
@@ -53,8 +51,6 @@ from surveys.services import pseudonym_new, token_hash
 COMMENT_MAX_LENGTH = 4000
 PSEUDONYM_ATTEMPTS = 5
 EXPERT_IDENTITY_FIELDS = ("name", "email", "email_blind_index", "affiliation")
-# How long the last applied change of a block page is remembered: longer than a wave is open.
-BLOCK_CHANGE_SECONDS = 400 * 24 * 60 * 60
 
 
 class ResponseLockedError(ValidationError):
@@ -100,15 +96,8 @@ class BlockSaved:
     sequence: int
 
 
-def _block_change_key(*, response: Response, block_id: int) -> str:
-    """The cache key of a block's last change; with the response's start time, so that a
-    response made in place of a deleted one (a reused id) never meets the old one's entry."""
-    started = int(response.started_at.timestamp() * 1_000_000) if response.started_at else 0
-    return f"block-change:{response.pk}:{started}:{block_id}"
-
-
 def block_change_sequence(*, response: Response, block_id: int) -> int:
-    """The sequence of the last change applied to the block (0 if none is remembered).
+    """The sequence of the last change applied to the block (0 if none).
 
     A page shows it so that a change made after seeing the page is always newer, whatever
     the clock of the device it is made on.
@@ -118,20 +107,20 @@ def block_change_sequence(*, response: Response, block_id: int) -> int:
 
 
 def _block_change_last(*, response: Response, block_id: int) -> tuple[str, int] | None:
-    try:
-        return cache.get(_block_change_key(response=response, block_id=block_id))
-    except Exception:  # a cache that is down costs the ordering check, never the page
-        return None
+    return (
+        AppliedBlockChange.objects.filter(response=response, block_id=block_id)
+        .values_list("change_id", "sequence")
+        .first()
+    )
 
 
 def _block_change_record(*, response: Response, block_id: int, change: tuple[str, int]) -> None:
-    key = _block_change_key(response=response, block_id=block_id)
-
-    def record() -> None:
-        with suppress(Exception):  # see the module docstring: only the ordering check is lost
-            cache.set(key, change, timeout=BLOCK_CHANGE_SECONDS)
-
-    transaction.on_commit(record)
+    change_id, sequence = change
+    AppliedBlockChange.objects.update_or_create(
+        response=response,
+        block_id=block_id,
+        defaults={"change_id": change_id, "sequence": sequence},
+    )
 
 
 # Links -------------------------------------------------------------------------------------

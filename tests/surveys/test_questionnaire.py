@@ -17,7 +17,14 @@ from django.urls import reverse
 from django.utils import timezone
 
 from surveys import questionnaire, selectors
-from surveys.models import Actor, BlockComment, Invitation, Rating, Response, Wave
+from surveys.models import (
+    Actor,
+    BlockComment,
+    Invitation,
+    Rating,
+    Response,
+    Wave,
+)
 from surveys.services import invitation_create, invitation_reissue_token, wave_close
 from tests.factories import ExpertFactory, InvitationFactory, WaveFactory, survey_open
 
@@ -699,11 +706,12 @@ def test_the_questionnaire_is_read_once_per_process(client, survey, django_asser
     consent(client, survey)
     selectors.questionnaire_cache_clear()
     url = block_url(survey, 0)
-    with django_assert_num_queries(7):  # link, 4 for the questionnaire, ratings, comment
+    # link, 4 for the questionnaire, ratings, comment, the page's last applied change
+    with django_assert_num_queries(8):
         client.get(url)
-    with django_assert_num_queries(3):  # link, ratings, comment
+    with django_assert_num_queries(4):  # link, ratings, comment, last change
         client.get(url)
-    with django_assert_num_queries(3):
+    with django_assert_num_queries(4):
         client.get(block_url(survey, 1))
 
 
@@ -740,18 +748,6 @@ def test_a_draft_waves_questionnaire_is_never_kept(survey):
 # Offline changes: replayed, late, cleared; compressed pages --------------------------------
 
 
-@pytest.fixture
-def commits(django_capture_on_commit_callbacks):
-    """Run what a saved change records after its commit (the last change of the page)."""
-
-    class Commits:
-        def __call__(self, post, *args, **kwargs):
-            with django_capture_on_commit_callbacks(execute=True):
-                return post(*args, **kwargs)
-
-    return Commits()
-
-
 def autosave(client, survey, index, values, *, change_id, sequence, comment=""):
     url = reverse("surveys:autosave", args=[survey.token, survey.blocks[index].order])
     data = answers(survey.items(index), values, comment=comment)
@@ -759,15 +755,15 @@ def autosave(client, survey, index, values, *, change_id, sequence, comment=""):
     return client.post(url, data, HTTP_ORIGIN="http://testserver")
 
 
-def test_a_replayed_change_is_stored_once(client, survey, commits):
+def test_a_replayed_change_is_stored_once(client, survey):
     consent(client, survey)
     items = survey.items(0)
-    first = commits(autosave, client, survey, 0, [7, 8, None], change_id="a" * 32, sequence=1000)
+    first = autosave(client, survey, 0, [7, 8, None], change_id="a" * 32, sequence=1000)
     assert first.json()["applied"] is True
     # The same change again (its acknowledgement was lost); tampered, to see that it is
     # not written a second time.
     with CaptureQueriesContext(connection) as queries:
-        again = commits(autosave, client, survey, 0, [1, 1, 1], change_id="a" * 32, sequence=1000)
+        again = autosave(client, survey, 0, [1, 1, 1], change_id="a" * 32, sequence=1000)
     assert again.status_code == 200
     assert again.json()["ok"] is True and again.json()["applied"] is False
     writes = [
@@ -783,40 +779,36 @@ def test_a_replayed_change_is_stored_once(client, survey, commits):
     }
 
 
-def test_an_older_change_never_overwrites_a_newer_one(client, survey, commits):
+def test_an_older_change_never_overwrites_a_newer_one(client, survey):
     consent(client, survey)
     items = survey.items(0)
-    newer = commits(autosave, client, survey, 0, [3, None, None], change_id="b" * 32, sequence=2000)
+    newer = autosave(client, survey, 0, [3, None, None], change_id="b" * 32, sequence=2000)
     assert newer.json()["applied"] is True
-    older = commits(
-        autosave, client, survey, 0, [9, 9, 9], change_id="c" * 32, sequence=1999, comment="old"
-    )
+    older = autosave(client, survey, 0, [9, 9, 9], change_id="c" * 32, sequence=1999, comment="old")
     assert older.status_code == 200 and older.json()["applied"] is False
     assert stored(Response.objects.get()) == {items[0].pk: (3, False, None)}
     assert not BlockComment.objects.exists()
-    newest = commits(
-        autosave, client, survey, 0, [4, None, None], change_id="d" * 32, sequence=2001
-    )
+    newest = autosave(client, survey, 0, [4, None, None], change_id="d" * 32, sequence=2001)
     assert newest.json()["applied"] is True
     assert stored(Response.objects.get()) == {items[0].pk: (4, False, None)}
 
 
-def test_a_page_posted_without_javascript_is_newer_than_earlier_changes(client, survey, commits):
+def test_a_page_posted_without_javascript_is_newer_than_earlier_changes(client, survey):
     consent(client, survey)
     items = survey.items(0)
-    commits(autosave, client, survey, 0, [3, 3, 3], change_id="e" * 32, sequence=5000)
-    commits(fill, client, survey, 0, [6, None, None], action="save")
+    autosave(client, survey, 0, [3, 3, 3], change_id="e" * 32, sequence=5000)
+    fill(client, survey, 0, [6, None, None], action="save")
     html = client.get(block_url(survey, 0)).content.decode()
     shown = int(re.search(r'data-change-sequence="([0-9]+)"', html).group(1))
     assert shown > 5000, "the page tells the browser where its changes must start"
-    late = commits(autosave, client, survey, 0, [3, 3, 3], change_id="f" * 32, sequence=5001)
+    late = autosave(client, survey, 0, [3, 3, 3], change_id="f" * 32, sequence=5001)
     assert late.json()["applied"] is False
     assert stored(Response.objects.get()) == {items[0].pk: (6, False, None)}
 
 
-def test_the_page_post_of_a_change_already_saved_moves_on_without_writing(client, survey, commits):
+def test_the_page_post_of_a_change_already_saved_moves_on_without_writing(client, survey):
     consent(client, survey)
-    commits(autosave, client, survey, 0, [2, 2, 2], change_id="g" * 32, sequence=7000)
+    autosave(client, survey, 0, [2, 2, 2], change_id="g" * 32, sequence=7000)
     data = answers(survey.items(0), [5, 5, 5])
     data |= {"change_id": "g" * 32, "change_sequence": "7000", "action": "next"}
     page = client.post(block_url(survey, 0), data)
@@ -824,7 +816,7 @@ def test_the_page_post_of_a_change_already_saved_moves_on_without_writing(client
     assert set(stored(Response.objects.get()).values()) == {(2, False, None)}
 
 
-def test_a_change_needs_both_its_id_and_sequence(client, survey, commits):
+def test_a_change_needs_both_its_id_and_sequence(client, survey):
     consent(client, survey)
     url = reverse("surveys:autosave", args=[survey.token, survey.blocks[0].order])
     reply = client.post(url, {"change_id": "h" * 32})
@@ -832,10 +824,10 @@ def test_a_change_needs_both_its_id_and_sequence(client, survey, commits):
     assert reply.json()["errors"] == ["A change needs both its id and its sequence."]
 
 
-def test_an_answer_can_be_cleared_back_to_unanswered(client, survey, commits):
+def test_an_answer_can_be_cleared_back_to_unanswered(client, survey):
     consent(client, survey)
     items = survey.items(0)
-    commits(fill, client, survey, 0, [4, "cj", 9], [2, None, None], action="save")
+    fill(client, survey, 0, [4, "cj", 9], [2, None, None], action="save")
     data = {f"v-{items[0].pk}": "", f"c-{items[0].pk}": "", f"v-{items[1].pk}": ""}
     data |= {f"v-{items[2].pk}": "9", "comment": "", "action": "save"}
     client.post(block_url(survey, 0), data)
@@ -845,7 +837,7 @@ def test_an_answer_can_be_cleared_back_to_unanswered(client, survey, commits):
     assert f'<label for="v-{items[0].pk}-none">No answer</label>' in html
 
 
-def test_pages_are_gzip_compressed_for_clients_that_accept_it(client, survey, commits):
+def test_pages_are_gzip_compressed_for_clients_that_accept_it(client, survey):
     consent(client, survey)
     url = block_url(survey, 0)
     plain = client.get(url)
@@ -858,7 +850,7 @@ def test_pages_are_gzip_compressed_for_clients_that_accept_it(client, survey, co
     assert len(packed.content) * 4 < len(plain.content)
 
 
-def test_the_service_worker_and_offline_page_hold_no_link(client, survey, commits):
+def test_the_service_worker_and_offline_page_hold_no_link(client, survey):
     consent(client, survey)
     worker = client.get("/s/sw.js?lang=ru")
     assert worker.status_code == 200
