@@ -20,7 +20,7 @@ def run_latest_complete(*, wave: Wave) -> AggregationRun | None:
 
 
 # Admin reports: waves, comparisons, trends, panel progress --------------------------------
-# Plain dataclasses out, so that aggregation.charts formats finished numbers without the ORM.
+# Plain dataclasses out, so that the reports app formats finished numbers without the ORM.
 
 
 def _latest_complete_run_id():

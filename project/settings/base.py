@@ -102,6 +102,7 @@ INSTALLED_APPS = [
     "drf_spectacular_sidecar",
     "surveys",
     "aggregation",
+    "reports",
     "project.apps.ProjectConfig",
 ]
 

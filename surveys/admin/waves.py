@@ -21,8 +21,9 @@ from django.urls import path, reverse
 from django.utils.html import format_html
 from django.utils.http import urlencode
 
-from aggregation import charts, selectors
-from aggregation.reports import csv_download
+from aggregation import selectors
+from reports import progress as progress_report
+from reports.downloads import csv_download
 from surveys import confirmations, panel_admin, services
 from surveys.access import panel_ids_administered, panels_scope
 from surveys.admin.common import (
@@ -245,8 +246,8 @@ class WaveAdmin(AuditedAdminMixin, admin.ModelAdmin):
             return csv_download(
                 request,
                 name=["wave", wave.slug, "panels"],
-                header=charts.PROGRESS_CSV_HEADER,
-                rows=charts.progress_csv_rows(progress),
+                header=progress_report.PROGRESS_CSV_HEADER,
+                rows=progress_report.progress_csv_rows(progress),
                 detail={"page": "wave_dashboard", "wave": wave.slug},
             )
         user = request.user
@@ -255,8 +256,10 @@ class WaveAdmin(AuditedAdminMixin, admin.ModelAdmin):
             title=f"Wave dashboard: {wave.title}" if wave else "Wave dashboard",
             wave=wave,
             waves=waves,
-            rows=charts.progress_rows(progress),
-            chart=charts.progress_svg(progress, title="Response by panel") if progress else "",
+            rows=progress_report.progress_rows(progress),
+            chart=progress_report.progress_svg(progress, title="Response by panel")
+            if progress
+            else "",
             latest_run=selectors.run_latest(wave=wave) if wave else None,
             latest_complete=selectors.run_latest_complete(wave=wave) if wave else None,
             pending=selectors.aggregation_pending(wave=wave) if wave else None,
@@ -472,7 +475,7 @@ def csv_download_status(request: HttpRequest, *, wave: Wave, statuses) -> HttpRe
     return csv_download(
         request,
         name=["wave", wave.slug, "experts"],
-        header=charts.EXPERT_STATUS_CSV_HEADER,
-        rows=charts.expert_status_csv_rows(statuses),
+        header=progress_report.EXPERT_STATUS_CSV_HEADER,
+        rows=progress_report.expert_status_csv_rows(statuses),
         detail={"page": "expert_status", "wave": wave.slug},
     )

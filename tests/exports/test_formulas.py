@@ -98,7 +98,7 @@ def test_a_formula_is_text_in_the_csv_data_and_codebook(hostile_wave, tmp_path):
 
 
 def test_the_report_csv_of_a_wave_dashboard_is_neutralised_too():
-    from aggregation import charts
+    from reports import formats
 
-    text = charts.csv_text(["wave"], [[TITLE], ["-3"]])
+    text = formats.csv_text(["wave"], [[TITLE], ["-3"]])
     assert list(csv.reader(io.StringIO(text))) == [["wave"], ["'" + TITLE], ["-3"]]

@@ -1,11 +1,11 @@
-"""aggregation.charts: number formats, heat-map colours, SVG charts and CSV, without a database."""
+"""The presentation modules of reports: number formats, heat-map colours, SVG charts and CSV,
+without a database."""
 
 import math
 import xml.etree.ElementTree as ET
 
 import pytest
 
-from aggregation import charts
 from aggregation.selectors import (
     ActorPlace,
     ComparisonRoleRow,
@@ -13,6 +13,8 @@ from aggregation.selectors import (
     StoredComparison,
     TrendPoint,
 )
+from reports import formats, progress, tables, wording
+from reports import svg as svg_charts
 
 SVG = "{http://www.w3.org/2000/svg}"
 
@@ -90,18 +92,18 @@ def places() -> dict[str, ActorPlace]:
     ],
 )
 def test_fmt_has_two_decimals_a_true_minus_and_a_dash_for_nan(value, text):
-    assert charts.fmt(value) == text
+    assert formats.fmt(value) == text
 
 
 def test_ci_and_p_formats():
-    assert charts.fmt_ci(1.0, 2.5) == "[1.00, 2.50]"
-    assert charts.fmt_ci(None, 2.5) == "–"
-    assert charts.fmt_p(0.0004) == "<0.001"
-    assert charts.fmt_p(0.0312) == "0.031"
-    assert charts.fmt_p(math.nan) == "–"
-    assert charts.fmt_rate(0.8) == "80 %"
-    assert charts.csv_number(math.nan) == ""
-    assert charts.csv_number(0.1) == "0.1"
+    assert formats.fmt_ci(1.0, 2.5) == "[1.00, 2.50]"
+    assert formats.fmt_ci(None, 2.5) == "–"
+    assert formats.fmt_p(0.0004) == "<0.001"
+    assert formats.fmt_p(0.0312) == "0.031"
+    assert formats.fmt_p(math.nan) == "–"
+    assert formats.fmt_rate(0.8) == "80 %"
+    assert formats.csv_number(math.nan) == ""
+    assert formats.csv_number(0.1) == "0.1"
 
 
 # Heat map -----------------------------------------------------------------------------------
@@ -122,7 +124,7 @@ def test_ci_and_p_formats():
     ],
 )
 def test_heat_class_is_diverging_and_symmetric(value, css):
-    assert charts.heat_class(value) == css
+    assert formats.heat_class(value) == css
 
 
 def _luminance(hex_colour: str) -> float:
@@ -136,24 +138,24 @@ def _contrast(a: str, b: str) -> float:
     return (high + 0.05) / (low + 0.05)
 
 
-@pytest.mark.parametrize("level", sorted(charts.HEAT_COLOURS))
+@pytest.mark.parametrize("level", sorted(formats.HEAT_COLOURS))
 def test_text_is_readable_on_every_heat_colour(level):
-    background, text = charts.HEAT_COLOURS[level]
+    background, text = formats.HEAT_COLOURS[level]
     assert _contrast(background, text) >= 4.5
 
 
 def test_heat_scale_runs_blue_white_red():
-    blue, white, red = (charts.HEAT_COLOURS[level][0] for level in (-5, 0, 5))
+    blue, white, red = (formats.HEAT_COLOURS[level][0] for level in (-5, 0, 5))
     assert int(blue[5:7], 16) > int(blue[1:3], 16)  # more blue than red
     assert int(red[1:3], 16) > int(red[5:7], 16)
     assert _luminance(white) > 0.9
-    css = charts.heat_css()
+    css = formats.heat_css()
     assert ".heat-p5{background:#67001f;color:#ffffff}" in css
     assert ".heat-na" in css
 
 
 def test_heat_legend_covers_the_scale_in_order():
-    legend = charts.heat_legend()
+    legend = formats.heat_legend()
     assert [step.css for step in legend] == [
         "heat-n5",
         "heat-n4",
@@ -174,7 +176,7 @@ def test_heat_legend_covers_the_scale_in_order():
 
 
 def test_preset_sides_name_the_cities(armenia, places):
-    left, right = charts.preset_sides(armenia, places)
+    left, right = wording.preset_sides(armenia, places)
     assert left.short == "Ascribed (Moscow)"
     assert right.short == "Self-conceived (Yerevan)"
     assert "ascribed to Armenia by Russia" in left.long
@@ -182,7 +184,7 @@ def test_preset_sides_name_the_cities(armenia, places):
 
 
 def test_comparison_view_names_dominant_roles_and_sorts_by_difference(armenia, places):
-    view = charts.comparison_view(armenia, places)
+    view = tables.comparison_view(armenia, places)
     assert view.dominant_left.role_name == "Protectee"
     assert view.dominant_left.mean == "8.83"
     assert view.dominant_right.role_name == "Independent"
@@ -205,7 +207,7 @@ def test_overview_matrix_marks_roles_a_subject_was_not_asked(armenia):
             "rows": (role_row("faithful_ally", 8.7, 4.0),),
         }
     )
-    matrix = charts.overview_matrix([armenia, other])
+    matrix = tables.overview_matrix([armenia, other])
     assert [code for code, _ in matrix.roles] == [
         "protectee",
         "independent",
@@ -222,14 +224,14 @@ def test_overview_sides_generalise_the_subject(armenia, places):
     other = StoredComparison(
         **{**armenia.__dict__, "subject": "KAZ", "right_label": "conception KAZ→KAZ (AST)"}
     )
-    left, right = charts.overview_sides([armenia, other], places)
+    left, right = wording.overview_sides([armenia, other], places)
     assert left.short == "Ascribed (Moscow)"
     assert "the actor" in right.long and "home" in right.long
 
 
 def test_comparison_csv_has_full_precision_and_empty_missing(armenia):
-    rows = charts.comparison_csv_rows("2025", [armenia])
-    header = charts.COMPARISON_CSV_HEADER
+    rows = tables.comparison_csv_rows("2025", [armenia])
+    header = tables.COMPARISON_CSV_HEADER
     protectee = dict(zip(header, rows[0], strict=True))
     assert protectee["wave"] == "2025" and protectee["role"] == "protectee"
     assert float(protectee["diff"]) == pytest.approx(8.83 - 3.08)
@@ -248,10 +250,10 @@ def _texts(root: ET.Element) -> str:
 
 
 def test_dot_whisker_is_well_formed_with_axis_legend_and_escaped_labels():
-    svg = charts.dot_whisker_svg(
+    svg = svg_charts.dot_whisker_svg(
         [
-            charts.DotRow("Protectee", (8.8, 8.0, 9.6), (3.1, 2.1, 4.1)),
-            charts.DotRow("<script>alert(1)</script> & co", (None, None, None), (5, 4, 6)),
+            svg_charts.DotRow("Protectee", (8.8, 8.0, 9.6), (3.1, 2.1, 4.1)),
+            svg_charts.DotRow("<script>alert(1)</script> & co", (None, None, None), (5, 4, 6)),
         ],
         left_label="Ascribed (Moscow)",
         right_label='Self "conceived"',
@@ -269,12 +271,12 @@ def test_dot_whisker_is_well_formed_with_axis_legend_and_escaped_labels():
 
 
 def test_label_lines_wrap_long_role_names():
-    assert charts.label_lines("Protectee") == ["Protectee"]
-    assert charts.label_lines("Regional-subsystem collaborator") == [
+    assert svg_charts.label_lines("Protectee") == ["Protectee"]
+    assert svg_charts.label_lines("Regional-subsystem collaborator") == [
         "Regional-subsystem",
         "collaborator",
     ]
-    assert charts.label_lines("Bastion of revolution – liberator") == [
+    assert svg_charts.label_lines("Bastion of revolution – liberator") == [
         "Bastion of revolution",
         "– liberator",
     ]
@@ -282,11 +284,11 @@ def test_label_lines_wrap_long_role_names():
 
 def test_line_chart_draws_bands_breaks_gaps_and_handles_one_wave():
     series = [
-        charts.Series("Independent", [(5.7, 4.9, 6.5), (8.2, 6.9, 9.5)]),
-        charts.Series("Protectee", [None, (3.1, 2.1, 4.1)]),
+        svg_charts.Series("Independent", [(5.7, 4.9, 6.5), (8.2, 6.9, 9.5)]),
+        svg_charts.Series("Protectee", [None, (3.1, 2.1, 4.1)]),
     ]
     root = _parse(
-        charts.line_chart_svg(
+        svg_charts.line_chart_svg(
             x_labels=["2021", "2025"],
             series=series,
             y_label="Mean rating (0–10)",
@@ -300,9 +302,9 @@ def test_line_chart_draws_bands_breaks_gaps_and_handles_one_wave():
     text = _texts(root)
     assert "Wave" in text and "Mean rating (0–10)" in text and "Protectee" in text
     single = _parse(
-        charts.line_chart_svg(
+        svg_charts.line_chart_svg(
             x_labels=["2025"],
-            series=[charts.Series("Independent", [(8.2, 6.9, 9.5)])],
+            series=[svg_charts.Series("Independent", [(8.2, 6.9, 9.5)])],
             y_label="d",
             x_label="Wave",
             title="One wave",
@@ -319,30 +321,30 @@ def test_trend_view_picks_the_largest_roles_and_tabulates_every_wave():
         TrendPoint("2021", "bridge", "Bridge", 4.4, 3.9, 4.9, 15),
         TrendPoint("2021", "isolate", "Isolate", math.nan, None, None, 0),
     ]
-    roles = charts.trend_default_roles(points, limit=2)
+    roles = tables.trend_default_roles(points, limit=2)
     assert roles == ["independent", "bridge"]
-    view = charts.trend_view(
+    view = tables.trend_view(
         points, waves=["2021", "2025"], roles=roles, y_label="m", title="t", differences=False
     )
     assert view.rows[1].cells == ["4.40 [3.90, 4.90] n=15", "–"]
-    assert len(charts.trend_csv_rows(points, roles)) == 3
+    assert len(tables.trend_csv_rows(points, roles)) == 3
 
 
 def test_progress_rows_add_a_total_and_the_chart_is_well_formed():
-    progress = [
+    panels = [
         PanelProgress("MOW", "Moscow", invited=15, sent=10, started=1, submitted=12),
         PanelProgress("YER", "Yerevan", invited=0, sent=0, started=0, submitted=0),
     ]
-    rows = charts.progress_rows(progress)
+    rows = progress.progress_rows(panels)
     assert rows[0].response_rate == "80 %" and rows[0].not_started == 2
     assert rows[1].response_rate == "–"
     assert rows[-1].city == "All panels" and rows[-1].invited == 15
-    root = _parse(charts.progress_svg(progress, title="Response"))
+    root = _parse(progress.progress_svg(panels, title="Response"))
     assert "Share of invited experts" in _texts(root)
 
 
 def test_csv_text_quotes_and_defuses_formulas():
-    text = charts.csv_text(["a", "b"], [["=HYPERLINK(1)", "-1.5"], ["x,y", "@me"]])
+    text = formats.csv_text(["a", "b"], [["=HYPERLINK(1)", "-1.5"], ["x,y", "@me"]])
     lines = text.splitlines()
     assert lines[0] == "a,b"
     assert lines[1] == "'=HYPERLINK(1),-1.5"

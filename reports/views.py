@@ -2,7 +2,8 @@
 
 Thin views inside the Django admin (staff only, ``aggregation.view_aggregationrun``). They
 read stored aggregation results with ``aggregation.selectors`` (the newest complete run of a
-wave, never a running or failed one), let ``aggregation.charts`` format them, and render.
+wave, never a running or failed one), let the presentation modules of ``reports`` format
+them, and render.
 Every page answers ``?format=csv`` with its table's numbers (``aggregation.export_results``),
 and every download is written to the audit log as ``export.download``.
 """
@@ -15,15 +16,13 @@ from django.contrib import admin
 from django.core.exceptions import PermissionDenied
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
-from django.urls import path
-from django.utils.text import slugify
 
-from aggregation import charts, selectors
+from aggregation import selectors
 from aggregation.engine import PERSPECTIVES, PRESET_LABELS, PRESETS
-from surveys.audit import audit_record
+from reports import formats, tables, wording
+from reports.downloads import EXPORT_PERMISSION, csv_download
 
 VIEW_PERMISSION = "aggregation.view_aggregationrun"
-EXPORT_PERMISSION = "aggregation.export_results"
 DEFAULT_PRESET = "ascribed_vs_conceived"
 DEFAULT_TREND_CELL = {"holder": "ARM", "subject": "ARM", "perspective": "conception"}
 
@@ -73,7 +72,7 @@ def _context(request: HttpRequest, *, title: str, wave=None, **extra) -> dict:
         **admin.site.each_context(request),
         "title": title,
         "is_nav_sidebar_enabled": False,
-        "heat_css": charts.heat_css(),
+        "heat_css": formats.heat_css(),
         "can_export": request.user.has_perm(EXPORT_PERMISSION),
         "csv_query": _csv_query(request),
     }
@@ -91,26 +90,6 @@ def _csv_query(request: HttpRequest) -> str:
 
 def _wants_csv(request: HttpRequest) -> bool:
     return request.GET.get("format") == "csv"
-
-
-def csv_download(
-    request: HttpRequest,
-    *,
-    name: Sequence[str],
-    header: Sequence[str],
-    rows: Sequence[Sequence[str]],
-    detail: dict,
-) -> HttpResponse:
-    """A CSV attachment of a page's table; audited as ``export.download`` (codes only)."""
-    if not request.user.has_perm(EXPORT_PERMISSION):
-        raise PermissionDenied
-    filename = "-".join(slugify(part) for part in name if part) + ".csv"
-    response = HttpResponse(
-        "\ufeff" + charts.csv_text(header, rows), content_type="text/csv; charset=utf-8"
-    )
-    response["Content-Disposition"] = f'attachment; filename="{filename}"'
-    audit_record(user=request.user, action="export.download", detail={**detail, "rows": len(rows)})
-    return response
 
 
 def _preset_options(chosen: str) -> list[Option]:
@@ -137,8 +116,8 @@ def comparison(request: HttpRequest) -> HttpResponse:
         return csv_download(
             request,
             name=["comparison", wave and wave.slug, preset, subject],
-            header=charts.COMPARISON_CSV_HEADER,
-            rows=charts.comparison_csv_rows(wave.slug if wave else "", stored),
+            header=tables.COMPARISON_CSV_HEADER,
+            rows=tables.comparison_csv_rows(wave.slug if wave else "", stored),
             detail={
                 "page": "comparison",
                 "wave": wave and wave.slug,
@@ -146,7 +125,7 @@ def comparison(request: HttpRequest) -> HttpResponse:
                 "subject": subject,
             },
         )
-    view = charts.comparison_view(stored[0], selectors.actor_places()) if stored else None
+    view = tables.comparison_view(stored[0], selectors.actor_places()) if stored else None
     return render(
         request,
         "admin/reports/comparison.html",
@@ -159,7 +138,7 @@ def comparison(request: HttpRequest) -> HttpResponse:
             subject_options=_options(subjects, subject),
             preset_label=PRESET_LABELS.get(preset, preset),
             comparison=view,
-            legend=charts.heat_legend(),
+            legend=formats.heat_legend(),
         ),
     )
 
@@ -178,12 +157,12 @@ def overview(request: HttpRequest) -> HttpResponse:
         return csv_download(
             request,
             name=["overview", wave and wave.slug, preset],
-            header=charts.COMPARISON_CSV_HEADER,
-            rows=charts.comparison_csv_rows(wave.slug if wave else "", stored),
+            header=tables.COMPARISON_CSV_HEADER,
+            rows=tables.comparison_csv_rows(wave.slug if wave else "", stored),
             detail={"page": "overview", "wave": wave and wave.slug, "preset": preset},
         )
     places = selectors.actor_places()
-    sides = charts.overview_sides(stored, places)
+    sides = wording.overview_sides(stored, places)
     return render(
         request,
         "admin/reports/overview.html",
@@ -196,8 +175,8 @@ def overview(request: HttpRequest) -> HttpResponse:
             preset=preset,
             preset_label=PRESET_LABELS.get(preset, preset),
             sides=sides,
-            matrix=charts.overview_matrix(stored),
-            legend=charts.heat_legend(),
+            matrix=tables.overview_matrix(stored),
+            legend=formats.heat_legend(),
         ),
     )
 
@@ -216,8 +195,8 @@ def dyad(request: HttpRequest) -> HttpResponse:
         return csv_download(
             request,
             name=["dyad", wave and wave.slug, "RUS", subject],
-            header=charts.COMPARISON_CSV_HEADER,
-            rows=charts.comparison_csv_rows(wave.slug if wave else "", stored),
+            header=tables.COMPARISON_CSV_HEADER,
+            rows=tables.comparison_csv_rows(wave.slug if wave else "", stored),
             detail={"page": "dyad", "wave": wave and wave.slug, "subject": subject},
         )
     places = selectors.actor_places()
@@ -226,7 +205,7 @@ def dyad(request: HttpRequest) -> HttpResponse:
             preset=comparison.preset,
             heading=DYAD_HEADINGS.get(comparison.preset, PRESET_LABELS.get(comparison.preset)),
             label=PRESET_LABELS.get(comparison.preset, comparison.preset),
-            comparison=charts.comparison_view(comparison, places),
+            comparison=tables.comparison_view(comparison, places),
         )
         for comparison in stored
     ]
@@ -242,7 +221,7 @@ def dyad(request: HttpRequest) -> HttpResponse:
             subject_options=_options(subjects, subject),
             subject=subject,
             sections=sections,
-            legend=charts.heat_legend(),
+            legend=formats.heat_legend(),
         ),
     )
 
@@ -266,7 +245,7 @@ class DyadSection:
     preset: str
     heading: str
     label: str
-    comparison: charts.ComparisonView
+    comparison: tables.ComparisonView
 
 
 @report_view
@@ -310,16 +289,16 @@ def trends(request: HttpRequest) -> HttpResponse:
         what = f"{PRESET_LABELS.get(preset, preset)}, {dict(actors).get(subject, subject)}"
         y_label = "Difference left − right"
         detail = {"preset": preset, "subject": subject}
-    roles = chosen_roles or charts.trend_default_roles(points)
+    roles = chosen_roles or tables.trend_default_roles(points)
     if _wants_csv(request):
         return csv_download(
             request,
             name=["trend", kind, *detail.values()],
-            header=charts.TREND_CSV_HEADER,
-            rows=charts.trend_csv_rows(points, roles),
+            header=tables.TREND_CSV_HEADER,
+            rows=tables.trend_csv_rows(points, roles),
             detail={"page": "trends", "kind": kind, **detail},
         )
-    view = charts.trend_view(
+    view = tables.trend_view(
         points,
         waves=wave_slugs,
         roles=roles,
@@ -344,12 +323,3 @@ def trends(request: HttpRequest) -> HttpResponse:
             role_options=_options(role_choices, roles),
         ),
     )
-
-
-app_name = "reports"
-urlpatterns = [
-    path("comparison/", comparison, name="comparison"),
-    path("overview/", overview, name="overview"),
-    path("dyad/", dyad, name="dyad"),
-    path("trends/", trends, name="trends"),
-]

@@ -1,0 +1,33 @@
+"""CSV downloads of the report pages and the wave dashboard: the permission, the file, the audit
+row."""
+
+from collections.abc import Sequence
+
+from django.core.exceptions import PermissionDenied
+from django.http import HttpRequest, HttpResponse
+from django.utils.text import slugify
+
+from reports import formats
+from surveys.audit import audit_record
+
+EXPORT_PERMISSION = "aggregation.export_results"
+
+
+def csv_download(
+    request: HttpRequest,
+    *,
+    name: Sequence[str],
+    header: Sequence[str],
+    rows: Sequence[Sequence[str]],
+    detail: dict,
+) -> HttpResponse:
+    """A CSV attachment of a page's table; audited as ``export.download`` (codes only)."""
+    if not request.user.has_perm(EXPORT_PERMISSION):
+        raise PermissionDenied
+    filename = "-".join(slugify(part) for part in name if part) + ".csv"
+    response = HttpResponse(
+        "\ufeff" + formats.csv_text(header, rows), content_type="text/csv; charset=utf-8"
+    )
+    response["Content-Disposition"] = f'attachment; filename="{filename}"'
+    audit_record(user=request.user, action="export.download", detail={**detail, "rows": len(rows)})
+    return response

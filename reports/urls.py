@@ -1,0 +1,13 @@
+"""The admin report pages, under ``/admin/reports/``."""
+
+from django.urls import path
+
+from reports.views import comparison, dyad, overview, trends
+
+app_name = "reports"
+urlpatterns = [
+    path("comparison/", comparison, name="comparison"),
+    path("overview/", overview, name="overview"),
+    path("dyad/", dyad, name="dyad"),
+    path("trends/", trends, name="trends"),
+]
