@@ -6,8 +6,10 @@ compiled ``.mo`` files like the running site does. That the catalogs are complet
 ``tests/test_translations.py``.
 """
 
+import html
 import re
 from pathlib import Path
+from unittest import mock
 
 import pytest
 from django.conf import settings
@@ -18,6 +20,7 @@ from django.utils.translation import gettext, trans_real
 from surveys.middleware import language_override, translation_fallbacks_install
 from surveys.models import Actor, Invitation, Item
 from tests.factories import survey_open
+from tests.test_translations import PLACEHOLDER, messages
 
 pytestmark = pytest.mark.django_db
 
@@ -196,6 +199,51 @@ def test_each_other_language_is_selectable(client, language):
     assert f">{OTHER_LANGUAGES[language]['Next']}<" in html
     assert OTHER_LANGUAGES[language]["Cannot judge"] in html
     assert "Не могу судить" not in html
+
+
+def visible_text(page: str) -> str:
+    """The text a reader sees, without the language switcher (each language in its own name)."""
+    page = re.sub(r"<(script|select)\b.*?</\1>", " ", page, flags=re.S)
+    return html.unescape(re.sub(r"<[^>]+>", " ", page))
+
+
+def interface_pieces() -> set[str]:
+    """The interface's English and Russian texts, cut at their placeholders, in pieces long
+    enough (12 characters) to be no accident on a page in another language."""
+    texts = set()
+    for entry in messages("ru"):
+        texts.update([entry.msgid, entry.msgid_plural or "", *entry.msgstrs])
+    pieces = (piece.strip() for text in texts for piece in PLACEHOLDER.split(text))
+    return {piece for piece in pieces if len(piece) >= 12}
+
+
+@pytest.mark.parametrize("language", sorted(OTHER_LANGUAGES))
+def test_every_page_of_an_expert_shows_the_interface_in_their_language(client, language):
+    survey = survey_open(language=language)
+    token = survey.token
+    pages = [
+        client.get(survey.url),
+        client.post(survey.url, {}),  # no consent: the form's error
+        client.get("/s/not-a-link/", headers={"accept-language": language}),
+        client.get(reverse("surveys:offline") + f"?lang={language}"),
+    ]
+    client.post(survey.url, {"consent": "on"})
+    pages += [client.get(block_url(survey, index)) for index in range(len(survey.blocks))]
+    pages += [
+        client.get(reverse("surveys:about", args=[token])),
+        client.get(reverse("surveys:review", args=[token])),
+    ]
+    with mock.patch("surveys.questionnaire.aggregation_schedule"):
+        client.post(reverse("surveys:submit", args=[token]))
+    pages.append(client.get(reverse("surveys:thanks", args=[token])))
+    pieces = interface_pieces()
+    for page in pages:
+        text = visible_text(page.content.decode())
+        assert f'<html lang="{language}"' in page.content.decode()
+        path = page.request["PATH_INFO"]
+        assert page.status_code == (404 if path == "/s/not-a-link/" else 200), path
+        left = sorted(piece for piece in pieces if piece in text)
+        assert not left, f"{path}: English or Russian {left}"
 
 
 def test_the_invitations_language_is_the_default_whatever_the_browser_says(client):
