@@ -27,6 +27,7 @@ from django.utils.translation import gettext as _
 
 from surveys.audit import audit_record
 from surveys.identity_crypto import blind_index
+from surveys.middleware import language_override
 from surveys.models import (
     AppliedBlockChange,
     BlockComment,
@@ -92,17 +93,14 @@ def reissue_notice_send(*, invitation: Invitation) -> None:
     old = invitation.started_email
     if not old or blind_index(old) == blind_index(invitation.expert.email):
         return
-    send_mail(
-        _("Your survey link was sent to a new address"),
-        _(
+    with language_override(invitation.language):  # the expert's language, as their e-mails
+        subject = _("Your survey link was sent to a new address")
+        body = _(
             "The link to your answers in the survey “%(wave)s” was sent to a new e-mail "
             "address at the request of the survey's administrators. If you did not ask for "
             "this, reply to this message."
-        )
-        % {"wave": invitation.wave.title},
-        settings.DEFAULT_FROM_EMAIL,
-        [old],
-    )
+        ) % {"wave": invitation.wave.title}
+    send_mail(subject, body, settings.DEFAULT_FROM_EMAIL, [old])
     Invitation.objects.filter(pk=invitation.pk).update(
         started_email=invitation.expert.email, reissue_approved_index=""
     )

@@ -26,7 +26,7 @@ from aggregation.scheduling import aggregation_queue_now
 from surveys import linkage, questionnaire, services
 from surveys.access import panel_assert_administered
 from surveys.audit import audit_record
-from surveys.models import Expert, Invitation, Response, Wave
+from surveys.models import Expert, Invitation, Response, Wave, text_in_language
 
 logger = logging.getLogger(__name__)
 
@@ -259,7 +259,7 @@ def email_render(*, kind: str, invitation: Invitation, link: str) -> tuple[str, 
         "name": expert.name,
         "wave_title": invitation.wave.title,
         "closes_at": invitation.wave.closes_at,
-        "city": panel.city_ru if language == "ru" else panel.city_en,
+        "city": text_in_language({"en": panel.city_en, "ru": panel.city_ru}, language),
         "link": link,
         "reminder_number": invitation.reminders_sent + 1,
     }

@@ -166,7 +166,8 @@ AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
 ]
 
-# Languages: English and Russian are complete; the others fall back to Russian, then English.
+# Languages: the interface is complete in all six (tests/test_translations.py); a string not
+# yet translated falls back to Russian, then English (surveys/middleware.py).
 LANGUAGE_CODE = "en"
 LANGUAGES = [
     ("en", _("English")),

@@ -11,8 +11,10 @@ from django.core import mail
 from django.core.management import CommandError, call_command
 from django.urls import reverse
 from django.utils import timezone
+from django.utils.translation import gettext
 
 from surveys import linkage, panel_admin, questionnaire, services
+from surveys.middleware import language_override
 from surveys.models import AuditEntry, Invitation, Rating, Response
 from tests.conftest import login_with_second_factor
 from tests.factories import survey_open
@@ -126,6 +128,26 @@ def test_a_superusers_approval_sends_the_link_to_the_new_address_and_tells_the_o
     assert entry.user == boss
     text = json.dumps(entry.detail)
     assert "@" not in text and set(entry.detail["changes"]["email"]) == {"old", "new"}
+
+
+@pytest.mark.parametrize("language", ["en", "ru", "kk", "hy", "ky", "tg"])
+def test_the_old_address_is_told_in_the_experts_language(answered, language):
+    survey, invitation, response = answered
+    questionnaire.response_reopen(response=response)
+    Invitation.objects.filter(pk=invitation.pk).update(language=language)
+    survey.expert.email = "new-address@example.org"
+    survey.expert.save()
+    linkage.reissue_approve(
+        invitation=Invitation.objects.get(pk=invitation.pk),
+        user=User.objects.create_superuser("boss", password="pw"),
+    )
+    assert panel_admin.reminder_send(invitation_id=invitation.pk) is True
+    notice = next(message for message in mail.outbox if message.to == [VICTIM])
+    with language_override(language):
+        assert notice.subject == gettext("Your survey link was sent to a new address")
+    assert survey.invitation.wave.title in notice.body
+    if language != "en":
+        assert notice.subject != "Your survey link was sent to a new address"
 
 
 def test_a_response_without_answers_gets_its_link_at_any_address(answered):

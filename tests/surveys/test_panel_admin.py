@@ -2,7 +2,7 @@
 
 import json
 import logging
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 from unittest import mock
 
 import pytest
@@ -13,8 +13,9 @@ from django.urls import reverse
 from django.utils import timezone
 
 from surveys import expert_import, panel_admin, services, tasks
-from surveys.models import AuditEntry, Expert, Invitation, Panel, Response, Wave
+from surveys.models import AuditEntry, Expert, Invitation, Panel, Response, Wave, text_in_language
 from tests.conftest import login_with_second_factor
+from tests.test_translations import SCRIPTS, foreign_script_letters
 
 pytestmark = pytest.mark.django_db
 
@@ -276,7 +277,7 @@ def test_invitation_mail_has_a_working_link_in_the_experts_language(invited, set
     russian, english, armenian = mail.outbox
     assert russian.subject.startswith("Приглашение") and "Уважаемый(ая) Ivan Petrov" in russian.body
     assert english.subject.startswith("Invitation") and "Dear Jane Smith" in english.body
-    assert armenian.subject.startswith("Приглашение")  # Armenian falls back to Russian
+    assert armenian.subject.startswith("Հրավեր") and "Հարգելի Anna Hakobyan" in armenian.body
     assert russian.to == ["ivan@example.org"]
     for message, invitation in zip(mail.outbox, invited, strict=True):
         token = message.body.split("https://survey.example.net/s/")[1].split("/")[0]
@@ -289,6 +290,47 @@ def test_invitation_mail_has_a_working_link_in_the_experts_language(invited, set
     assert tasks.send_invitation(invited[0].pk) is False
     assert len(mail.outbox) == 3
     no_personal_data_in_audit()
+
+
+GREETINGS = {
+    "en": "Dear Anna Hakobyan,",
+    "ru": "Уважаемый(ая) Anna Hakobyan!",
+    "kk": "Құрметті Anna Hakobyan!",
+    "hy": "Հարգելի Anna Hakobyan,",
+    "ky": "Урматтуу Anna Hakobyan!",
+    "tg": "Муҳтарам Anna Hakobyan!",
+}
+CLOSING_DATES = {
+    "en": "15 December 2026",
+    "ru": "15 декабря 2026 г.",
+    "kk": "15.12.2026",
+    "hy": "15.12.2026",
+    "ky": "15.12.2026",
+    "tg": "15.12.2026",
+}
+
+
+@pytest.mark.parametrize("kind", ["invitation", "reminder"])
+@pytest.mark.parametrize("language", sorted(GREETINGS))
+def test_every_language_has_its_own_invitation_and_reminder(invited, settings, language, kind):
+    assert set(GREETINGS) == {code for code, _name in settings.LANGUAGES}
+    invitation = invited[2]  # Anna Hakobyan, Yerevan panel
+    invitation.language = language
+    invitation.wave.closes_at = datetime(2026, 12, 15, 12, tzinfo=UTC)
+    link = "https://survey.example.net/s/a-token/"
+    assert panel_admin.email_language(language) == language
+    subject, body = panel_admin.email_render(kind=kind, invitation=invitation, link=link)
+    assert body.startswith(GREETINGS[language])
+    assert invitation.wave.title in subject and invitation.wave.title in body
+    assert f"\n\n{link}\n" in body and CLOSING_DATES[language] in body
+    assert "{" not in subject + body and "%" not in subject + body
+    if language in SCRIPTS:
+        panel = invitation.expert.panel
+        city = text_in_language({"en": panel.city_en, "ru": panel.city_ru}, language)
+        text = subject + body
+        for value in ("Anna Hakobyan", invitation.wave.title, link, city):
+            text = text.replace(value, "")
+        assert not foreign_script_letters(text, SCRIPTS[language])
 
 
 def test_no_invitation_mail_when_the_wave_is_not_open(invited):
