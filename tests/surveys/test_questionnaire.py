@@ -17,7 +17,7 @@ from django.urls import reverse
 from django.utils import timezone
 
 from surveys import questionnaire, selectors
-from surveys.models import Actor, BlockComment, Invitation, Rating, Response, Wave
+from surveys.models import BlockComment, InstrumentText, Invitation, Rating, Response, Wave
 from surveys.services import invitation_create, invitation_reissue_token, wave_close
 from tests.factories import ExpertFactory, InvitationFactory, WaveFactory, survey_open
 
@@ -721,7 +721,9 @@ def test_kept_questionnaires_are_per_wave_and_panel(client, survey):
 def test_actor_names_edited_while_open_show_once_the_kept_copy_expires(client, survey, mocker):
     consent(client, survey)
     assert "How strongly does Russia expect" in client.get(block_url(survey, 0)).content.decode()
-    Actor.objects.filter(code="RUS").update(name_en="The Russian Federation")
+    InstrumentText.objects.filter(actor__code="RUS", field="name", language="en").update(
+        text="The Russian Federation"
+    )
     assert "Russia expect" in client.get(block_url(survey, 0)).content.decode(), "kept"
     later = selectors._clock() + selectors.QUESTIONNAIRE_CACHE_SECONDS + 1
     mocker.patch("surveys.selectors._clock", return_value=later)
