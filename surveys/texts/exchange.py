@@ -16,7 +16,7 @@ EXTENSIONS = {"xliff": "xlf", "csv": "csv"}
 
 def document_build(*, wave: Wave, language: str, source_language: str = "") -> TextDocument:
     """Every text the wave's instrument needs, in ``language`` (empty where missing), with
-    the source language's text beside it (six queries)."""
+    the source language's text beside it (five queries)."""
     source_language = source_language or source_language_for(language)
     slots = wave_text_slots(wave=wave)
     texts = slot_texts(slots)

@@ -71,7 +71,7 @@ def wave_blocks(*, wave: Wave):
 
 def wave_text_slots(*, wave: Wave) -> list[TextSlot]:
     """Every text of the wave's instrument: the wave's own, its blocks', then those of the
-    actors, roles, panels and scales it uses, each once (five queries)."""
+    actors, roles, panels and scales it uses, each once (four queries)."""
     slots = _slots("wave", wave.pk, "wave", _("the wave"))
     actors, roles, panels, scales = {}, {}, {}, {}
     for block in wave_blocks(wave=wave):

@@ -160,7 +160,7 @@ def wave_texts_by_language(
     *, wave: Wave, languages: Iterable[str] | None = None
 ) -> list[LanguageTexts]:
     """Per language (the wave's, or ``languages``): the texts missing, the drafts and the
-    number reviewed (six queries)."""
+    number reviewed (five queries)."""
     slots = wave_text_slots(wave=wave)
     texts = slot_texts(slots)
     needed = slots_in_use(slots, texts)
