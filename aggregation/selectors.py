@@ -8,6 +8,14 @@ from django.db.models import Count, F, OuterRef, Q, Subquery
 
 from aggregation.models import AggregationRun, CellResult, ComparisonResult, PendingAggregation
 from surveys.models import Actor, Invitation, Panel, Role, Wave
+from surveys.texts.selectors import text_or_code
+
+# Reports name actors, roles and cities in English (the code where a name is missing).
+REPORT_LANGUAGE = "en"
+
+
+def _english(owner: str, field: str, *, ref: str = "pk", default: str = "code"):
+    return text_or_code(owner, field, REPORT_LANGUAGE, ref=ref, default=default)
 
 
 def run_latest_complete(*, wave: Wave) -> AggregationRun | None:
@@ -64,13 +72,18 @@ class ActorPlace:
 
 
 def actor_places() -> dict[str, ActorPlace]:
-    """Actor code → name, home panel code and city (one query)."""
+    """Actor code → name, home panel code and city (two queries)."""
+    cities = dict(Panel.objects.annotate(city=_english("panel", "city")).values_list("pk", "city"))
     places: dict[str, ActorPlace] = {}
-    rows = Actor.objects.order_by("order", "code", "panels__code").values_list(
-        "code", "name_en", "panels__code", "panels__city_en"
+    rows = (
+        Actor.objects.annotate(name=_english("actor", "name"))
+        .order_by("order", "code", "panels__code")
+        .values_list("code", "name", "panels__code", "panels__pk")
     )
-    for code, name, panel, city in rows:
-        places.setdefault(code, ActorPlace(code=code, name=name, panel=panel, city=city))
+    for code, name, panel, panel_id in rows:
+        places.setdefault(
+            code, ActorPlace(code=code, name=name, panel=panel, city=cities.get(panel_id))
+        )
     return places
 
 
@@ -133,19 +146,26 @@ def comparisons_stored(
         results = results.filter(preset=preset)
     if subject is not None:
         results = results.filter(subject__code=subject)
-    rows = results.order_by("preset", "subject__order", "subject__code", "role__order").values(
-        "preset",
-        "subject__code",
-        "subject__name_en",
-        "left_label",
-        "right_label",
-        "method",
-        "dominant_left",
-        "dominant_right",
-        "profile_distance",
-        "role__code",
-        "role__name_en",
-        *(name for name in _ROLE_ROW_FIELDS if name != "role_name"),
+    rows = (
+        results.annotate(
+            subject_name=_english("actor", "name", ref="subject_id", default="subject__code"),
+            role_name=_english("role", "name", ref="role_id", default="role__code"),
+        )
+        .order_by("preset", "subject__order", "subject__code", "role__order")
+        .values(
+            "preset",
+            "subject__code",
+            "subject_name",
+            "left_label",
+            "right_label",
+            "method",
+            "dominant_left",
+            "dominant_right",
+            "profile_distance",
+            "role__code",
+            "role_name",
+            *(name for name in _ROLE_ROW_FIELDS if name != "role_name"),
+        )
     )
     grouped: dict[tuple[str, str], dict] = {}
     for row in rows:
@@ -154,11 +174,10 @@ def comparisons_stored(
         group["rows"].append(
             ComparisonRoleRow(
                 role=row["role__code"],
-                role_name=row["role__name_en"],
                 **{
                     name: row[name]
                     for name in ComparisonRoleRow.__dataclass_fields__
-                    if name not in ("role", "role_name")
+                    if name != "role"
                 },
             )
         )
@@ -167,7 +186,7 @@ def comparisons_stored(
             run_id=run_id,
             preset=preset_code,
             subject=subject_code,
-            subject_name=group["head"]["subject__name_en"],
+            subject_name=group["head"]["subject_name"],
             left_label=group["head"]["left_label"],
             right_label=group["head"]["right_label"],
             method=group["head"]["method"],
@@ -185,21 +204,23 @@ def comparison_subjects(*, run_id: int) -> list[tuple[str, str]]:
     return list(
         Actor.objects.filter(
             pk__in=ComparisonResult.objects.filter(run_id=run_id).values("subject_id")
-        ).values_list("code", "name_en")
+        )
+        .annotate(name=_english("actor", "name"))
+        .values_list("code", "name")
     )
 
 
 def role_options() -> list[tuple[str, str]]:
     """(code, name) of every role of the typology, in typology order."""
-    return list(Role.objects.values_list("code", "name_en"))
+    return list(Role.objects.annotate(name=_english("role", "name")).values_list("code", "name"))
 
 
 def actor_options() -> list[tuple[str, str]]:
-    return list(Actor.objects.values_list("code", "name_en"))
+    return list(Actor.objects.annotate(name=_english("actor", "name")).values_list("code", "name"))
 
 
 def panel_options() -> list[tuple[str, str]]:
-    return list(Panel.objects.values_list("code", "city_en"))
+    return list(Panel.objects.annotate(city=_english("panel", "city")).values_list("code", "city"))
 
 
 @dataclass(frozen=True)
@@ -238,8 +259,10 @@ def cell_trend(
     cells = cells.filter(panel__isnull=True) if panel is None else cells.filter(panel__code=panel)
     if roles:
         cells = cells.filter(role__code__in=roles)
-    rows = cells.order_by("role__order", "run__wave__slug").values_list(
-        "run__wave__slug", "role__code", "role__name_en", "mean", "ci_low", "ci_high", "n"
+    rows = (
+        cells.annotate(role_name=_english("role", "name", ref="role_id", default="role__code"))
+        .order_by("role__order", "run__wave__slug")
+        .values_list("run__wave__slug", "role__code", "role_name", "mean", "ci_low", "ci_high", "n")
     )
     return [TrendPoint(*row) for row in rows]
 
@@ -254,15 +277,19 @@ def comparison_trend(
     )
     if roles:
         results = results.filter(role__code__in=roles)
-    rows = results.order_by("role__order", "run__wave__slug").values_list(
-        "run__wave__slug",
-        "role__code",
-        "role__name_en",
-        "diff",
-        "diff_ci_low",
-        "diff_ci_high",
-        "n_left",
-        "n_right",
+    rows = (
+        results.annotate(role_name=_english("role", "name", ref="role_id", default="role__code"))
+        .order_by("role__order", "run__wave__slug")
+        .values_list(
+            "run__wave__slug",
+            "role__code",
+            "role_name",
+            "diff",
+            "diff_ci_low",
+            "diff_ci_high",
+            "n_left",
+            "n_right",
+        )
     )
     return [
         TrendPoint(wave, role, name, diff, low, high, min(n_left, n_right))
@@ -301,18 +328,23 @@ def wave_panel_progress(
     panels = Panel.objects.all() if panel_ids is None else Panel.objects.filter(pk__in=panel_ids)
     in_wave = Q(experts__invitations__wave=wave)
     status = "experts__invitations__status"
-    rows = panels.annotate(
-        invited=Count("experts__invitations", filter=in_wave),
-        sent=Count(
-            "experts__invitations", filter=in_wave & Q(experts__invitations__sent_at__isnull=False)
-        ),
-        started=Count(
-            "experts__invitations", filter=in_wave & Q(**{status: Invitation.Status.STARTED})
-        ),
-        submitted=Count(
-            "experts__invitations", filter=in_wave & Q(**{status: Invitation.Status.SUBMITTED})
-        ),
-    ).values_list("code", "city_en", "invited", "sent", "started", "submitted")
+    rows = (
+        panels.annotate(
+            invited=Count("experts__invitations", filter=in_wave),
+            sent=Count(
+                "experts__invitations",
+                filter=in_wave & Q(experts__invitations__sent_at__isnull=False),
+            ),
+            started=Count(
+                "experts__invitations", filter=in_wave & Q(**{status: Invitation.Status.STARTED})
+            ),
+            submitted=Count(
+                "experts__invitations", filter=in_wave & Q(**{status: Invitation.Status.SUBMITTED})
+            ),
+        )
+        .annotate(city=_english("panel", "city"))
+        .values_list("code", "city", "invited", "sent", "started", "submitted")
+    )
     return [PanelProgress(*row) for row in rows]
 
 

@@ -49,6 +49,7 @@ def create_wave(n_ratings: int) -> None:
         Rating.objects.filter(response__wave__slug=BENCH_WAVE).delete()
         Response.objects.filter(wave__slug=BENCH_WAVE).delete()
         Wave.objects.filter(slug=BENCH_WAVE).delete()
+        demo._typology_texts()
         panels = demo._panels()
         wave = demo._build_wave(BENCH_WAVE, panels)
         wave.title = "Benchmark wave (synthetic)"

@@ -55,32 +55,17 @@ def wave_create(n_ratings: int) -> None:
     from django.db import connection, transaction
     from django.utils import timezone
 
-    from surveys.demo import PANELS, instrument_blocks
-    from surveys.models import Actor, Panel, Rating, Response, Role, Wave
-    from surveys.services import block_create, pseudonym_new, wave_open
+    from surveys import demo
+    from surveys.models import Rating, Response
+    from surveys.services import pseudonym_new, wave_open
 
     wave_delete()
     with transaction.atomic():
-        actors = {actor.code: actor for actor in Actor.objects.all()}
-        roles = {role.code: role for role in Role.objects.all()}
-        panels = {
-            code: Panel.objects.get_or_create(
-                code=code, defaults={"city_en": city_en, "city_ru": city_ru, "actor": actors[actor]}
-            )[0]
-            for code, city_en, city_ru, actor in PANELS
-        }
-        wave = Wave.objects.create(
-            slug=BENCH_WAVE, title="Export benchmark (synthetic)", is_synthetic=True
-        )
-        for holder, subject, perspective, role_codes, panel_codes in instrument_blocks():
-            block_create(
-                wave=wave,
-                holder=actors[holder],
-                subject=actors[subject],
-                perspective=perspective,
-                roles=[roles[code] for code in role_codes],
-                panels=[panels[code] for code in panel_codes],
-            )
+        demo._typology_texts()
+        panels = demo._panels()
+        wave = demo._build_wave(BENCH_WAVE, panels)
+        wave.title = "Export benchmark (synthetic)"
+        wave.save(update_fields=["title"])
         wave = wave_open(wave=wave)
 
     blocks = list(wave.blocks.prefetch_related("panels", "items"))

@@ -306,6 +306,7 @@ def build_wave(n_experts: int) -> tuple[list[str], dict[str, int]]:
     from surveys.services import expert_create, invitation_create, wave_open
 
     with transaction.atomic():
+        demo._typology_texts()
         panels = demo._panels()
         wave = demo._build_wave(WAVE_SLUG, panels)
         wave.title = "Load benchmark (synthetic)"

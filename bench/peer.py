@@ -274,28 +274,31 @@ def ours_build(n_invitations: int) -> list[str]:
 
     from surveys.models import Actor, Panel, Perspective, Role
     from surveys.services import block_create, expert_create, invitation_create, wave_open
+    from surveys.texts.services import texts_set
 
     with transaction.atomic():
         roles = list(Role.objects.filter(is_active=True).order_by("order", "code"))
         for number in range(len(roles) + 1, QUESTIONS + 1):
-            roles.append(
-                Role.objects.create(
-                    code=f"bench_role_{number}",
-                    name_en=f"Benchmark role {number}",
-                    name_ru=f"Роль для замера {number}",
-                    definition_en="A role made up for the peer benchmark.",
-                    definition_ru="Роль, придуманная для сравнения.",
-                    order=number,
-                )
+            role = Role.objects.create(code=f"bench_role_{number}", order=number)
+            texts_set(
+                owner=role,
+                texts={
+                    "name": {"en": f"Benchmark role {number}", "ru": f"Роль для замера {number}"},
+                    "definition": {
+                        "en": "A role made up for the peer benchmark.",
+                        "ru": "Роль, придуманная для сравнения.",
+                    },
+                },
             )
+            roles.append(role)
         roles = roles[:QUESTIONS]
         russia = Actor.objects.get(code="RUS")
-        panel, _ = Panel.objects.get_or_create(
-            code="MOW", defaults={"city_en": "Moscow", "city_ru": "Москва", "actor": russia}
-        )
+        panel, _ = Panel.objects.get_or_create(code="MOW", defaults={"actor": russia})
+        texts_set(owner=panel, texts={"city": {"en": "Moscow", "ru": "Москва"}})
         from surveys.models import Wave
 
         wave = Wave.objects.create(slug=WAVE_SLUG, title="Peer benchmark", is_synthetic=True)
+        texts_set(owner=wave, texts={"title": {"en": "Peer benchmark", "ru": "Сравнение"}})
         block_create(
             wave=wave,
             holder=russia,

@@ -5,6 +5,10 @@ claims put into numbers) plus noise: a per-panel scale bias (so that differentia
 functioning is present to be corrected later), a per-expert bias and per-rating noise.
 Everything made here is labelled synthetic: wave titles, the ``is_synthetic`` flag, expert
 names and e-mail addresses on the reserved ``example.org`` domain.
+
+The instrument is fielded in all six languages (``surveys.demo_texts``): English and Russian
+as reviewed texts, Kazakh, Armenian, Kyrgyz and Tajik as drafts awaiting a native speaker's
+review. Each panel's experts read their capital's language by default.
 """
 
 from dataclasses import dataclass
@@ -15,19 +19,23 @@ from django.contrib.auth import get_user_model
 from django.db import transaction
 from django.utils import timezone
 
+from surveys import demo_texts
 from surveys.identity_crypto import blind_index
 from surveys.models import (
     Actor,
     Expert,
+    InstrumentText,
     Invitation,
     Panel,
     Perspective,
     Rating,
     Response,
     Role,
+    Scale,
     Wave,
 )
 from surveys.services import (
+    DEFAULT_SCALE_NAME,
     block_create,
     invitation_create,
     invitation_reissue_token,
@@ -35,6 +43,7 @@ from surveys.services import (
     wave_close,
     wave_open,
 )
+from surveys.texts.services import text_set
 
 RNG_SEED = 20260301
 EXPERTS_PER_PANEL = 15
@@ -42,13 +51,13 @@ UNANSWERED_PER_PANEL_OPEN_WAVE = 2
 DRAFT_PER_PANEL_OPEN_WAVE = 1
 CANNOT_JUDGE_SHARE = 0.05
 
-# panel code, city (en), city (ru), actor
+# panel code, actor, the language its experts read by default (cities: demo_texts)
 PANELS = [
-    ("MOW", "Moscow", "Москва", "RUS"),
-    ("AST", "Astana", "Астана", "KAZ"),
-    ("YER", "Yerevan", "Ереван", "ARM"),
-    ("BIS", "Bishkek", "Бишкек", "KGZ"),
-    ("DYU", "Dushanbe", "Душанбе", "TJK"),
+    ("MOW", "RUS", "ru"),
+    ("AST", "KAZ", "kk"),
+    ("YER", "ARM", "hy"),
+    ("BIS", "KGZ", "ky"),
+    ("DYU", "TJK", "tg"),
 ]
 ALLIES = ["KAZ", "ARM", "KGZ", "TJK"]
 PANEL_BIAS = {"MOW": 0.6, "AST": -0.4, "YER": -0.8, "BIS": 0.3, "DYU": 0.7}
@@ -178,7 +187,7 @@ def instrument_blocks() -> list[tuple[str, str, str, list[str], list[str]]]:
     for each ally what Moscow ascribes, what the ally conceives and enacts, and what the ally
     expects of Russia as seen from Moscow and from the ally's own capital.
     """
-    home = {actor: code for code, _en, _ru, actor in PANELS}
+    home = {actor: code for code, actor, _language in PANELS}
     all_panels = [code for code, *_ in PANELS]
     blocks = [
         ("RUS", "RUS", "conception", RUSSIA_ROLES, ["MOW"]),
@@ -196,24 +205,53 @@ def instrument_blocks() -> list[tuple[str, str, str, list[str], list[str]]]:
     return blocks
 
 
+def _texts_add(owner, field: str, texts: dict[str, str]) -> None:
+    """Write the texts ``owner`` does not have yet: the project's own languages as reviewed,
+    the drafted ones as drafts. A text an admin has written or reviewed stays."""
+    have = set(
+        InstrumentText.objects.filter(**{owner._meta.model_name: owner}, field=field).values_list(
+            "language", flat=True
+        )
+    )
+    for language, text in texts.items():
+        if language not in have:
+            text_set(
+                owner=owner,
+                field=field,
+                language=language,
+                text=text,
+                reviewed=language in demo_texts.SOURCE_LANGUAGES,
+            )
+
+
+def _typology_texts() -> None:
+    """The roles', actors' and scale's texts in the languages the reference data lacks."""
+    for role in Role.objects.filter(code__in=demo_texts.ROLE_TEXTS):
+        texts = demo_texts.ROLE_TEXTS[role.code]
+        _texts_add(role, "name", {language: name for language, (name, _d) in texts.items()})
+        _texts_add(role, "definition", {language: d for language, (_n, d) in texts.items()})
+    for actor in Actor.objects.filter(code__in=demo_texts.ACTOR_NAMES):
+        _texts_add(actor, "name", demo_texts.ACTOR_NAMES[actor.code])
+    scale = Scale.objects.get(name=DEFAULT_SCALE_NAME)
+    for field, labels in demo_texts.SCALE_LABELS.items():
+        _texts_add(scale, field, labels)
+
+
 def _panels() -> dict[str, Panel]:
     panels = {}
-    for code, city_en, city_ru, actor_code in PANELS:
+    for code, actor_code, _language in PANELS:
         panels[code], _ = Panel.objects.get_or_create(
-            code=code,
-            defaults={
-                "city_en": city_en,
-                "city_ru": city_ru,
-                "actor": Actor.objects.get(code=actor_code),
-            },
+            code=code, defaults={"actor": Actor.objects.get(code=actor_code)}
         )
+        _texts_add(panels[code], "city", demo_texts.CITY_NAMES[code])
     return panels
 
 
 def _experts(panels: dict[str, Panel]) -> dict[str, list[Expert]]:
     experts: dict[str, list[Expert]] = {}
+    languages = {code: language for code, _actor, language in PANELS}
     for code, panel in panels.items():
-        language = "ru" if code in ("MOW", "AST", "BIS", "DYU") else "hy"
+        language = languages[code]
         experts[code] = []
         for number in range(1, EXPERTS_PER_PANEL + 1):
             email = f"synthetic.{code.lower()}{number:02d}@example.org"
@@ -233,11 +271,22 @@ def _experts(panels: dict[str, Panel]) -> dict[str, list[Expert]]:
 
 
 def _build_wave(slug: str, panels: dict[str, Panel]) -> Wave:
-    wave = Wave.objects.create(slug=slug, title=f"{slug} (synthetic demo)", is_synthetic=True)
+    wave = Wave.objects.create(
+        slug=slug,
+        title=f"{slug} (synthetic demo)",
+        languages=",".join(demo_texts.LANGUAGES),
+        is_synthetic=True,
+    )
+    _texts_add(
+        wave,
+        "title",
+        {language: title.format(year=slug) for language, title in demo_texts.WAVE_TITLES.items()},
+    )
+    _texts_add(wave, "landing", demo_texts.LANDING_TEXTS)
     actors = {actor.code: actor for actor in Actor.objects.all()}
     roles = {role.code: role for role in Role.objects.all()}
     for holder, subject, perspective, role_codes, panel_codes in instrument_blocks():
-        block_create(
+        block = block_create(
             wave=wave,
             holder=actors[holder],
             subject=actors[subject],
@@ -245,6 +294,8 @@ def _build_wave(slug: str, panels: dict[str, Panel]) -> Wave:
             roles=[roles[code] for code in role_codes],
             panels=[panels[code] for code in panel_codes],
         )
+        for field, texts in demo_texts.BLOCK_TEXTS[perspective].items():
+            _texts_add(block, field, texts)
     return wave
 
 
@@ -341,6 +392,7 @@ def demo_links(*, wave: Wave, base_url: str) -> list[str]:
 @transaction.atomic
 def demo_seed(*, base_url: str, admin_username: str, admin_password: str) -> DemoResult:
     """Build the demo once; on later runs only re-issue the printed links and the admin login."""
+    _typology_texts()
     panels = _panels()
     experts = _experts(panels)
     created = not Wave.objects.filter(slug__in=["2021", "2025"]).exists()

@@ -5,10 +5,25 @@ from django.db.models import Q
 
 RESEARCHERS = "Researchers"
 PANEL_ADMINS = "Panel admins"
+TRANSLATORS = "Translators"
+TRANSLATION_REVIEWERS = "Translation reviewers"
 
 # A panel admin works on the panels that list them (``Panel.admins``): experts, invitations,
 # responses. Opening and closing a wave acts on every panel at once, so it is not theirs: it
 # needs ``surveys.change_wave``, which a superuser (the study's coordinator) has.
+
+# Translators export and import the instrument's texts and edit them on their owners' pages;
+# reviewers mark them reviewed. Texts belong to no panel: these permissions are not scoped.
+INSTRUMENT_VIEW = [
+    "surveys.view_actor",
+    "surveys.view_role",
+    "surveys.view_panel",
+    "surveys.view_scale",
+    "surveys.view_wave",
+    "surveys.view_block",
+    "surveys.view_item",
+    "surveys.view_instrumenttext",
+]
 
 # app_label.codename of each group's permissions
 GROUP_PERMISSIONS: dict[str, list[str]] = {
@@ -20,6 +35,7 @@ GROUP_PERMISSIONS: dict[str, list[str]] = {
         "surveys.view_wave",
         "surveys.view_block",
         "surveys.view_item",
+        "surveys.view_instrumenttext",
         "surveys.view_anonymised_ratings",
         "aggregation.view_aggregationrun",
         "aggregation.view_cellresult",
@@ -35,6 +51,7 @@ GROUP_PERMISSIONS: dict[str, list[str]] = {
         "surveys.view_wave",
         "surveys.view_block",
         "surveys.view_item",
+        "surveys.view_instrumenttext",
         "surveys.view_expert",
         "surveys.add_expert",
         "surveys.change_expert",
@@ -47,6 +64,13 @@ GROUP_PERMISSIONS: dict[str, list[str]] = {
         "surveys.view_auditentry",
         "aggregation.view_aggregationrun",
     ],
+    TRANSLATORS: [
+        *INSTRUMENT_VIEW,
+        "surveys.add_instrumenttext",
+        "surveys.change_instrumenttext",
+        "surveys.delete_instrumenttext",
+    ],
+    TRANSLATION_REVIEWERS: [*INSTRUMENT_VIEW, "surveys.review_instrumenttext"],
 }
 
 

@@ -3,8 +3,8 @@
 Django's gettext falls back from any language straight to ``LANGUAGE_CODE`` (English). Our
 experts read Russian when their own language has no translation yet, so each language
 outside ``settings.LANGUAGE_FALLBACKS`` gets the first of them as its catalog's fallback
-(Russian, whose own fallback is Django's: English). The same order applies to the typology
-data through ``surveys.models.text_in_language``.
+(Russian, whose own fallback is Django's: English). The same order applies to the
+instrument's texts through ``surveys.texts.selectors.text_pick``.
 
 The questionnaire views call ``language_override``; ``LanguageFallbackMiddleware``, placed
 after ``LocaleMiddleware``, extends the chain to every other page.

@@ -3,7 +3,15 @@
 A rating is one value of the cube (wave, panel, holder, subject, perspective, role): the wave
 and panel come from the response, holder, subject and perspective from the item's block, the
 role from the item.
+
+Every text an expert reads of the instrument (role names and definitions, actor names, cities,
+scale labels, the wave's title and landing text, block titles and prompts) is an
+``InstrumentText``: one row per object, field and language, with its review status. The
+models that own texts reach them as ``texts`` (``TextOwner.text_map``).
 """
+
+import operator
+from functools import reduce
 
 from django.conf import settings
 from django.db import models
@@ -21,21 +29,16 @@ CONFIDENCE_MIN = 1
 CONFIDENCE_MAX = 5
 
 
-def text_in_language(texts: dict[str, str], language: str) -> str:
-    """Pick a text for ``language`` from ``{code: text}``, falling back to Russian, then English.
+class TextOwner:
+    """A model whose texts are ``InstrumentText`` rows (reverse accessor ``texts``)."""
 
-    The fallback order is ``settings.LANGUAGE_FALLBACKS``: experts in the region read Russian
-    when their own language has no translation yet.
-    """
-    for code in (language, *settings.LANGUAGE_FALLBACKS):
-        text = texts.get(code)
-        if text:
-            return text
-    return next((text for text in texts.values() if text), "")
+    def text_map(self, field: str) -> dict[str, str]:
+        """``{language: text}`` of one field; reads ``prefetch_related("texts")`` if done."""
+        return {text.language: text.text for text in self.texts.all() if text.field == field}
 
 
-class Actor(models.Model):
-    """A state or an organisation that can hold and be ascribed roles."""
+class Actor(TextOwner, models.Model):
+    """A state or an organisation that can hold and be ascribed roles; its name is a text."""
 
     class Kind(models.TextChoices):
         STATE = "state", _("state")
@@ -45,14 +48,6 @@ class Actor(models.Model):
         max_length=8, unique=True, help_text="ISO-style code, e.g. RUS, KAZ, CSTO."
     )
     kind = models.CharField(max_length=16, choices=Kind.choices, default=Kind.STATE)
-    name_en = models.CharField("name (English)", max_length=100)
-    name_ru = models.CharField("name (Russian)", max_length=100)
-    names = models.JSONField(
-        "names in other languages",
-        default=dict,
-        blank=True,
-        help_text='Other languages as {"kk": "...", "hy": "..."}.',
-    )
     order = models.PositiveSmallIntegerField(default=0)
 
     class Meta:
@@ -64,26 +59,14 @@ class Actor(models.Model):
         ]
 
     def __str__(self) -> str:
-        return f"{self.code} ({self.name_en})"
-
-    def name_in(self, language: str) -> str:
-        return text_in_language({**self.names, "en": self.name_en, "ru": self.name_ru}, language)
+        return self.code
 
 
-class Role(models.Model):
-    """A foreign-policy role of the typology (Holsti 1970 and later additions)."""
+class Role(TextOwner, models.Model):
+    """A foreign-policy role of the typology (Holsti 1970 and later additions); its name and
+    definition are texts."""
 
     code = models.SlugField(max_length=64, unique=True)
-    name_en = models.CharField("name (English)", max_length=120)
-    name_ru = models.CharField("name (Russian)", max_length=120)
-    definition_en = models.TextField("definition (English)")
-    definition_ru = models.TextField("definition (Russian)")
-    translations = models.JSONField(
-        "other languages",
-        default=dict,
-        blank=True,
-        help_text='Other languages as {"kk": {"name": "...", "definition": "..."}}.',
-    )
     source = models.CharField(max_length=120, blank=True, help_text="Where the role comes from.")
     order = models.PositiveSmallIntegerField(default=0)
     is_active = models.BooleanField(default=True)
@@ -92,23 +75,21 @@ class Role(models.Model):
         ordering = ["order", "code"]
 
     def __str__(self) -> str:
-        return self.name_en
+        return self.code
 
-    def texts(self) -> dict[str, dict[str, str]]:
-        """All texts of the role as ``{language: {"name": ..., "definition": ...}}``."""
-        return {
-            **self.translations,
-            "en": {"name": self.name_en, "definition": self.definition_en},
-            "ru": {"name": self.name_ru, "definition": self.definition_ru},
-        }
+    def texts_by_language(self) -> dict[str, dict[str, str]]:
+        """The role's texts as ``{language: {"name": ..., "definition": ...}}``."""
+        by_language: dict[str, dict[str, str]] = {}
+        for text in self.texts.all():
+            by_language.setdefault(text.language, {})[text.field] = text.text
+        return by_language
 
 
-class Panel(models.Model):
-    """The experts of one capital, tied to the state actor whose view they give."""
+class Panel(TextOwner, models.Model):
+    """The experts of one capital, tied to the state actor whose view they give; its city's
+    name is a text."""
 
     code = models.CharField(max_length=8, unique=True, help_text="e.g. MOW, AST, YER.")
-    city_en = models.CharField("city (English)", max_length=100)
-    city_ru = models.CharField("city (Russian)", max_length=100)
     actor = models.ForeignKey(Actor, on_delete=models.PROTECT, related_name="panels")
     admins = models.ManyToManyField(
         settings.AUTH_USER_MODEL,
@@ -121,11 +102,11 @@ class Panel(models.Model):
         ordering = ["code"]
 
     def __str__(self) -> str:
-        return f"{self.city_en} ({self.code})"
+        return self.code
 
 
-class Scale(models.Model):
-    """A rating scale: integers from ``min_value`` to ``max_value`` with end labels.
+class Scale(TextOwner, models.Model):
+    """A rating scale: integers from ``min_value`` to ``max_value``; its end labels are texts.
 
     *Cannot judge* is a separate choice on every scale, stored as missing, never as a value.
     """
@@ -133,10 +114,6 @@ class Scale(models.Model):
     name = models.CharField(max_length=100, unique=True)
     min_value = models.SmallIntegerField(default=0)
     max_value = models.SmallIntegerField(default=10)
-    low_label_en = models.CharField(max_length=100, default="not at all")
-    low_label_ru = models.CharField(max_length=100, default="совсем нет")
-    high_label_en = models.CharField(max_length=100, default="fully")
-    high_label_ru = models.CharField(max_length=100, default="полностью")
 
     class Meta:
         constraints = [
@@ -156,8 +133,20 @@ class Scale(models.Model):
         return self.max_value - self.min_value + 1
 
 
-class Wave(models.Model):
-    """A survey round; its instrument is frozen once the wave opens."""
+def wave_languages_pattern() -> str:
+    """The regular expression of ``Wave.languages``: English and Russian, then any of the
+    other languages, in the order of ``settings.LANGUAGES``, comma-separated."""
+    others = "".join(f"(,{code})?" for code, _name in settings.LANGUAGES[2:])
+    return f"^{settings.LANGUAGES[0][0]},{settings.LANGUAGES[1][0]}{others}$"
+
+
+class Wave(TextOwner, models.Model):
+    """A survey round; its instrument is frozen once the wave opens.
+
+    ``title`` names the wave for admins, researchers and exports; experts read the title
+    text of their language. ``languages`` lists the languages the wave is fielded in: every
+    text of its instrument must exist in each before it opens.
+    """
 
     class Status(models.TextChoices):
         DRAFT = "draft", _("draft")
@@ -165,7 +154,15 @@ class Wave(models.Model):
         CLOSED = "closed", _("closed")
 
     slug = models.SlugField(max_length=50, unique=True, help_text="e.g. 2025; used by commands.")
-    title = models.CharField(max_length=200)
+    title = models.CharField(
+        max_length=200, help_text="The wave's name in the admin, the reports and the exports."
+    )
+    languages = models.CharField(
+        max_length=40,
+        default="en,ru",
+        help_text="Languages the wave is fielded in, comma-separated; English and Russian "
+        "always, the others in the order of the site's languages.",
+    )
     status = models.CharField(max_length=10, choices=Status.choices, default=Status.DRAFT)
     opens_at = models.DateTimeField(null=True, blank=True)
     closes_at = models.DateTimeField(null=True, blank=True)
@@ -184,10 +181,21 @@ class Wave(models.Model):
                 name="wave_closes_after_opening",
                 violation_error_message=_("The closing date must come after the opening date."),
             ),
+            models.CheckConstraint(
+                condition=Q(languages__regex=wave_languages_pattern()),
+                name="wave_languages_known_with_en_ru",
+                violation_error_message=_(
+                    "A wave is fielded in English, Russian and any of the other languages."
+                ),
+            ),
         ]
 
     def __str__(self) -> str:
         return f"{self.title} [{self.slug}]"
+
+    @property
+    def language_codes(self) -> list[str]:
+        return self.languages.split(",")
 
 
 class Perspective(models.TextChoices):
@@ -198,8 +206,12 @@ class Perspective(models.TextChoices):
     PERFORMANCE = "performance", _("performance")
 
 
-class Block(models.Model):
-    """One page of the questionnaire: a holder's view of a subject's roles, in one perspective."""
+class Block(TextOwner, models.Model):
+    """One page of the questionnaire: a holder's view of a subject's roles, in one perspective.
+
+    Its title and prompt are optional texts; without them the page shows the standard wording
+    of its perspective.
+    """
 
     wave = models.ForeignKey(Wave, on_delete=models.CASCADE, related_name="blocks")
     order = models.PositiveSmallIntegerField()
@@ -208,10 +220,6 @@ class Block(models.Model):
     perspective = models.CharField(max_length=12, choices=Perspective.choices)
     scale = models.ForeignKey(Scale, on_delete=models.PROTECT, related_name="blocks")
     panels = models.ManyToManyField(Panel, related_name="blocks")
-    prompt_en = models.TextField(
-        "prompt (English)", blank=True, help_text="Leave empty for the standard prompt."
-    )
-    prompt_ru = models.TextField("prompt (Russian)", blank=True)
 
     class Meta:
         ordering = ["wave", "order"]
@@ -265,7 +273,125 @@ class Item(models.Model):
 
     def role_texts(self) -> dict[str, dict[str, str]]:
         """The role's texts as fielded (frozen at opening), else the typology's current ones."""
-        return self.fielded_texts or self.role.texts()
+        return self.fielded_texts or self.role.texts_by_language()
+
+
+# The objects that own texts, and the fields of each (``InstrumentText`` keys its rows so).
+TEXT_FIELDS: dict[str, tuple[str, ...]] = {
+    "wave": ("title", "landing"),
+    "block": ("title", "prompt"),
+    "actor": ("name",),
+    "role": ("name", "definition"),
+    "panel": ("city",),
+    "scale": ("low_label", "high_label"),
+}
+# Texts an instrument may go without (then the page shows a standard wording or nothing);
+# one given in any language must be given in all the wave's languages.
+OPTIONAL_TEXTS = frozenset({("wave", "landing"), ("block", "title"), ("block", "prompt")})
+
+
+def _one_owner_with_its_fields() -> Q:
+    """Exactly one owner is set, and the field is one of that owner's."""
+    return reduce(
+        operator.or_,
+        (
+            Q(**{f"{other}__isnull": other != owner for other in TEXT_FIELDS}, field__in=fields)
+            for owner, fields in TEXT_FIELDS.items()
+        ),
+    )
+
+
+class InstrumentText(models.Model):
+    """One text of the instrument in one language, with its review status.
+
+    A missing text has no row (the text is never empty). Writing a different text makes it
+    a draft again (``surveys.texts.services``); ``reviewed_by`` and ``reviewed_at`` say who
+    marked it reviewed and when.
+    """
+
+    class Field(models.TextChoices):
+        TITLE = "title", _("title")
+        LANDING = "landing", _("landing text")
+        PROMPT = "prompt", _("prompt")
+        NAME = "name", _("name")
+        DEFINITION = "definition", _("definition")
+        CITY = "city", _("city")
+        LOW_LABEL = "low_label", _("low end label")
+        HIGH_LABEL = "high_label", _("high end label")
+
+    class Status(models.TextChoices):
+        DRAFT = "draft", _("draft")
+        REVIEWED = "reviewed", _("reviewed")
+
+    wave = models.ForeignKey(
+        Wave, on_delete=models.CASCADE, null=True, blank=True, related_name="texts"
+    )
+    block = models.ForeignKey(
+        Block, on_delete=models.CASCADE, null=True, blank=True, related_name="texts"
+    )
+    actor = models.ForeignKey(
+        Actor, on_delete=models.CASCADE, null=True, blank=True, related_name="texts"
+    )
+    role = models.ForeignKey(
+        Role, on_delete=models.CASCADE, null=True, blank=True, related_name="texts"
+    )
+    panel = models.ForeignKey(
+        Panel, on_delete=models.CASCADE, null=True, blank=True, related_name="texts"
+    )
+    scale = models.ForeignKey(
+        Scale, on_delete=models.CASCADE, null=True, blank=True, related_name="texts"
+    )
+    field = models.CharField(max_length=16, choices=Field.choices)
+    language = models.CharField(max_length=8, choices=settings.LANGUAGES)
+    text = models.TextField()
+    status = models.CharField(max_length=10, choices=Status.choices, default=Status.DRAFT)
+    updated_at = models.DateTimeField(auto_now=True)
+    updated_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="+",
+    )
+    reviewed_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="+",
+    )
+    reviewed_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["language", "field", "pk"]
+        permissions = [("review_instrumenttext", "Can mark instrument texts reviewed")]
+        constraints = [
+            models.CheckConstraint(
+                condition=_one_owner_with_its_fields(), name="text_one_owner_own_field"
+            ),
+            models.CheckConstraint(condition=~Q(text=""), name="text_not_empty"),
+            models.CheckConstraint(
+                condition=Q(status="draft") | Q(reviewed_at__isnull=False),
+                name="text_reviewed_has_time",
+            ),
+            *(
+                models.UniqueConstraint(
+                    fields=[owner, "field", "language"],
+                    condition=Q(**{f"{owner}__isnull": False}),
+                    name=f"text_once_per_{owner}_field_language",
+                )
+                for owner in TEXT_FIELDS
+            ),
+        ]
+
+    def __str__(self) -> str:
+        owner = self.owner_name
+        return f"{owner} #{getattr(self, f'{owner}_id')} {self.field} [{self.language}]"
+
+    @property
+    def owner_name(self) -> str:
+        """``wave``, ``block``, ``actor``, ``role``, ``panel`` or ``scale``."""
+        return next(owner for owner in TEXT_FIELDS if getattr(self, f"{owner}_id") is not None)
 
 
 class ExpertQuerySet(models.QuerySet):

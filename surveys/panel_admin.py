@@ -26,7 +26,8 @@ from aggregation.scheduling import aggregation_queue_now
 from surveys import linkage, questionnaire, services
 from surveys.access import panel_assert_administered
 from surveys.audit import audit_record
-from surveys.models import Expert, Invitation, Response, Wave, text_in_language
+from surveys.models import Expert, Invitation, Response, Wave
+from surveys.texts.selectors import text_pick
 
 logger = logging.getLogger(__name__)
 
@@ -254,12 +255,11 @@ def email_render(*, kind: str, invitation: Invitation, link: str) -> tuple[str, 
     """Subject and body of an ``invitation`` or ``reminder`` e-mail in the expert's language."""
     language = email_language(invitation.language)
     expert = invitation.expert
-    panel = expert.panel
     context = {
         "name": expert.name,
-        "wave_title": invitation.wave.title,
+        "wave_title": text_pick(invitation.wave.text_map("title"), language),
         "closes_at": invitation.wave.closes_at,
-        "city": text_in_language({"en": panel.city_en, "ru": panel.city_ru}, language),
+        "city": text_pick(expert.panel.text_map("city"), language),
         "link": link,
         "reminder_number": invitation.reminders_sent + 1,
     }

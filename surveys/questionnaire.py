@@ -163,9 +163,20 @@ def invitation_mark_opened(*, invitation: Invitation, now: datetime | None = Non
         )
 
 
+def invitation_language(*, invitation: Invitation) -> str:
+    """The language of the link's pages: the invitation's if the wave is fielded in it, else
+    the first of ``LANGUAGE_FALLBACKS`` (Russian), which every wave is fielded in."""
+    if invitation.language in invitation.wave.language_codes:
+        return invitation.language
+    return settings.LANGUAGE_FALLBACKS[0]
+
+
 def invitation_language_set(*, invitation: Invitation, language: str) -> Invitation:
-    """Keep the expert's choice of language on the invitation: the link remembers it."""
-    if language not in dict(settings.LANGUAGES):
+    """Keep the expert's choice of language on the invitation: the link remembers it.
+
+    Only a language the wave is fielded in can be chosen.
+    """
+    if language not in invitation.wave.language_codes:
         raise ValidationError(
             _("“%(language)s” is not a language of this survey.") % {"language": language},
             code="language_unknown",

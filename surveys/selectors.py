@@ -1,17 +1,21 @@
 """Reads of the expert questionnaire: finished page contexts for the templates.
 
 The templates only loop and test flags; every text is picked in the page's language here
-(typology and actor names through ``text_in_language``: the language, then Russian, then
-English) and every choice of the form carries its own id, label and checked state.
+(the instrument's texts through ``surveys.texts.selectors.text_pick``: the language, then
+Russian, then English) and every choice of the form carries its own id, label and checked
+state. A text shown in another language than the page's (a fallback) is a ``LocalText``
+with its ``lang``, and the element showing it carries that ``lang``; in a sentence (a block's
+title, its prompt, the instruction) such a name is a ``<span lang>`` of the sentence's HTML.
 
 Two things make the expert pages cheap, because every page of a link needs them:
 
-- **The questionnaire of a panel** (its blocks, items, actor names, scales and fielded role
-  texts) is read once per process and kept in memory (``questionnaire_get``). An open wave's
-  instrument is frozen (``surveys.services.instrument_assert_editable``; a wave never goes
-  back to draft), so the key is the wave's id and creation time and the panel. What an
-  admin can still edit while a wave is open, the actors' names and the scales' end labels,
-  shows within ``QUESTIONNAIRE_CACHE_SECONDS``.
+- **The questionnaire of a panel** (its blocks, items, the texts of the wave, blocks,
+  actors, scales and panel, and the fielded role texts) is read once per process and kept in
+  memory (``questionnaire_get``). An open wave's instrument is frozen
+  (``surveys.services.instrument_assert_editable``; a wave never goes back to draft), so the
+  key is the wave's id and creation time and the panel. What an admin can still edit while
+  a wave is open, the texts of actors, scales and panels, shows within
+  ``QUESTIONNAIRE_CACHE_SECONDS``.
 - **The rows of a block page** (about 20 radio inputs per role) are rendered once per block
   and language from ``surveys/_block_rows.html`` with a marked slot where a request puts
   `` checked`` or `` is-answered`` (``RowsFragment``); a request only fills the slots from
@@ -25,12 +29,10 @@ import time
 from dataclasses import dataclass, field
 from functools import cached_property
 
-from django.conf import settings
-from django.db.models import Prefetch
 from django.template.loader import render_to_string
 from django.utils import translation
 from django.utils.safestring import SafeString, mark_safe
-from django.utils.translation import get_language_info, gettext, ngettext
+from django.utils.translation import gettext, ngettext
 
 from surveys.models import (
     CONFIDENCE_MAX,
@@ -38,13 +40,18 @@ from surveys.models import (
     Block,
     BlockComment,
     Invitation,
-    Item,
-    Panel,
-    Perspective,
     Rating,
     Response,
     Wave,
-    text_in_language,
+)
+from surveys.texts.selectors import NO_TEXT, LocalText, TextIndex, text_index, text_pick
+from surveys.wording import (
+    GETTEXT_SLOT,
+    block_prompt,
+    block_title,
+    scale_labels,
+    sentence_fill,
+    text_in_page,
 )
 
 CANNOT_JUDGE = "cj"
@@ -64,7 +71,7 @@ class Choice:
     input_id: str
     label: str
     checked: str
-    hint: str = ""
+    hint: LocalText = NO_TEXT
 
 
 @dataclass(frozen=True)
@@ -75,8 +82,8 @@ class Row:
     """
 
     item_id: int
-    name: str
-    definition: str
+    name: LocalText
+    definition: LocalText
     value_field: str
     confidence_field: str
     value_choices: list[Choice]
@@ -111,8 +118,9 @@ class BlockPage:
     count: int
     position_text: str
     title: str
-    prompt: str
-    instruction: str
+    title_html: SafeString
+    prompt_html: SafeString
+    instruction_html: SafeString
     rows_html: SafeString
     comment: str
     previous_order: int | None
@@ -124,10 +132,10 @@ class BlockPage:
 @dataclass(frozen=True)
 class ReviewBlock:
     order: int
-    title: str
+    title_html: SafeString
     answered: int
     total: int
-    missing: list[str]
+    missing: list[LocalText]
     status_text: str
 
     @property
@@ -146,20 +154,14 @@ class ReviewPage:
 
 @dataclass(frozen=True)
 class LandingPage:
-    wave_title: str
-    panel_city: str
+    panel_city_html: SafeString
+    introduction: list[str]
+    introduction_lang: str
     block_count: int
     item_count: int
     size_text: str
     is_synthetic: bool
     first_order: int | None
-
-
-@dataclass(frozen=True)
-class LanguageOption:
-    code: str
-    name: str
-    selected: bool
 
 
 # The instrument as an expert sees it: read once, kept per process ---------------------------
@@ -173,13 +175,11 @@ class QuestionnaireItem:
     order: int
     texts: dict[str, dict[str, str]]
 
-    def name(self, language: str) -> str:
-        return text_in_language(
-            {code: t.get("name", "") for code, t in self.texts.items()}, language
-        )
+    def name(self, language: str) -> LocalText:
+        return text_pick({code: t.get("name", "") for code, t in self.texts.items()}, language)
 
-    def definition(self, language: str) -> str:
-        return text_in_language(
+    def definition(self, language: str) -> LocalText:
+        return text_pick(
             {code: t.get("definition", "") for code, t in self.texts.items()}, language
         )
 
@@ -196,6 +196,7 @@ class QuestionnaireBlock:
     subject_id: int
     holder_names: dict[str, str]
     subject_names: dict[str, str]
+    titles: dict[str, str]
     prompts: dict[str, str]
     scale_min: int
     scale_max: int
@@ -205,9 +206,9 @@ class QuestionnaireBlock:
     items: tuple[QuestionnaireItem, ...]
 
     @classmethod
-    def from_model(cls, block: Block) -> "QuestionnaireBlock":
-        """From a block with ``holder``, ``subject``, ``scale``, ``panels`` and ``items__role``
-        at hand (prefetched, or read here: then three more queries)."""
+    def from_model(cls, block: Block, texts: TextIndex) -> "QuestionnaireBlock":
+        """From a block with ``scale``, ``panels`` and ``items`` at hand (``_blocks``) and
+        the texts of it, its actors, scale and roles (``_texts``)."""
         scale = block.scale
         return cls(
             pk=block.pk,
@@ -216,16 +217,21 @@ class QuestionnaireBlock:
             perspective=block.perspective,
             holder_id=block.holder_id,
             subject_id=block.subject_id,
-            holder_names=_actor_texts(block.holder),
-            subject_names=_actor_texts(block.subject),
-            prompts={"en": block.prompt_en, "ru": block.prompt_ru},
+            holder_names=texts.get("actor", block.holder_id, "name"),
+            subject_names=texts.get("actor", block.subject_id, "name"),
+            titles=texts.get("block", block.pk, "title"),
+            prompts=texts.get("block", block.pk, "prompt"),
             scale_min=scale.min_value,
             scale_max=scale.max_value,
-            low_labels={"en": scale.low_label_en, "ru": scale.low_label_ru},
-            high_labels={"en": scale.high_label_en, "ru": scale.high_label_ru},
+            low_labels=texts.get("scale", scale.pk, "low_label"),
+            high_labels=texts.get("scale", scale.pk, "high_label"),
             panel_ids=frozenset(panel.pk for panel in block.panels.all()),
             items=tuple(
-                QuestionnaireItem(pk=item.pk, order=item.order, texts=item.role_texts())
+                QuestionnaireItem(
+                    pk=item.pk,
+                    order=item.order,
+                    texts=item.fielded_texts or texts.role_texts(item.role_id),
+                )
                 for item in block.items.all()
             ),
         )
@@ -261,6 +267,8 @@ class Questionnaire:
 
     blocks: tuple[QuestionnaireBlock, ...] = ()
     panel_cities: dict[str, str] = field(default_factory=dict)
+    wave_titles: dict[str, str] = field(default_factory=dict)
+    introductions: dict[str, str] = field(default_factory=dict)
     fragments: dict[tuple[int, str], RowsFragment] = field(default_factory=dict, repr=False)
 
     @cached_property
@@ -279,8 +287,25 @@ class Questionnaire:
         return next((block for block in self.blocks if block.order == order), None)
 
 
-def _actor_texts(actor) -> dict[str, str]:
-    return {**actor.names, "en": actor.name_en, "ru": actor.name_ru}
+def _blocks(**where) -> list[Block]:
+    """Blocks with their scale, panels and items (three queries)."""
+    return list(
+        Block.objects.filter(**where)
+        .select_related("scale")
+        .prefetch_related("panels", "items")
+        .order_by("order")
+    )
+
+
+def _texts(blocks: list[Block], **more: list[int]) -> TextIndex:
+    """The texts of the blocks, their actors, scales and roles, and of ``more`` (one query)."""
+    return text_index(
+        block=[block.pk for block in blocks],
+        actor={actor for block in blocks for actor in (block.holder_id, block.subject_id)},
+        scale={block.scale_id for block in blocks},
+        role={item.role_id for block in blocks for item in block.items.all()},
+        **more,
+    )
 
 
 _questionnaires: dict[tuple, tuple[float, Questionnaire]] = {}
@@ -290,27 +315,22 @@ _clock = time.monotonic
 
 def questionnaire_load(*, wave_id: int, panel_id: int) -> Questionnaire:
     """The panel's blocks of the wave with everything a page shows, in four queries."""
-    panel = Panel.objects.get(pk=panel_id)
-    blocks = (
-        Block.objects.filter(wave_id=wave_id, panels=panel_id)
-        .select_related("holder", "subject", "scale")
-        .prefetch_related("panels", Prefetch("items", queryset=Item.objects.select_related("role")))
-        .order_by("order")
-    )
+    blocks = _blocks(wave_id=wave_id, panels=panel_id)
+    texts = _texts(blocks, wave=[wave_id], panel=[panel_id])
     return Questionnaire(
-        blocks=tuple(QuestionnaireBlock.from_model(block) for block in blocks),
-        panel_cities={"en": panel.city_en, "ru": panel.city_ru},
+        blocks=tuple(QuestionnaireBlock.from_model(block, texts) for block in blocks),
+        panel_cities=texts.get("panel", panel_id, "city"),
+        wave_titles=texts.get("wave", wave_id, "title"),
+        introductions=texts.get("wave", wave_id, "landing"),
     )
 
 
 def questionnaire_load_block(*, block_id: int) -> QuestionnaireBlock:
-    """One block as a questionnaire has it, whichever panels answer it, in three queries."""
-    block = (
-        Block.objects.select_related("holder", "subject", "scale")
-        .prefetch_related("panels", Prefetch("items", queryset=Item.objects.select_related("role")))
-        .get(pk=block_id)
-    )
-    return QuestionnaireBlock.from_model(block)
+    """One block as a questionnaire has it, whichever panels answer it, in four queries."""
+    blocks = _blocks(pk=block_id)
+    if not blocks:
+        raise Block.DoesNotExist(block_id)
+    return QuestionnaireBlock.from_model(blocks[0], _texts(blocks))
 
 
 def questionnaire_get(*, wave: Wave, panel_id: int) -> Questionnaire:
@@ -345,76 +365,6 @@ def questionnaire_cache_clear() -> None:
 
 
 # Texts in a language -----------------------------------------------------------------------
-
-
-def actor_names(block: QuestionnaireBlock, language: str) -> dict[str, str]:
-    return {
-        "holder": text_in_language(block.holder_names, language),
-        "subject": text_in_language(block.subject_names, language),
-    }
-
-
-def block_title(block: QuestionnaireBlock, language: str) -> str:
-    """A short heading for a block, with actor names in the nominative only."""
-    names = actor_names(block, language)
-    if block.perspective == Perspective.CONCEPTION:
-        return gettext("How %(subject)s sees its own roles") % names
-    if block.perspective == Perspective.EXPECTATION:
-        return gettext("Expectations: %(holder)s → %(subject)s") % names
-    return gettext("How %(subject)s actually acts") % names
-
-
-def block_prompt(block: QuestionnaireBlock, language: str) -> str:
-    """The block's own prompt in the language, else the standard one of its perspective.
-
-    The standard wordings keep every actor name as a grammatical subject, so that Russian
-    needs no case endings: «В какой мере Армения видит себя …».
-    """
-    custom = text_in_language(block.prompts, language)
-    if custom:
-        return custom
-    names = actor_names(block, language)
-    if block.perspective == Perspective.CONCEPTION:
-        return gettext("How strongly does %(subject)s see itself in each of these roles?") % names
-    if block.perspective == Perspective.EXPECTATION:
-        return (
-            gettext(
-                "How strongly does %(holder)s expect that %(subject)s will play each of "
-                "these roles?"
-            )
-            % names
-        )
-    if block.holder_id != block.subject_id:
-        return (
-            gettext(
-                "As %(holder)s sees it: how strongly does %(subject)s actually play each of "
-                "these roles in its foreign policy?"
-            )
-            % names
-        )
-    return (
-        gettext(
-            "How strongly does %(subject)s actually play each of these roles in its foreign policy?"
-        )
-        % names
-    )
-
-
-def scale_labels(block: QuestionnaireBlock, language: str) -> tuple[str, str]:
-    low = text_in_language(block.low_labels, language)
-    high = text_in_language(block.high_labels, language)
-    return low, high
-
-
-def language_options(*, current: str) -> list[LanguageOption]:
-    """The survey's languages, each named in itself, for the switcher on every page."""
-    options = []
-    for code, _name in settings.LANGUAGES:
-        name = get_language_info(code)["name_local"]
-        options.append(
-            LanguageOption(code=code, name=name[:1].upper() + name[1:], selected=code == current)
-        )
-    return options
 
 
 # The response of a link --------------------------------------------------------------------
@@ -491,9 +441,12 @@ def landing_page(
     duration = ngettext("about %(count)s minute", "about %(count)s minutes", minutes) % {
         "count": minutes
     }
+    city = text_pick(questionnaire.panel_cities, language)
+    introduction = text_pick(questionnaire.introductions, language)
     return LandingPage(
-        wave_title=invitation.wave.title,
-        panel_city=text_in_language(questionnaire.panel_cities, language),
+        panel_city_html=text_in_page(city, language=language),
+        introduction=[part.strip() for part in introduction.text.split("\n\n") if part.strip()],
+        introduction_lang=introduction.lang,
         block_count=block_count,
         item_count=item_count,
         size_text=gettext("%(pages)s, %(questions)s, %(duration)s.")
@@ -501,6 +454,11 @@ def landing_page(
         is_synthetic=invitation.wave.is_synthetic,
         first_order=questionnaire.blocks[0].order if questionnaire.blocks else None,
     )
+
+
+def wave_title(questionnaire: Questionnaire, language: str) -> LocalText:
+    """The wave's title as experts read it, in the language (or its fallback)."""
+    return text_pick(questionnaire.wave_titles, language)
 
 
 def confidence_labels() -> tuple[str, str]:
@@ -521,7 +479,7 @@ def _row(block: QuestionnaireBlock, item: QuestionnaireItem, language: str) -> R
     value_field, confidence_field = f"v-{item.pk}", f"c-{item.pk}"
     value_choices = []
     for value in range(block.scale_min, block.scale_max + 1):
-        hint = low if value == block.scale_min else high if value == block.scale_max else ""
+        hint = low if value == block.scale_min else high if value == block.scale_max else NO_TEXT
         input_id = f"{value_field}-{value}"
         value_choices.append(
             Choice(
@@ -553,7 +511,7 @@ def _row(block: QuestionnaireBlock, item: QuestionnaireItem, language: str) -> R
             value="",
             input_id=none_id,
             label="–",
-            hint=gettext("not stated"),
+            hint=LocalText(gettext("not stated")),
             checked=_slot(none_id),
         )
     ]
@@ -565,7 +523,7 @@ def _row(block: QuestionnaireBlock, item: QuestionnaireItem, language: str) -> R
                 value=str(value),
                 input_id=input_id,
                 label=str(value),
-                hint=hint,
+                hint=LocalText(hint),
                 checked=_slot(input_id),
             )
         )
@@ -647,6 +605,17 @@ def block_page(
     )
     low, high = scale_labels(block, language)
     item_ids = questionnaire.item_ids
+    title = block_title(block, language)
+    instruction = gettext(
+        "Rate each role from %(min)s (%(low)s) to %(max)s (%(high)s). Choose “cannot "
+        "judge” when you have no basis for a rating: it is not counted as %(min)s."
+    )
+    scale_ends = {
+        "min": LocalText(str(block.scale_min)),
+        "max": LocalText(str(block.scale_max)),
+        "low": low,
+        "high": high,
+    }
     return BlockPage(
         block_id=block.pk,
         order=order,
@@ -654,13 +623,12 @@ def block_page(
         count=len(orders),
         position_text=gettext("Page %(position)s of %(count)s")
         % {"position": position + 1, "count": len(orders)},
-        title=block_title(block, language),
-        prompt=block_prompt(block, language),
-        instruction=gettext(
-            "Rate each role from %(min)s (%(low)s) to %(max)s (%(high)s). Choose “cannot "
-            "judge” when you have no basis for a rating: it is not counted as %(min)s."
-        )
-        % {"min": block.scale_min, "max": block.scale_max, "low": low, "high": high},
+        title=title.text,
+        title_html=title.html,
+        prompt_html=block_prompt(block, language).html,
+        instruction_html=sentence_fill(
+            LocalText(instruction), scale_ends, slot=GETTEXT_SLOT, language=language
+        ).html,
         rows_html=_rows_fragment(questionnaire, block, language).fill(_checked(block, ratings)),
         comment=comment or "",
         previous_order=orders[position - 1] if position > 0 else None,
@@ -688,7 +656,7 @@ def review_page(*, response: Response, questionnaire: Questionnaire, language: s
         blocks.append(
             ReviewBlock(
                 order=block.order,
-                title=block_title(block, language),
+                title_html=block_title(block, language).html,
                 answered=answered,
                 total=total,
                 missing=missing,

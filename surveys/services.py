@@ -6,7 +6,7 @@ management commands call them and turn their errors into messages.
 
 import hashlib
 import secrets
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -29,6 +29,8 @@ from surveys.models import (
     Scale,
     Wave,
 )
+from surveys.texts.selectors import texts_missing_message, wave_texts_missing
+from surveys.texts.services import texts_copy, texts_set
 
 TOKEN_BYTES = 32
 DEFAULT_SCALE_NAME = "0–10"
@@ -97,10 +99,15 @@ def block_create(
     panels: Iterable[Panel],
     order: int | None = None,
     scale: Scale | None = None,
-    prompt_en: str = "",
-    prompt_ru: str = "",
+    texts: Mapping[str, Mapping[str, str]] | None = None,
+    user=None,
 ) -> Block:
-    """Add a block (one questionnaire page) with one item per role to a draft wave."""
+    """Add a block (one questionnaire page) with one item per role to a draft wave.
+
+    ``texts`` are the block's own title and prompt, ``{"prompt": {language: text}}``;
+    without them the page shows the standard wording of the perspective.
+    """
+
     instrument_assert_editable(wave=wave)
     if not roles:
         raise ValidationError(_("A block needs at least one role."), code="block_without_roles")
@@ -116,12 +123,11 @@ def block_create(
         subject=subject,
         perspective=perspective,
         scale=scale or Scale.objects.get(name=DEFAULT_SCALE_NAME),
-        prompt_en=prompt_en,
-        prompt_ru=prompt_ru,
     )
     block.full_clean()
     block.save()
     block.panels.set(panels)
+    texts_set(owner=block, texts=texts or {}, user=user)
     Item.objects.bulk_create(
         Item(
             block=block,
@@ -142,7 +148,12 @@ def block_delete(*, block: Block) -> None:
 
 @transaction.atomic
 def wave_open(*, wave: Wave, now: datetime | None = None) -> Wave:
-    """Open a draft wave: freeze its instrument with the role texts as fielded today."""
+    """Open a draft wave: freeze its instrument with the role texts as fielded today.
+
+    Refused while a text of the instrument is missing in one of the wave's languages; the
+    refusal names every missing text.
+    """
+
     wave = Wave.objects.select_for_update().get(pk=wave.pk)
     if wave.status != Wave.Status.DRAFT:
         raise WaveStateError(
@@ -150,7 +161,7 @@ def wave_open(*, wave: Wave, now: datetime | None = None) -> Wave:
             % {"wave": wave.slug, "status": wave.get_status_display()},
             code="wave_not_draft",
         )
-    blocks = list(wave.blocks.prefetch_related("panels", "items__role"))
+    blocks = list(wave.blocks.prefetch_related("panels", "items__role__texts"))
     if not blocks:
         raise WaveStateError(_("A wave without blocks cannot be opened."), code="wave_empty")
     items = []
@@ -161,10 +172,15 @@ def wave_open(*, wave: Wave, now: datetime | None = None) -> Wave:
                 code="block_without_panels",
             )
         for item in block.items.all():
-            item.fielded_texts = item.role.texts()
+            item.fielded_texts = item.role.texts_by_language()
             items.append(item)
     if not items:
         raise WaveStateError(_("A wave without items cannot be opened."), code="wave_empty")
+    incomplete = wave_texts_missing(wave=wave)
+    if incomplete:
+        raise WaveStateError(
+            texts_missing_message(wave=wave, incomplete=incomplete), code="texts_missing"
+        )
     Item.objects.bulk_update(items, ["fielded_texts"])
     now = now or timezone.now()
     wave.status = Wave.Status.OPEN
@@ -203,19 +219,25 @@ def wave_close(*, wave: Wave, now: datetime | None = None, user=None) -> Wave:
 def wave_copy_instrument(*, source: Wave, slug: str, title: str, user=None) -> Wave:
     """Start the next round: a new draft wave with the same blocks and items as ``source``.
 
-    Item codes stay the same, so the two waves' cells line up for trends. Role texts are not
-    copied: the new wave freezes the typology's texts of the day it opens.
+    Item codes stay the same, so the two waves' cells line up for trends. The languages, the
+    landing text and the blocks' own titles and prompts are copied; the title is not (the
+    new wave needs its own in each language), nor are the role texts: the new wave freezes
+    the typology's texts of the day it opens.
     """
+
     if Wave.objects.filter(slug=slug).exists():
         raise ValidationError(
             _("A wave with the slug “%(slug)s” already exists.") % {"slug": slug},
             code="wave_slug_taken",
         )
-    target = Wave(slug=slug, title=title, is_synthetic=source.is_synthetic)
+    target = Wave(
+        slug=slug, title=title, languages=source.languages, is_synthetic=source.is_synthetic
+    )
     target.full_clean()
     target.save()
+    copies = {}
     for block in source.blocks.prefetch_related("panels", "items__role"):
-        block_create(
+        copies[block.pk] = block_create(
             wave=target,
             holder=block.holder,
             subject=block.subject,
@@ -224,9 +246,8 @@ def wave_copy_instrument(*, source: Wave, slug: str, title: str, user=None) -> W
             panels=block.panels.all(),
             order=block.order,
             scale=block.scale,
-            prompt_en=block.prompt_en,
-            prompt_ru=block.prompt_ru,
         )
+    texts_copy(source=source, target=target, blocks=copies)
     audit_record(
         user=user,
         action="wave.copy_instrument",

@@ -51,6 +51,7 @@ from surveys.models import Invitation, Response
 from surveys.questionnaire import (
     ResponseLockedError,
     block_change_sequence,
+    invitation_language,
     invitation_language_set,
     invitation_mark_opened,
     invitation_resolve,
@@ -58,6 +59,7 @@ from surveys.questionnaire import (
     response_start,
     response_submit,
 )
+from surveys.wording import language_options
 
 CONTENT_SECURITY_POLICY = "; ".join(
     [
@@ -142,7 +144,7 @@ def questionnaire_view(*, as_json: bool = False, origin_checked: bool = False) -
             invitation = invitation_resolve(token=token)
             if invitation is None:
                 return link_invalid(request)
-            with language_override(invitation.language) as language:
+            with language_override(invitation_language(invitation=invitation)) as language:
                 if request.method == "GET" and "lang" in request.GET:
                     with suppress(ValidationError):  # an unknown language changes nothing
                         invitation_language_set(invitation=invitation, language=request.GET["lang"])
@@ -173,14 +175,20 @@ def questionnaire_view(*, as_json: bool = False, origin_checked: bool = False) -
 
 
 def _context(request: HttpRequest, *, invitation: Invitation, language: str, **extra) -> dict:
-    """What the base layout needs on every page of a link: the switcher and the banner."""
+    """What the base layout needs on every page of a link: the switcher, the wave's title
+    and the banner."""
+    questionnaire = selectors.questionnaire_get(
+        wave=invitation.wave, panel_id=invitation.expert.panel_id
+    )
     return {
         "token": _token(request),
         "language_url": reverse("surveys:language", args=[_token(request)]),
         "language_next": request.get_full_path(),
-        "language_options": selectors.language_options(current=language),
+        "language_options": language_options(
+            current=language, languages=invitation.wave.language_codes
+        ),
         "is_synthetic": invitation.wave.is_synthetic,
-        "wave_title": invitation.wave.title,
+        "wave_title": selectors.wave_title(questionnaire, language),
         **extra,
     }
 
@@ -460,7 +468,10 @@ def language_switch(request: HttpRequest, *, invitation: Invitation, language: s
     form = LanguageForm(request.POST)
     if not form.is_valid():
         return _bad_request(request, form.errors.get("language", []), as_json=False)
-    invitation_language_set(invitation=invitation, language=form.cleaned_data["language"])
+    try:
+        invitation_language_set(invitation=invitation, language=form.cleaned_data["language"])
+    except ValidationError as error:
+        return _bad_request(request, error.messages, as_json=False)
     landing_url = reverse("surveys:landing", args=[_token(request)])
     target = form.cleaned_data["next"]
     safe = target.startswith(landing_url) and url_has_allowed_host_and_scheme(

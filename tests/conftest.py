@@ -1,14 +1,11 @@
 """Shared fixtures: a small instrument built through the services, as an admin would."""
 
-import importlib
-
 import pytest
-from django.apps import apps as django_apps
 
 from surveys import services
 from surveys.models import Actor, Panel, Role, Wave
-
-REFERENCE_DATA = importlib.import_module("surveys.migrations.0003_typology_actors_default_scale")
+from surveys.texts.services import texts_set
+from tests.factories import reference_data_restore
 
 
 @pytest.fixture
@@ -18,7 +15,7 @@ def reference_data(db) -> None:
     Transactional tests empty the tables after they run; this puts the rows back.
     """
     if not Role.objects.exists():
-        REFERENCE_DATA.add_reference_data(django_apps, None)
+        reference_data_restore()
 
 
 @pytest.fixture
@@ -31,23 +28,26 @@ def roles(reference_data) -> dict[str, Role]:
     return {role.code: role for role in Role.objects.all()}
 
 
+def panel_create(code: str, actor: Actor, cities: dict[str, str]) -> Panel:
+    panel = Panel.objects.create(code=code, actor=actor)
+    texts_set(owner=panel, texts={"city": cities})
+    return panel
+
+
 @pytest.fixture
 def panels(actors) -> dict[str, Panel]:
     return {
-        "MOW": Panel.objects.create(
-            code="MOW", city_en="Moscow", city_ru="Москва", actor=actors["RUS"]
-        ),
-        "YER": Panel.objects.create(
-            code="YER", city_en="Yerevan", city_ru="Ереван", actor=actors["ARM"]
-        ),
+        "MOW": panel_create("MOW", actors["RUS"], {"en": "Moscow", "ru": "Москва"}),
+        "YER": panel_create("YER", actors["ARM"], {"en": "Yerevan", "ru": "Ереван"}),
     }
 
 
 @pytest.fixture
 def draft_wave(actors, roles, panels) -> Wave:
-    """A draft wave with three blocks: Moscow's expectation of Armenia, Armenia's conception
-    and Armenia's performance as seen by both panels."""
+    """A draft wave in English and Russian with three blocks: Moscow's expectation of
+    Armenia, Armenia's conception and Armenia's performance as seen by both panels."""
     wave = Wave.objects.create(slug="test-wave", title="Test wave")
+    texts_set(owner=wave, texts={"title": {"en": "Test wave", "ru": "Тестовая волна"}})
     role_set = [roles["protectee"], roles["independent"], roles["faithful_ally"]]
     services.block_create(
         wave=wave,

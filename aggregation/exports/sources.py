@@ -31,6 +31,7 @@ from aggregation.exports.disclosure import (
 from aggregation.models import AggregationRun, CellResult, ComparisonResult
 from aggregation.selectors import run_latest_complete
 from surveys.models import Actor, Item, Panel, Perspective, Rating, Response, Role, Wave
+from surveys.texts.selectors import text_or_code
 
 TABLES = ("ratings", "cells", "comparisons")
 FORMATS = ("csv", "xlsx", "parquet", "json", "dta", "sav")
@@ -50,6 +51,8 @@ POOLED_PANEL_CODE = 0
 POOLED_PANEL = "ALL"
 PERSPECTIVE_CODES = {"conception": 1, "expectation": 2, "performance": 3}
 SOURCE_CODES = {"web": 1, "import": 2}
+# Value labels name actors, roles and cities in English (the code where a name is missing).
+LABEL_LANGUAGE = "en"
 
 
 class ExportError(Exception):
@@ -204,7 +207,9 @@ def _label_sets(*, pooled_panel: bool) -> dict[str, list[ValueLabel]]:
     """
     panels = [
         ValueLabel(pk, code, city)
-        for pk, code, city in Panel.objects.order_by("code").values_list("pk", "code", "city_en")
+        for pk, code, city in Panel.objects.order_by("code")
+        .annotate(city=text_or_code("panel", "city", LABEL_LANGUAGE))
+        .values_list("pk", "code", "city")
     ]
     if pooled_panel:
         panels.insert(0, ValueLabel(POOLED_PANEL_CODE, POOLED_PANEL, "all panels pooled"))
@@ -212,15 +217,15 @@ def _label_sets(*, pooled_panel: bool) -> dict[str, list[ValueLabel]]:
         "panel": panels,
         "actor": [
             ValueLabel(pk, code, name)
-            for pk, code, name in Actor.objects.order_by("order", "code").values_list(
-                "pk", "code", "name_en"
-            )
+            for pk, code, name in Actor.objects.order_by("order", "code")
+            .annotate(name=text_or_code("actor", "name", LABEL_LANGUAGE))
+            .values_list("pk", "code", "name")
         ],
         "role": [
             ValueLabel(pk, code, name)
-            for pk, code, name in Role.objects.order_by("order", "code").values_list(
-                "pk", "code", "name_en"
-            )
+            for pk, code, name in Role.objects.order_by("order", "code")
+            .annotate(name=text_or_code("role", "name", LABEL_LANGUAGE))
+            .values_list("pk", "code", "name")
         ],
         "perspective": [
             ValueLabel(PERSPECTIVE_CODES[value], value, str(label))

@@ -27,6 +27,7 @@ from surveys.models import (
     Panel,
     Wave,
 )
+from surveys.texts.selectors import text_subquery
 
 # Experts: identity, import, bulk invitations ------------------------------------------------
 
@@ -212,9 +213,9 @@ class ExpertAdmin(AuditedAdminMixin, PanelScopedAdminMixin, admin.ModelAdmin):
             "columns": expert_import.IMPORT_COLUMNS,
             "languages": [code for code, _name in settings.LANGUAGES],
             "panels": list(
-                panels_scope(Panel.objects.all(), user=request.user, panel_field="pk").values_list(
-                    "code", "city_en"
-                )
+                panels_scope(Panel.objects.all(), user=request.user, panel_field="pk")
+                .annotate(city=text_subquery("panel", "city", "en"))
+                .values_list("code", "city")
             ),
             "max_kb": expert_import.IMPORT_MAX_BYTES // 1024,
             "is_nav_sidebar_enabled": False,

@@ -1,7 +1,9 @@
 """The instrument in the admin: actors, roles, panels, scales, blocks and items.
 
-An open wave's blocks and items are frozen (``FrozenInstrumentMixin``). A panel's admins
-(``Panel.admins``) are shown to and assigned by superusers only.
+Each object that has texts shows them inline, one row per field and language
+(``surveys.admin.texts``). An open wave's blocks and items are frozen
+(``FrozenInstrumentMixin``). A panel's admins (``Panel.admins``) are shown to and assigned by
+superusers only.
 """
 
 from operator import attrgetter
@@ -10,6 +12,7 @@ from django.contrib import admin
 from django.db.models import Count
 
 from surveys import services
+from surveys.admin.texts import TextsAdminMixin, text_column, texts_inline
 from surveys.audit import audit_record
 from surveys.models import (
     Actor,
@@ -23,30 +26,39 @@ from surveys.models import (
 
 
 @admin.register(Actor)
-class ActorAdmin(admin.ModelAdmin):
+class ActorAdmin(TextsAdminMixin, admin.ModelAdmin):
     list_display = ("code", "name_en", "name_ru", "kind", "order")
     list_filter = ("kind",)
-    search_fields = ("code", "name_en", "name_ru")
+    search_fields = ("code", "texts__text")
     list_editable = ("order",)
+    inlines = [texts_inline("actor")]
+    name_en = text_column("name", "en")
+    name_ru = text_column("name", "ru")
 
 
 @admin.register(Role)
-class RoleAdmin(admin.ModelAdmin):
+class RoleAdmin(TextsAdminMixin, admin.ModelAdmin):
     list_display = ("code", "name_en", "name_ru", "source", "order", "is_active")
     list_filter = ("source", "is_active")
-    search_fields = ("code", "name_en", "name_ru", "definition_en", "definition_ru")
+    search_fields = ("code", "texts__text")
     list_editable = ("order", "is_active")
+    inlines = [texts_inline("role")]
+    name_en = text_column("name", "en")
+    name_ru = text_column("name", "ru")
 
 
 @admin.register(Panel)
-class PanelAdmin(admin.ModelAdmin):
+class PanelAdmin(TextsAdminMixin, admin.ModelAdmin):
     """Panels (codes and cities are public to every staff user), with the staff users who
     administer each: only a superuser sees and assigns those."""
 
     list_display = ("code", "city_en", "city_ru", "actor")
     list_select_related = ("actor",)
-    search_fields = ("code", "city_en", "city_ru")
+    search_fields = ("code", "texts__text")
     filter_horizontal = ("admins",)
+    inlines = [texts_inline("panel")]
+    city_en = text_column("city", "en")
+    city_ru = text_column("city", "ru")
 
     def get_exclude(self, request, obj=None):
         return () if request.user.is_superuser else ("admins",)
@@ -65,8 +77,11 @@ class PanelAdmin(admin.ModelAdmin):
 
 
 @admin.register(Scale)
-class ScaleAdmin(admin.ModelAdmin):
+class ScaleAdmin(TextsAdminMixin, admin.ModelAdmin):
     list_display = ("name", "min_value", "max_value", "low_label_en", "high_label_en")
+    inlines = [texts_inline("scale")]
+    low_label_en = text_column("low_label", "en")
+    high_label_en = text_column("high_label", "en")
 
 
 class FrozenInstrumentMixin:
@@ -110,13 +125,13 @@ class ItemInline(admin.TabularInline):
 
 
 @admin.register(Block)
-class BlockAdmin(FrozenInstrumentMixin, admin.ModelAdmin):
+class BlockAdmin(TextsAdminMixin, FrozenInstrumentMixin, admin.ModelAdmin):
     list_display = ("__str__", "wave", "order", "holder", "subject", "perspective", "n_items")
     list_filter = ("wave", "perspective", "holder", "subject", "panels")
     list_select_related = ("wave", "holder", "subject")
     search_fields = ("holder__code", "subject__code", "wave__slug")
     filter_horizontal = ("panels",)
-    inlines = [ItemInline]
+    inlines = [ItemInline, texts_inline("block")]
 
     def get_queryset(self, request):
         return super().get_queryset(request).annotate(item_count=Count("items"))
@@ -135,6 +150,6 @@ class ItemAdmin(FrozenInstrumentMixin, admin.ModelAdmin):
     list_display = ("code", "role", "block", "order")
     list_filter = ("block__wave", "block__perspective", "role")
     list_select_related = ("role", "block__wave", "block__holder", "block__subject")
-    search_fields = ("code", "role__code", "role__name_en")
+    search_fields = ("code", "role__code", "role__texts__text")
     readonly_fields = ("fielded_texts",)
     wave_path = "block.wave"

@@ -4,9 +4,10 @@
   newest aggregation run, and the wave's actions (open, close, aggregate, invite, e-mail),
   the wave-wide ones after a confirmation page;
 * ``admin/surveys/wave/experts/``: every invited expert's status, and the per-expert actions
-  (send the invitation, remind, reopen).
+  (send the invitation, remind, reopen);
+* ``admin/surveys/wave/texts/``: the wave's texts per language (``surveys.admin.texts``).
 
-Both list only the panels the user administers.
+The first two list only the panels the user administers.
 """
 
 from django import forms
@@ -36,6 +37,12 @@ from surveys.admin.common import (
     confirmation_page,
     identity_view_audit,
 )
+from surveys.admin.texts import (
+    VIEW_PERMISSION,
+    TextsAdminMixin,
+    WaveTextsAdminMixin,
+    texts_inline,
+)
 from surveys.models import (
     Expert,
     Invitation,
@@ -43,6 +50,7 @@ from surveys.models import (
     Response,
     Wave,
 )
+from surveys.texts.selectors import text_subquery, wave_texts_by_language
 
 # Waves: lifecycle, dashboard, per-expert status ---------------------------------------------
 
@@ -76,6 +84,30 @@ class WaveCopyForm(forms.Form):
         return slug
 
 
+class WaveForm(forms.ModelForm):
+    """The wave's languages as checkboxes; English and Russian are always among them."""
+
+    languages = forms.MultipleChoiceField(
+        choices=settings.LANGUAGES,
+        required=False,
+        widget=forms.CheckboxSelectMultiple,
+        help_text="English and Russian always; every text of the instrument must exist in "
+        "each language before the wave opens.",
+    )
+
+    class Meta:
+        model = Wave
+        fields = ("slug", "title", "languages", "opens_at", "closes_at", "is_synthetic")
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.initial["languages"] = self.instance.language_codes
+
+    def clean_languages(self) -> str:
+        chosen = set(self.cleaned_data["languages"]) | {"en", "ru"}
+        return ",".join(code for code, _name in settings.LANGUAGES if code in chosen)
+
+
 class ExpertActionForm(forms.Form):
     ACTIONS = [
         ("send_invitation", "Send the invitation e-mail"),
@@ -86,7 +118,7 @@ class ExpertActionForm(forms.Form):
 
 
 @admin.register(Wave)
-class WaveAdmin(AuditedAdminMixin, admin.ModelAdmin):
+class WaveAdmin(WaveTextsAdminMixin, TextsAdminMixin, AuditedAdminMixin, admin.ModelAdmin):
     list_display = (
         "slug",
         "title",
@@ -100,20 +132,27 @@ class WaveAdmin(AuditedAdminMixin, admin.ModelAdmin):
     search_fields = ("slug", "title")
     actions = ["open_waves", "close_waves", "copy_instrument"]
     audit_name = "wave"
+    form = WaveForm
+    inlines = [texts_inline("wave")]
 
     def get_readonly_fields(self, request, obj=None):
         # A wave is created as a draft; its status changes only through the lifecycle
-        # actions (and their checks).
+        # actions (and their checks). Its languages are fixed once it opens.
+        if obj is not None and obj.status != Wave.Status.DRAFT:
+            return ("status", "languages", "created_at")
         return ("status", "created_at")
 
     @admin.display(description="panel tools")
     def panel_tools(self, obj):
         query = urlencode({"wave": obj.slug})
         return format_html(
-            '<a href="{}?{}">dashboard</a> · <a href="{}?{}">experts</a>',
+            '<a href="{}?{}">dashboard</a> · <a href="{}?{}">experts</a> · '
+            '<a href="{}?{}">texts</a>',
             reverse("admin:surveys_wave_dashboard"),
             query,
             reverse("admin:surveys_wave_experts"),
+            query,
+            reverse("admin:surveys_wave_texts"),
             query,
         )
 
@@ -200,6 +239,7 @@ class WaveAdmin(AuditedAdminMixin, admin.ModelAdmin):
                 self.admin_site.admin_view(self.experts_view),
                 name="surveys_wave_experts",
             ),
+            *self.texts_urls(),
         ]
         return own + super().get_urls()
 
@@ -272,6 +312,11 @@ class WaveAdmin(AuditedAdminMixin, admin.ModelAdmin):
             csv_query=urlencode({"wave": wave.slug, "format": "csv"}) if wave else "",
             max_reminders=settings.INVITATION_MAX_REMINDERS,
             reminder_gap_hours=settings.INVITATION_REMINDER_MIN_GAP_HOURS,
+            texts=(
+                wave_texts_by_language(wave=wave)
+                if wave and user.has_perm(VIEW_PERMISSION)
+                else None
+            ),
         )
         return TemplateResponse(request, "admin/surveys/wave/dashboard.html", context)
 
@@ -395,9 +440,9 @@ class WaveAdmin(AuditedAdminMixin, admin.ModelAdmin):
             page=page,
             with_identity=with_identity,
             panels=list(
-                panels_scope(Panel.objects.all(), user=user, panel_field="pk").values_list(
-                    "code", "city_en"
-                )
+                panels_scope(Panel.objects.all(), user=user, panel_field="pk")
+                .annotate(city=text_subquery("panel", "city", "en"))
+                .values_list("code", "city")
             ),
             statuses=Invitation.Status.choices,
             panel=panel,

@@ -5,20 +5,91 @@ every expert, and the API never names one.
 """
 
 from django.conf import settings
+from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
 from project.uploads import upload_limit_text, upload_size_validator
 from surveys.imports import IMPORT_COLUMNS
 from surveys.models import Actor, Block, Item, Panel, Role, Scale, Wave
 
+# The texts of an object are ``InstrumentText`` rows (querysets prefetch ``texts``). English
+# and Russian are fields of their own, as they always were; the other languages are in an
+# object keyed by language.
+OTHER_LANGUAGES = [code for code, _name in settings.LANGUAGES if code not in ("en", "ru")]
+
+
+class TextField(serializers.CharField):
+    """One text of the object in one language; empty when it is missing."""
+
+    def __init__(self, field: str, language: str, **kwargs):
+        self.text_field, self.language = field, language
+        super().__init__(source="*", read_only=True, **kwargs)
+
+    def to_representation(self, value) -> str:
+        return value.text_map(self.text_field).get(self.language, "")
+
+
+@extend_schema_field({"type": "object", "additionalProperties": {"type": "string"}})
+class OtherLanguagesField(serializers.Field):
+    """``{language: text}`` of one field in the languages other than English and Russian."""
+
+    def __init__(self, field: str, **kwargs):
+        self.text_field = field
+        super().__init__(source="*", read_only=True, **kwargs)
+
+    def to_representation(self, value) -> dict[str, str]:
+        texts = value.text_map(self.text_field)
+        return {code: texts[code] for code in OTHER_LANGUAGES if code in texts}
+
+
+@extend_schema_field({"type": "object", "additionalProperties": {"type": "string"}})
+class AllLanguagesField(serializers.Field):
+    """``{language: text}`` of one field in every language it has."""
+
+    def __init__(self, field: str, **kwargs):
+        self.text_field = field
+        super().__init__(source="*", read_only=True, **kwargs)
+
+    def to_representation(self, value) -> dict[str, str]:
+        return value.text_map(self.text_field)
+
+
+@extend_schema_field(
+    {
+        "type": "object",
+        "additionalProperties": {"type": "object", "additionalProperties": {"type": "string"}},
+    }
+)
+class RoleTranslationsField(serializers.Field):
+    """A role's name and definition in the other languages: ``{"kk": {"name": ...}}``."""
+
+    def __init__(self, **kwargs):
+        super().__init__(source="*", read_only=True, **kwargs)
+
+    def to_representation(self, value) -> dict[str, dict[str, str]]:
+        texts = value.texts_by_language()
+        return {code: texts[code] for code in OTHER_LANGUAGES if code in texts}
+
 
 class ActorSerializer(serializers.ModelSerializer):
+    name_en = TextField("name", "en")
+    name_ru = TextField("name", "ru")
+    names = OtherLanguagesField("name", help_text='Other languages as {"kk": "...", ...}.')
+
     class Meta:
         model = Actor
         fields = ["code", "kind", "name_en", "name_ru", "names", "order"]
 
 
 class RoleSerializer(serializers.ModelSerializer):
+    name_en = TextField("name", "en")
+    name_ru = TextField("name", "ru")
+    definition_en = TextField("definition", "en")
+    definition_ru = TextField("definition", "ru")
+    translations = RoleTranslationsField(
+        help_text='Other languages as {"kk": {"name": "...", "definition": "..."}}.'
+    )
+
     class Meta:
         model = Role
         fields = [
@@ -36,13 +107,23 @@ class RoleSerializer(serializers.ModelSerializer):
 
 class PanelSerializer(serializers.ModelSerializer):
     actor = serializers.SlugRelatedField(slug_field="code", read_only=True)
+    city_en = TextField("city", "en")
+    city_ru = TextField("city", "ru")
+    cities = OtherLanguagesField("city", help_text='Other languages as {"kk": "...", ...}.')
 
     class Meta:
         model = Panel
-        fields = ["code", "city_en", "city_ru", "actor"]
+        fields = ["code", "city_en", "city_ru", "cities", "actor"]
 
 
 class ScaleSerializer(serializers.ModelSerializer):
+    low_label_en = TextField("low_label", "en")
+    low_label_ru = TextField("low_label", "ru")
+    high_label_en = TextField("high_label", "en")
+    high_label_ru = TextField("high_label", "ru")
+    low_labels = OtherLanguagesField("low_label", help_text="Other languages.")
+    high_labels = OtherLanguagesField("high_label", help_text="Other languages.")
+
     class Meta:
         model = Scale
         fields = [
@@ -53,6 +134,8 @@ class ScaleSerializer(serializers.ModelSerializer):
             "low_label_ru",
             "high_label_en",
             "high_label_ru",
+            "low_labels",
+            "high_labels",
         ]
 
 
@@ -76,6 +159,12 @@ class BlockSerializer(serializers.ModelSerializer):
     scale = ScaleSerializer(read_only=True)
     panels = serializers.SlugRelatedField(slug_field="code", many=True, read_only=True)
     items = BlockItemSerializer(many=True, read_only=True)
+    prompt_en = TextField("prompt", "en", help_text="Empty: the standard prompt.")
+    prompt_ru = TextField("prompt", "ru")
+    prompts = OtherLanguagesField("prompt", help_text="Other languages.")
+    titles = OtherLanguagesField(
+        "title", help_text="The block's own title in every language; empty: the standard one."
+    )
 
     class Meta:
         model = Block
@@ -88,21 +177,32 @@ class BlockSerializer(serializers.ModelSerializer):
             "panels",
             "prompt_en",
             "prompt_ru",
+            "prompts",
+            "titles",
             "items",
         ]
 
 
 class WaveSerializer(serializers.ModelSerializer):
+    languages = serializers.ListField(
+        source="language_codes",
+        child=serializers.CharField(),
+        read_only=True,
+        help_text="The languages the wave is fielded in.",
+    )
+
     class Meta:
         model = Wave
-        fields = ["slug", "title", "status", "opens_at", "closes_at", "is_synthetic"]
+        fields = ["slug", "title", "languages", "status", "opens_at", "closes_at", "is_synthetic"]
 
 
 class WaveInstrumentSerializer(WaveSerializer):
+    titles = AllLanguagesField("title", help_text="The title experts read, per language.")
+    landing = AllLanguagesField("landing", help_text="The landing page's text, per language.")
     instrument = BlockSerializer(source="blocks", many=True, read_only=True)
 
     class Meta(WaveSerializer.Meta):
-        fields = [*WaveSerializer.Meta.fields, "instrument"]
+        fields = [*WaveSerializer.Meta.fields, "titles", "landing", "instrument"]
 
 
 class ItemCodebookSerializer(serializers.ModelSerializer):

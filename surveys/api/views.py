@@ -27,7 +27,7 @@ from surveys.models import Actor, Block, Item, Panel, Role, Wave
 class ActorViewSet(viewsets.ReadOnlyModelViewSet):
     """States and organisations that hold and are ascribed roles."""
 
-    queryset = Actor.objects.all()
+    queryset = Actor.objects.prefetch_related("texts")
     serializer_class = serializers.ActorSerializer
     permission_classes = [HasRequiredPermissions]
     required_permissions = ("surveys.view_actor",)
@@ -38,7 +38,7 @@ class ActorViewSet(viewsets.ReadOnlyModelViewSet):
 class RoleViewSet(viewsets.ReadOnlyModelViewSet):
     """The role typology (Holsti 1970 and later additions) with its current texts."""
 
-    queryset = Role.objects.all()
+    queryset = Role.objects.prefetch_related("texts")
     serializer_class = serializers.RoleSerializer
     permission_classes = [HasRequiredPermissions]
     required_permissions = ("surveys.view_role",)
@@ -49,7 +49,7 @@ class RoleViewSet(viewsets.ReadOnlyModelViewSet):
 class PanelViewSet(viewsets.ReadOnlyModelViewSet):
     """The panels: the experts of one capital, tied to a state actor. Never the experts."""
 
-    queryset = Panel.objects.select_related("actor")
+    queryset = Panel.objects.select_related("actor").prefetch_related("texts")
     serializer_class = serializers.PanelSerializer
     permission_classes = [HasRequiredPermissions]
     required_permissions = ("surveys.view_panel",)
@@ -67,10 +67,11 @@ class WaveViewSet(viewsets.ReadOnlyModelViewSet):
     def get_queryset(self):
         waves = Wave.objects.order_by("-slug")
         if self.action == "retrieve":
+            items = Item.objects.select_related("role").prefetch_related("role__texts")
             blocks = Block.objects.select_related("holder", "subject", "scale").prefetch_related(
-                "panels", Prefetch("items", queryset=Item.objects.select_related("role"))
+                "texts", "scale__texts", "panels", Prefetch("items", queryset=items)
             )
-            waves = waves.prefetch_related(Prefetch("blocks", queryset=blocks))
+            waves = waves.prefetch_related("texts", Prefetch("blocks", queryset=blocks))
         return waves
 
     def get_serializer_class(self):
@@ -86,7 +87,7 @@ class ItemViewSet(mixins.ListModelMixin, viewsets.GenericViewSet):
         Item.objects.select_related(
             "block__wave", "block__holder", "block__subject", "block__scale", "role"
         )
-        .prefetch_related("block__panels")
+        .prefetch_related("block__panels", "role__texts")
         .order_by("block__wave__slug", "block__order", "order", "id")
     )
     serializer_class = serializers.ItemCodebookSerializer

@@ -4,13 +4,11 @@
 after the module; each test still runs in its own savepoint (the ``db`` fixture).
 """
 
-import importlib
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from io import StringIO
 
-from django.apps import apps as django_apps
 from django.contrib.auth.models import Group, User
 from django.core.management import call_command
 from django.db import transaction
@@ -19,8 +17,8 @@ from rest_framework.test import APIClient
 
 from surveys.groups import PANEL_ADMINS, RESEARCHERS, groups_sync
 from surveys.models import Expert, Invitation, Panel, Role
+from tests.factories import reference_data_restore
 
-REFERENCE_DATA = importlib.import_module("surveys.migrations.0003_typology_actors_default_scale")
 HOST = "127.0.0.1"
 
 
@@ -58,7 +56,7 @@ def users_create() -> ApiUsers:
 
 def demo_build() -> ApiUsers:
     if not Role.objects.exists():  # a transactional test emptied the tables before
-        REFERENCE_DATA.add_reference_data(django_apps, None)
+        reference_data_restore()
     call_command("seed_demo", stdout=StringIO())
     call_command("aggregate", "2021", "--sync", stdout=StringIO())
     call_command("aggregate", "2025", "--sync", stdout=StringIO())

@@ -12,7 +12,7 @@ from openpyxl import load_workbook
 
 from aggregation import exports
 from aggregation.exports.formulas import formula_neutralise
-from surveys.models import Panel, Wave
+from surveys.models import InstrumentText, Panel, Wave
 
 pytestmark = pytest.mark.django_db
 
@@ -52,7 +52,10 @@ def hostile_wave(demo):
     wave = Wave.objects.get(slug="2021")
     wave.title = TITLE
     wave.save(update_fields=["title"])
-    Panel.objects.filter(code="MOW").update(code="=1+1", city_en="@SUM(1)")
+    Panel.objects.filter(code="MOW").update(code="=1+1")
+    InstrumentText.objects.filter(panel__code="=1+1", field="city", language="en").update(
+        text="@SUM(1)"
+    )
     return wave
 
 

@@ -23,7 +23,7 @@ from surveys.models import (
     Response,
 )
 from tests.conftest import login_with_second_factor
-from tests.factories import survey_open
+from tests.factories import PanelFactory, survey_open
 
 pytestmark = pytest.mark.django_db
 
@@ -35,9 +35,7 @@ def surveys(reference_data):
     """Two panels of one open wave, one expert each, both with a submitted response that
     has ratings and a comment."""
     mow = survey_open(language="en", other_panel_block=False)
-    yer_panel = Panel.objects.create(
-        code="YER", city_en="Yerevan", city_ru="Ереван", actor=mow.panel.actor
-    )
+    yer_panel = PanelFactory(code="YER", city_en="Yerevan", city_ru="Ереван", actor=mow.panel.actor)
     yer_expert = Expert.objects.create(
         panel=yer_panel, name="Anna Hakobyan", email="anna@example.org", language="en"
     )

@@ -13,6 +13,9 @@ from tests.conftest import login_with_second_factor
 
 pytestmark = pytest.mark.django_db
 
+# The management form of the wave page's texts inline, with no text.
+NO_TEXTS = {"texts-TOTAL_FORMS": "0", "texts-INITIAL_FORMS": "0"}
+
 
 @pytest.fixture
 def boss() -> User:
@@ -32,7 +35,7 @@ def test_a_wave_is_created_as_a_draft_whatever_is_posted(client, boss):
     login_with_second_factor(client, boss)
     client.post(
         reverse("admin:surveys_wave_add"),
-        {"slug": "2027", "title": "Wave 2027", "status": "open"},
+        {"slug": "2027", "title": "Wave 2027", "status": "open", **NO_TEXTS},
     )
     assert Wave.objects.get(slug="2027").status == Wave.Status.DRAFT
 

@@ -7,6 +7,7 @@ from django.core.management import call_command
 
 from surveys.models import Expert, Invitation, Panel, Rating, Response, Wave
 from surveys.services import token_hash
+from surveys.texts.selectors import wave_texts_by_language
 
 pytestmark = pytest.mark.django_db
 
@@ -76,3 +77,53 @@ def test_demo_plants_the_seeds_role_profiles():
     assert mean("MOW", "RUS", "ARM", "expectation", "protectee") > 8
     assert mean("YER", "ARM", "ARM", "conception", "independent") > 7
     assert mean("YER", "ARM", "ARM", "conception", "protectee") < 4
+
+
+def test_each_panels_experts_read_their_capitals_language():
+    seed()
+    languages = dict(Expert.objects.values_list("panel__code", "language").distinct())
+    assert languages == {"MOW": "ru", "AST": "kk", "YER": "hy", "BIS": "ky", "DYU": "tg"}
+    for code, language in languages.items():
+        invitation = Invitation.objects.filter(wave__slug="2025", expert__panel__code=code).first()
+        assert invitation.language == language
+
+
+def test_the_demo_instrument_is_complete_in_six_languages_drafted_ones_draft():
+    seed()
+    for wave in Wave.objects.all():
+        assert wave.language_codes == ["en", "ru", "kk", "hy", "ky", "tg"]
+        languages = {texts.language: texts for texts in wave_texts_by_language(wave=wave)}
+        for code, texts in languages.items():
+            assert texts.complete, (wave.slug, code, [slot.key for slot in texts.missing])
+            if code in ("en", "ru"):
+                assert not texts.drafts, (wave.slug, code)
+            else:
+                assert len(texts.drafts) == texts.total, (wave.slug, code)
+        keys = {slot.key for slot, _text in languages["kk"].drafts}
+        assert {"wave.title", "wave.landing", "block.1.title", "block.1.prompt"} <= keys
+        assert {"role.protectee.definition", "actor.KAZ.name", "panel.AST.city"} <= keys
+        assert {"scale.1.low_label", "scale.1.high_label"} <= keys
+
+
+@pytest.mark.parametrize(
+    ("panel", "language", "words"),
+    [
+        ("AST", "kk", ["Өңірдегі сыртқы саяси рөлдер", "Астана", "тексеруін күтуде"]),
+        ("YER", "hy", ["Արտաքին քաղաքական դերերը", "Երևան", "ստուգմանը"]),
+        ("BIS", "ky", ["Аймактагы тышкы саясий ролдор", "Бишкек", "текшерүүсүн"]),
+        ("DYU", "tg", ["Нақшҳои сиёсати хориҷӣ", "Душанбе", "соҳибзабон"]),
+    ],
+)
+def test_a_demo_link_opens_in_its_panels_language(client, panel, language, words):
+    tokens = [
+        line.strip().rstrip("/").rsplit("/", 1)[1] for line in seed().splitlines() if "/s/" in line
+    ]
+    links = {token_hash(token): token for token in tokens}
+    invitation = Invitation.objects.filter(
+        token_hash__in=list(links), expert__panel__code=panel
+    ).first()
+    html = client.get(f"/s/{links[invitation.token_hash]}/").content.decode()
+    assert f'<html lang="{language}"' in html
+    for word in words:
+        assert word in html, word
+    assert ' lang="ru"' not in html.replace('<option value="ru" lang="ru"', ""), "no fallback"

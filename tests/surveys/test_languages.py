@@ -13,12 +13,17 @@ from unittest import mock
 
 import pytest
 from django.conf import settings
+from django.db.models import Q
 from django.urls import reverse
 from django.utils import translation
 from django.utils.translation import gettext, trans_real
 
+from surveys import selectors
 from surveys.middleware import language_override, translation_fallbacks_install
-from surveys.models import Actor, Invitation, Item
+from surveys.models import InstrumentText, Invitation, Item
+from surveys.texts.selectors import LocalText
+from surveys.texts.services import text_set
+from surveys.wording import TEXT_SLOT, sentence_fill
 from tests.factories import survey_open
 from tests.test_translations import PLACEHOLDER, messages
 
@@ -174,21 +179,20 @@ def test_landing_page_is_translated(client):
     assert "3 страницы, 8 вопросов, около 2 минут." in html
 
 
-def test_kazakh_page_is_kazakh_with_typology_texts_falling_back(client):
+def test_kazakh_page_has_the_kazakh_instrument_and_falls_back_with_its_lang(client):
     survey = survey_open(language="kk")
-    first, second = survey.items(0)[:2]
-    first.fielded_texts["kk"] = {"name": "Қорғалушы", "definition": "Қазақша анықтама."}
-    first.save()
-    Actor.objects.filter(code="ARM").update(names={"kk": "Армения (kk)"})
+    second = survey.items(0)[1]
+    second.fielded_texts.pop("kk")  # as if the role had no Kazakh text when the wave opened
+    second.save()
     client.post(survey.url, {"consent": "on"})
     html = html_of(client, block_url(survey))
     assert '<html lang="kk"' in html
     assert ">Келесі<" in html and ">Артқа<" in html and "Бағалай алмаймын" in html
     assert "Не могу судить" not in html, "the interface is all Kazakh"
-    assert '<legend class="role-name">Қорғалушы</legend>' in html
-    assert "Қазақша анықтама." in html
-    assert f'<legend class="role-name">{second.role.name_ru}</legend>' in html
-    assert "Күтілімдер: Россия → Армения (kk)" in html, "actor names from the typology data"
+    assert '<legend class="role-name">Қорғалушы</legend>' in html, "the fielded Kazakh text"
+    russian = second.fielded_texts["ru"]["name"]
+    assert f'<legend class="role-name" lang="ru">{russian}</legend>' in html
+    assert "Ресей → Армения" in html, "actor names in Kazakh"
 
 
 @pytest.mark.parametrize("language", ["hy", "ky", "tg"])
@@ -268,13 +272,15 @@ def test_unknown_lang_parameter_changes_nothing(client):
     assert Invitation.objects.get(pk=survey.invitation.pk).language == "ru"
 
 
-def test_switcher_form_on_every_page(client):
-    survey = consented(client, "ru")
+def test_switcher_form_on_every_page_offers_the_waves_languages(client):
+    survey = survey_open(language="ru", languages=("hy", "tg"))
+    client.post(survey.url, {"consent": "on"})
     html = html_of(client, block_url(survey))
     assert f'action="{reverse("surveys:language", args=[survey.token])}"' in html
     for code, name in [("en", "English"), ("ru", "Русский"), ("hy", "Հայերեն"), ("tg", "Тоҷикӣ")]:
         assert f'<option value="{code}" lang="{code}"' in html
         assert name in html
+    assert '<option value="kk"' not in html, "Kazakh: the wave is not fielded in it"
     page = client.post(
         reverse("surveys:language", args=[survey.token]),
         {"language": "hy", "next": block_url(survey, 1)},
@@ -298,11 +304,84 @@ def test_switcher_refuses_an_unknown_language(client):
     assert Invitation.objects.get(pk=survey.invitation.pk).language == "ru"
 
 
+def test_switcher_refuses_a_language_the_wave_is_not_fielded_in(client):
+    survey = consented(client, "ru")
+    page = client.post(reverse("surveys:language", args=[survey.token]), {"language": "hy"})
+    assert page.status_code == 400
+    assert Invitation.objects.get(pk=survey.invitation.pk).language == "ru"
+
+
+def test_an_invitation_in_a_language_the_wave_lacks_reads_russian(client):
+    survey = consented(client, "ru")
+    Invitation.objects.filter(pk=survey.invitation.pk).update(language="kk")
+    html = html_of(client, block_url(survey))
+    assert '<html lang="ru"' in html
+    assert '<option value="ru" lang="ru" selected>' in html
+
+
 def test_role_texts_are_those_fielded_with_the_wave(client):
     survey = consented(client, "en")
     item = Item.objects.get(pk=survey.items(0)[0].pk)
-    item.role.name_en = "Renamed after opening"
-    item.role.save()
+    text_set(owner=item.role, field="name", language="en", text="Renamed after opening")
     html = html_of(client, block_url(survey))
     assert "Renamed after opening" not in html
     assert '<legend class="role-name">Protectee</legend>' in html
+
+
+# Fallbacks carry the language of the text shown -------------------------------------------
+
+
+def test_texts_shown_in_another_language_carry_its_lang(client):
+    survey = survey_open(language="kk")
+    InstrumentText.objects.filter(
+        Q(actor__code="RUS") | Q(scale__name="0–10", field="low_label") | Q(wave=survey.wave),
+        language="kk",
+    ).delete()  # as if removed after opening: the pages fall back to Russian
+    selectors.questionnaire_cache_clear()
+    client.post(survey.url, {"consent": "on"})
+    html = html_of(client, block_url(survey))
+    assert '<html lang="kk"' in html
+    assert '<span lang="ru">Россия</span> → Армения' in html, "the holder's name in Russian"
+    assert '<span lang="ru">совсем нет</span>' in html, "the scale's end in Russian"
+    assert '<span class="visually-hidden" lang="ru"> – совсем нет</span>' in html
+    title = survey.wave.text_map("title")["ru"]
+    assert f'<p class="site-title"><span lang="ru">{title}</span></p>' in html
+    assert "Қорғалушы" in html, "the texts that are there stay Kazakh"
+
+
+def test_a_sentence_in_another_language_is_a_span_with_its_names_marked_inside():
+    sentence = sentence_fill(
+        LocalText("Ожидания: {holder} → {subject}", lang="ru"),
+        {"holder": LocalText("Ресей"), "subject": LocalText("Армения", lang="ru")},
+        slot=TEXT_SLOT,
+        language="kk",
+    )
+    assert sentence.text == "Ожидания: Ресей → Армения"
+    assert (
+        sentence.html == '<span lang="ru">Ожидания: <span lang="kk">Ресей</span> → Армения</span>'
+    )
+
+
+def test_a_sentence_escapes_its_texts():
+    sentence = sentence_fill(
+        LocalText("<b>{subject}</b> & co"),
+        {"subject": LocalText("<i>X</i>", lang="ru")},
+        slot=TEXT_SLOT,
+        language="kk",
+    )
+    assert (
+        sentence.html == '&lt;b&gt;<span lang="ru">&lt;i&gt;X&lt;/i&gt;</span>&lt;/b&gt; &amp; co'
+    )
+
+
+def test_the_landing_page_shows_the_waves_text_in_the_language(client):
+    survey = survey_open(language="kk")
+    text_set(owner=survey.wave, field="landing", language="kk", text="Бірінші.\n\nЕкінші.")
+    text_set(owner=survey.wave, field="landing", language="ru", text="Первый.")
+    selectors.questionnaire_cache_clear()
+    html = html_of(client, survey.url)
+    assert '<div class="introduction">' in html
+    assert "<p>Бірінші.</p><p>Екінші.</p>" in html.replace("\n", "").replace("    ", "")
+    Invitation.objects.filter(pk=survey.invitation.pk).update(language="en")
+    html = html_of(client, survey.url)
+    assert '<div class="introduction" lang="ru">' in html, "no English text: the Russian one"

@@ -5,14 +5,14 @@ from django.core.exceptions import ValidationError
 
 from surveys import services
 from surveys.models import Item, Wave
+from surveys.texts.services import text_set
 
 
 def test_opening_freezes_role_texts_as_fielded(draft_wave, roles):
     services.wave_open(wave=draft_wave)
     item = Item.objects.filter(block__wave=draft_wave, role=roles["protectee"]).first()
     assert item.fielded_texts["ru"]["name"] == "Опекаемый"
-    roles["protectee"].name_en = "Client state"
-    roles["protectee"].save()
+    text_set(owner=roles["protectee"], field="name", language="en", text="Client state")
     item.refresh_from_db()
     assert item.role_texts()["en"]["name"] == "Protectee"
 

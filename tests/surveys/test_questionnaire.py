@@ -18,8 +18,9 @@ from django.utils import timezone
 
 from surveys import questionnaire, selectors
 from surveys.models import (
-    Actor,
+    AppliedBlockChange,
     BlockComment,
+    InstrumentText,
     Invitation,
     Rating,
     Response,
@@ -729,7 +730,9 @@ def test_kept_questionnaires_are_per_wave_and_panel(client, survey):
 def test_actor_names_edited_while_open_show_once_the_kept_copy_expires(client, survey, mocker):
     consent(client, survey)
     assert "How strongly does Russia expect" in client.get(block_url(survey, 0)).content.decode()
-    Actor.objects.filter(code="RUS").update(name_en="The Russian Federation")
+    InstrumentText.objects.filter(actor__code="RUS", field="name", language="en").update(
+        text="The Russian Federation"
+    )
     assert "Russia expect" in client.get(block_url(survey, 0)).content.decode(), "kept"
     later = selectors._clock() + selectors.QUESTIONNAIRE_CACHE_SECONDS + 1
     mocker.patch("surveys.selectors._clock", return_value=later)
@@ -791,6 +794,23 @@ def test_an_older_change_never_overwrites_a_newer_one(client, survey):
     newest = autosave(client, survey, 0, [4, None, None], change_id="d" * 32, sequence=2001)
     assert newest.json()["applied"] is True
     assert stored(Response.objects.get()) == {items[0].pk: (4, False, None)}
+
+
+def test_the_order_of_changes_is_kept_with_the_answers_and_dropped_when_the_wave_closes(
+    client, survey
+):
+    """The record of the last change lives in the database, in the page's transaction."""
+    consent(client, survey)
+    autosave(client, survey, 0, [3, None, None], change_id="b" * 32, sequence=2000)
+    cache.clear()  # nothing of the ordering lives in the cache
+    older = autosave(client, survey, 0, [9, 9, 9], change_id="c" * 32, sequence=1999)
+    assert older.json()["applied"] is False
+    response = Response.objects.get()
+    assert list(response.applied_block_changes.values_list("change_id", "sequence")) == [
+        ("b" * 32, 2000)
+    ]
+    wave_close(wave=response.wave)  # cuts the responses from their experts (linkage)
+    assert not AppliedBlockChange.objects.exists()
 
 
 def test_a_page_posted_without_javascript_is_newer_than_earlier_changes(client, survey):
