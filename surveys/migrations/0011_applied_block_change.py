@@ -5,23 +5,45 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('surveys', '0010_drop_plaintext_api_tokens'),
+        ("surveys", "0010_drop_plaintext_api_tokens"),
     ]
 
     operations = [
         migrations.CreateModel(
-            name='AppliedBlockChange',
+            name="AppliedBlockChange",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('change_id', models.CharField(blank=True, max_length=64)),
-                ('sequence', models.BigIntegerField()),
-                ('block', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='+', to='surveys.block')),
-                ('response', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='applied_block_changes', to='surveys.response')),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                ("change_id", models.CharField(blank=True, max_length=64)),
+                ("sequence", models.BigIntegerField()),
+                (
+                    "block",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="+",
+                        to="surveys.block",
+                    ),
+                ),
+                (
+                    "response",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="applied_block_changes",
+                        to="surveys.response",
+                    ),
+                ),
             ],
             options={
-                'constraints': [models.UniqueConstraint(fields=('response', 'block'), name='one_applied_change_per_block')],
+                "constraints": [
+                    models.UniqueConstraint(
+                        fields=("response", "block"), name="one_applied_change_per_block"
+                    )
+                ],
             },
         ),
     ]
