@@ -33,7 +33,9 @@ def _complete_runs():
     return AggregationRun.objects.filter(status=AggregationRun.Status.COMPLETE)
 
 
-RUNS = Vocabulary(stored=lambda: _complete_runs().order_by("pk").values_list("pk", flat=True))
+RUNS = Vocabulary(
+    stored=lambda: _complete_runs().order_by("pk").values_list("pk", flat=True), numeric=True
+)
 ESTIMATORS = Vocabulary(
     stored=lambda: sorted(
         {engine.ESTIMATOR_NAME, *_complete_runs().values_list("estimator_name", flat=True)}
@@ -127,8 +129,8 @@ class RatingFilter(django_filters.FilterSet):
     pseudonym = ListFilter(
         "response__pseudonym",
         vocabulary=PSEUDONYMS,
-        help_text="A response's pseudonym (`R-7KQ2M9XD`); one that names no response "
-        "matches nothing.",
+        help_text="A response's pseudonym (`R-7KQ2M9XD`, any case); one that names no "
+        "response matches nothing.",
     )
     source = ListFilter(
         "response__source",
@@ -136,10 +138,18 @@ class RatingFilter(django_filters.FilterSet):
         help_text="web: answered in the web form; import: imported from a file.",
     )
     cannot_judge = BooleanValueFilter("cannot_judge", help_text="The expert could not judge.")
-    value_min = IntegerFilter(field_name="value", lookup_expr="gte", **SMALLINT)
-    value_max = IntegerFilter(field_name="value", lookup_expr="lte", **SMALLINT)
-    confidence_min = IntegerFilter(field_name="confidence", lookup_expr="gte", **SMALLINT)
-    confidence_max = IntegerFilter(field_name="confidence", lookup_expr="lte", **SMALLINT)
+    value_min = IntegerFilter(
+        field_name="value", lookup_expr="gte", help_text="Values from this on.", **SMALLINT
+    )
+    value_max = IntegerFilter(
+        field_name="value", lookup_expr="lte", help_text="Values up to this.", **SMALLINT
+    )
+    confidence_min = IntegerFilter(
+        field_name="confidence", lookup_expr="gte", help_text="Confidence from this on.", **SMALLINT
+    )
+    confidence_max = IntegerFilter(
+        field_name="confidence", lookup_expr="lte", help_text="Confidence up to this.", **SMALLINT
+    )
 
     class Meta:
         model = Rating

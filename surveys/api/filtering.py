@@ -41,6 +41,7 @@ class Vocabulary:
     pattern: str | None = None
     normalise: Callable[[str], str] = str
     pattern_code: str = "invalid"
+    numeric: bool = False  # whole numbers (ids): integers in the schema
 
     def values(self) -> list[str]:
         stored = [str(value) for value in self.stored()] if self.stored is not None else []
@@ -49,7 +50,7 @@ class Vocabulary:
     def match(self, given: list[str]) -> list[str]:
         """The stored spelling of each given value, or a ValidationError listing the allowed."""
         if self.pattern is not None:
-            if not all(re.fullmatch(self.pattern, value) for value in given):
+            if not all(re.match(self.pattern, value) for value in given):
                 raise ValidationError("invalid", code=self.pattern_code)
             return list(dict.fromkeys(self.normalise(value) for value in given))
         allowed = self.values()
@@ -98,8 +99,8 @@ class ListFilter(django_filters.Filter):
         super().__init__(field_name=field_name, lookup_expr="in", vocabulary=vocabulary, **kwargs)
 
     def openapi_schema(self) -> dict:
-        item = build_basic_type(OpenApiTypes.STR)
         vocabulary = self.extra["vocabulary"]
+        item = build_basic_type(OpenApiTypes.INT if vocabulary.numeric else OpenApiTypes.STR)
         if vocabulary.fixed and vocabulary.stored is None and vocabulary.pattern is None:
             item["enum"] = list(vocabulary.fixed)
         if vocabulary.pattern is not None:
@@ -185,7 +186,9 @@ def _description(name: str, filter_) -> str:
     if isinstance(filter_, ListFilter):
         vocabulary = filter_.extra["vocabulary"]
         text += " " + LIST_SYNTAX.format(name=name)
-        if vocabulary.pattern is None:
+        if vocabulary.numeric:
+            text += " Another value is a 400."
+        elif vocabulary.pattern is None:
             text += " Any case (normalised to the stored one); another value is a 400."
             if vocabulary.fixed and vocabulary.stored is None:
                 text += " Values: " + ", ".join(f"`{value}`" for value in vocabulary.fixed) + "."

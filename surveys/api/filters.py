@@ -29,7 +29,7 @@ ITEMS = Vocabulary(
     stored=lambda: Item.objects.order_by("code").values_list("code", flat=True).distinct()
 )
 PSEUDONYMS = Vocabulary(
-    pattern=r"[Rr]-[0-9A-Za-z]{1,13}", normalise=str.upper, pattern_code="invalid_pseudonym"
+    pattern=r"^[Rr]-[0-9A-Za-z]{1,13}$", normalise=str.upper, pattern_code="invalid_pseudonym"
 )
 SOURCES = Vocabulary(fixed=tuple(Response.Source.values))
 

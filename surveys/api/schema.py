@@ -29,7 +29,7 @@ class ParameterErrorSerializer(serializers.Serializer):
 
 
 class ErrorSerializer(serializers.Serializer):
-    """Every error of the API: ``detail``, and for a bad query the parameters at fault."""
+    """Every error of the API: `detail`, and for a bad query the parameters at fault."""
 
     detail = serializers.CharField()
     errors = serializers.DictField(child=ParameterErrorSerializer(), required=False)
