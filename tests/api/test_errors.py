@@ -3,6 +3,7 @@ errors, a bad host, the schema's own errors, with DEBUG on or off; other paths k
 
 import pytest
 from django.core.cache import cache
+from django.db import OperationalError
 
 from aggregation.api import views as aggregation_views
 from tests.api.demo import api_client
@@ -75,6 +76,17 @@ def test_a_server_error_is_a_json_500(demo, settings, monkeypatch, debug):
     client.raise_request_exception = False
     body = assert_json(client.get("/api/v1/cells/"), 500)
     assert body == {"detail": "Internal Server Error."}
+
+
+def test_a_lost_database_is_a_json_503_with_a_detail(demo, monkeypatch):
+    def lost(self):
+        raise OperationalError("server closed the connection unexpectedly")
+
+    monkeypatch.setattr(aggregation_views.CellViewSet, "get_queryset", lost)
+    response = api_client(demo.researcher).get("/api/v1/cells/")
+    body = assert_json(response, 503)
+    assert "try again" in body["detail"]
+    assert response["Retry-After"]
 
 
 def test_a_bad_host_is_a_json_400(demo):
