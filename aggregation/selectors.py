@@ -447,16 +447,16 @@ class _ExpertStatusQuery:
 # API and exports ---------------------------------------------------------------------------
 
 
-def runs_latest_complete_ids():
-    """A subquery of the newest complete run's id of every wave that has one.
+def runs_latest_complete_ids(*, estimator: str | None = None):
+    """A subquery of the newest complete run's id of every wave that has one (of
+    ``estimator``, if given).
 
     For ``filter(run_id__in=...)``: the API's results and trends read these runs only.
     """
-    newest = (
-        AggregationRun.objects.filter(wave=OuterRef("pk"), status=AggregationRun.Status.COMPLETE)
-        .order_by("-finished_at", "-pk")
-        .values("pk")[:1]
-    )
+    runs = AggregationRun.objects.filter(wave=OuterRef("pk"), status=AggregationRun.Status.COMPLETE)
+    if estimator is not None:
+        runs = runs.filter(estimator_name=estimator)
+    newest = runs.order_by("-finished_at", "-pk").values("pk")[:1]
     return (
         Wave.objects.annotate(newest_run_id=Subquery(newest))
         .filter(newest_run_id__isnull=False)

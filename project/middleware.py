@@ -23,19 +23,26 @@ requested more than ``INVITATION_LINK_RATE_LIMIT`` times in a window, before any
 work; it counts per token hash in Django's cache (``CACHES``: Redis in production, so that
 all web processes share the count) and never looks at the client's address.
 It answers 415 to a post to a link that is not a form.
+
+``ApiJsonErrorsMiddleware`` makes every error under ``/api/`` JSON: Django's own error pages
+(404 for a path no route matches, 500, 400 for a bad host, even the DEBUG pages) become
+``{"detail": …}``, with the same status and headers. The API's views answer JSON themselves.
 """
 
+import contextlib
 import hashlib
 import logging
 import re
 import time
 from collections.abc import Callable
+from http import HTTPStatus
 
 from django.conf import settings
 from django.core.cache import cache
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.middleware.csrf import CsrfViewMiddleware
 from django.template.loader import render_to_string
+from django.urls import NoReverseMatch, reverse
 from django.utils.cache import add_never_cache_headers
 from django.utils.decorators import decorator_from_middleware
 from django.utils.translation import gettext
@@ -168,3 +175,46 @@ def unsupported_media_type(request: HttpRequest) -> HttpResponse:
         response = HttpResponse(render_to_string("surveys/bad_request.html", context), status=415)
     add_never_cache_headers(response)
     return response
+
+
+API_PREFIX = "/api/"
+
+
+class ApiJsonErrorsMiddleware:
+    """Errors under ``/api/`` that a view of the API did not render become JSON."""
+
+    def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]):
+        self.get_response = get_response
+
+    def __call__(self, request: HttpRequest) -> HttpResponse:
+        response = self.get_response(request)
+        if (
+            not request.path.startswith(API_PREFIX)
+            or response.status_code < 400
+            or response.streaming
+            or getattr(response, "accepted_renderer", None) is not None  # rendered by DRF
+            or "json" in response.get("Content-Type", "")
+        ):
+            return response
+        return api_error_json(response)
+
+
+def api_error_json(response: HttpResponse) -> JsonResponse:
+    """``response``'s status and headers, with ``{"detail": …}`` as its body."""
+    try:
+        detail = HTTPStatus(response.status_code).phrase + "."
+    except ValueError:
+        detail = "Error."
+    body = {"detail": detail}
+    if response.status_code == 404:
+        body["detail"] = "Not found: no endpoint has this address."
+        with contextlib.suppress(NoReverseMatch):  # a URLconf without the API
+            body["api_root"] = reverse("api-root")
+    replacement = JsonResponse(body, status=response.status_code)
+    for header, value in response.items():
+        if header.lower() not in ("content-type", "content-length"):
+            replacement[header] = value
+    replacement.cookies = response.cookies
+    # Django logs an error response once: keep its note that this one was logged already.
+    replacement._has_been_logged = getattr(response, "_has_been_logged", False)
+    return replacement

@@ -41,7 +41,8 @@ def database_unavailable(request: HttpRequest) -> HttpResponse:
         "please try again in a minute."
     )
     if _wants_json(request):
-        response = JsonResponse({"ok": False, "errors": [message]}, status=503)
+        # "detail" as in every error of the API; "ok" and "errors" as the autosave reads them.
+        response = JsonResponse({"ok": False, "errors": [message], "detail": message}, status=503)
     else:
         response = HttpResponse(
             render_to_string("surveys/unavailable.html", {"message": message}), status=503

@@ -1,60 +1,101 @@
-"""Filters of the results, trends and raw ratings: every dimension of the cube, by code."""
+"""Filters of the results, trends and raw ratings: every dimension of the cube each table has.
+
+Results (cells, comparisons, reliability, trends) read each wave's newest complete run; with
+``estimator``, each wave's newest complete run of that estimator; with ``run``, exactly the
+complete runs given. A filter a table has no column for is not offered: asking for it is a
+400 (comparisons have no panel, holder or perspective column).
+"""
 
 import django_filters
+from django.db.models import Q
 
-from aggregation.models import CellResult, ComparisonResult, ReliabilityResult
+from aggregation import engine
+from aggregation.models import AggregationRun, CellResult, ComparisonResult, ReliabilityResult
 from aggregation.selectors import runs_latest_complete_ids
+from surveys.api.filtering import BooleanValueFilter, IntegerFilter, ListFilter, Vocabulary
 from surveys.api.filters import (
-    CodeInFilter,
-    IntegerFilter,
-    code_filter,
+    PSEUDONYMS,
+    SOURCES,
+    actor_filter,
+    panel_filter,
     panel_or_pooled_filter,
     perspective_filter,
+    role_filter,
+    wave_filter,
 )
 from surveys.models import Rating
 
 SMALLINT = {"min_value": -32768, "max_value": 32767}
+COMPARISON_METHODS = ("welch", "paired")  # the values of aggregation.stats.Difference.method
+
+
+def _complete_runs():
+    return AggregationRun.objects.filter(status=AggregationRun.Status.COMPLETE)
+
+
+RUNS = Vocabulary(
+    stored=lambda: _complete_runs().order_by("pk").values_list("pk", flat=True), numeric=True
+)
+ESTIMATORS = Vocabulary(
+    stored=lambda: sorted(
+        {engine.ESTIMATOR_NAME, *_complete_runs().values_list("estimator_name", flat=True)}
+    )
+)
+PRESETS = Vocabulary(fixed=tuple(engine.PRESETS))
 
 
 class LatestRunFilterSet(django_filters.FilterSet):
-    """Results of each wave's newest complete run, or of the complete run given as ``run``."""
+    """Results of each wave's newest complete run (of each estimator asked for), or of the
+    complete runs given as ``run``."""
 
-    wave = code_filter("run__wave__slug", "Wave slug")
-    run = IntegerFilter(
-        field_name="run_id",
-        min_value=1,
+    wave = wave_filter("run__wave__slug")
+    run = ListFilter(
+        "run_id",
+        vocabulary=RUNS,
         help_text="A complete aggregation run's id; default: each wave's newest complete run.",
+    )
+    estimator = ListFilter(
+        "run__estimator_name",
+        vocabulary=ESTIMATORS,
+        help_text="Estimator; without `run`, each wave's newest complete run of it.",
     )
 
     def filter_queryset(self, queryset):
         queryset = super().filter_queryset(queryset)
-        if self.form.cleaned_data.get("run") is None:
-            queryset = queryset.filter(run_id__in=runs_latest_complete_ids())
+        if not self.form.cleaned_data.get("run"):
+            estimators = self.form.cleaned_data.get("estimator") or [None]
+            newest = Q()
+            for estimator in estimators:
+                newest |= Q(run_id__in=runs_latest_complete_ids(estimator=estimator))
+            queryset = queryset.filter(newest)
         return queryset
 
 
 class CellFilter(LatestRunFilterSet):
     panel = panel_or_pooled_filter("panel__code")
-    holder = code_filter("holder__code", "Holder actor code")
-    subject = code_filter("subject__code", "Subject actor code")
+    holder = actor_filter("holder__code", "Holder")
+    subject = actor_filter("subject__code", "Subject")
     perspective = perspective_filter("perspective")
-    role = code_filter("role__code", "Role code")
+    role = role_filter("role__code")
 
     class Meta:
         model = CellResult
         fields = []
 
 
+class TrendFilter(CellFilter):
+    """The cells of each wave's newest complete run, in cell order, then by wave."""
+
+
 class ComparisonFilter(LatestRunFilterSet):
-    preset = CodeInFilter(
-        field_name="preset",
-        lookup_expr="in",
-        help_text="ascribed_vs_conceived, conception_vs_performance, ego_vs_perceived_alter, "
-        "perceived_vs_actual_expectation; several comma-separated.",
+    preset = ListFilter("preset", vocabulary=PRESETS, help_text="The named comparison.")
+    subject = actor_filter("subject__code", "Subject")
+    role = role_filter("role__code")
+    method = ListFilter(
+        "method",
+        vocabulary=Vocabulary(fixed=COMPARISON_METHODS),
+        help_text="welch: independent samples; paired: the same experts on both sides.",
     )
-    subject = code_filter("subject__code", "Subject actor code")
-    role = code_filter("role__code", "Role code")
-    method = CodeInFilter(field_name="method", lookup_expr="in", help_text="welch or paired.")
 
     class Meta:
         model = ComparisonResult
@@ -62,45 +103,53 @@ class ComparisonFilter(LatestRunFilterSet):
 
 
 class ReliabilityFilter(LatestRunFilterSet):
-    panel = code_filter("panel__code", "Panel code")
-    holder = code_filter("block__holder__code", "Holder actor code")
-    subject = code_filter("block__subject__code", "Subject actor code")
+    panel = panel_filter("panel__code")
+    holder = actor_filter("block__holder__code", "Holder")
+    subject = actor_filter("block__subject__code", "Subject")
     perspective = perspective_filter("block__perspective")
-    block = IntegerFilter(field_name="block__order", min_value=0, max_value=32767)
+    block = IntegerFilter(
+        field_name="block__order",
+        min_value=0,
+        max_value=32767,
+        help_text="The block's number in its wave.",
+    )
 
     class Meta:
         model = ReliabilityResult
         fields = []
 
 
-class TrendFilter(django_filters.FilterSet):
-    """Trends always read each wave's newest complete run."""
-
-    wave = code_filter("run__wave__slug", "Wave slug")
-    panel = panel_or_pooled_filter("panel__code")
-    holder = code_filter("holder__code", "Holder actor code")
-    subject = code_filter("subject__code", "Subject actor code")
-    perspective = perspective_filter("perspective")
-    role = code_filter("role__code", "Role code")
-
-    class Meta:
-        model = CellResult
-        fields = []
-
-
 class RatingFilter(django_filters.FilterSet):
-    wave = code_filter("response__wave__slug", "Wave slug")
-    panel = code_filter("response__panel__code", "Panel code")
-    holder = code_filter("item__block__holder__code", "Holder actor code")
-    subject = code_filter("item__block__subject__code", "Subject actor code")
+    wave = wave_filter("response__wave__slug")
+    panel = panel_filter("response__panel__code")
+    holder = actor_filter("item__block__holder__code", "Holder")
+    subject = actor_filter("item__block__subject__code", "Subject")
     perspective = perspective_filter("item__block__perspective")
-    role = code_filter("item__role__code", "Role code")
-    pseudonym = code_filter("response__pseudonym", "Response pseudonym")
-    cannot_judge = django_filters.BooleanFilter()
-    value_min = IntegerFilter(field_name="value", lookup_expr="gte", **SMALLINT)
-    value_max = IntegerFilter(field_name="value", lookup_expr="lte", **SMALLINT)
-    confidence_min = IntegerFilter(field_name="confidence", lookup_expr="gte", **SMALLINT)
-    confidence_max = IntegerFilter(field_name="confidence", lookup_expr="lte", **SMALLINT)
+    role = role_filter("item__role__code")
+    pseudonym = ListFilter(
+        "response__pseudonym",
+        vocabulary=PSEUDONYMS,
+        help_text="A response's pseudonym (`R-7KQ2M9XD`, any case); one that names no "
+        "response matches nothing.",
+    )
+    source = ListFilter(
+        "response__source",
+        vocabulary=SOURCES,
+        help_text="web: answered in the web form; import: imported from a file.",
+    )
+    cannot_judge = BooleanValueFilter("cannot_judge", help_text="The expert could not judge.")
+    value_min = IntegerFilter(
+        field_name="value", lookup_expr="gte", help_text="Values from this on.", **SMALLINT
+    )
+    value_max = IntegerFilter(
+        field_name="value", lookup_expr="lte", help_text="Values up to this.", **SMALLINT
+    )
+    confidence_min = IntegerFilter(
+        field_name="confidence", lookup_expr="gte", help_text="Confidence from this on.", **SMALLINT
+    )
+    confidence_max = IntegerFilter(
+        field_name="confidence", lookup_expr="lte", help_text="Confidence up to this.", **SMALLINT
+    )
 
     class Meta:
         model = Rating

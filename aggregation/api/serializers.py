@@ -8,6 +8,7 @@ never an expert, invitation or response id.
 from rest_framework import serializers
 
 from aggregation.exports import FORMATS, TABLES
+from surveys.api.query import QueryBooleanField, QueryChoiceField
 
 
 def _number(**kwargs) -> serializers.FloatField:
@@ -125,10 +126,17 @@ class RatingSerializer(serializers.Serializer):
 
 
 class DownloadQuerySerializer(serializers.Serializer):
-    file_format = serializers.ChoiceField(choices=FORMATS, default="csv")
-    bundle = serializers.BooleanField(
+    file_format = QueryChoiceField(choices=FORMATS, default="csv", help_text="Any case.")
+    bundle = QueryBooleanField(
         default=False,
-        help_text="true: a ZIP with the data, codebook.csv, codebook.json and metadata.json.",
+        help_text="true: a ZIP with the data, codebook.csv, codebook.json and metadata.json. "
+        "`true`, `false`, `1` or `0`, in any case.",
+    )
+
+
+class ExportLinkQuerySerializer(serializers.Serializer):
+    signature = serializers.CharField(
+        default="", help_text="The signature of the job's download_url (it expires)."
     )
 
 

@@ -27,13 +27,14 @@ from rest_framework.views import APIView
 from aggregation import exports
 from aggregation.api import filters, serializers
 from aggregation.models import AggregationRun, CellResult, ComparisonResult, ReliabilityResult
-from aggregation.selectors import runs_latest_complete_ids
 from surveys.api.pagination import (
     IdCursorPagination,
     PseudonymCursorPagination,
     TrendPagination,
 )
 from surveys.api.permissions import HasRequiredPermissions
+from surveys.api.query import StrictQueryMixin, UnknownPathValue
+from surveys.api.schema import ErrorSerializer
 from surveys.audit import audit_record
 from surveys.models import Rating, Wave
 from surveys.models import Response as SurveyResponse
@@ -51,7 +52,7 @@ TABLE_PERMISSIONS = {
 EXPORT_PERMISSION = "aggregation.export_results"
 
 
-class ResultViewSet(mixins.ListModelMixin, viewsets.GenericViewSet):
+class ResultViewSet(StrictQueryMixin, mixins.ListModelMixin, viewsets.GenericViewSet):
     permission_classes = [HasRequiredPermissions]
     pagination_class = IdCursorPagination
 
@@ -164,7 +165,7 @@ class TrendViewSet(ResultViewSet):
 
     def get_queryset(self):
         return (
-            CellResult.objects.filter(run_id__in=runs_latest_complete_ids())
+            CellResult.objects.filter(run__status=AggregationRun.Status.COMPLETE)
             .values(
                 "id",
                 "run_id",
@@ -238,22 +239,39 @@ class RatingViewSet(ResultViewSet):
 # Exports -------------------------------------------------------------------------------------
 
 TABLE_PARAMETER = OpenApiParameter(
-    "table", OpenApiTypes.STR, OpenApiParameter.PATH, enum=list(exports.TABLES)
+    "table",
+    OpenApiTypes.STR,
+    OpenApiParameter.PATH,
+    enum=list(exports.TABLES),
+    description="Any case; another name is a 404 that lists the tables.",
 )
-WAVE_PARAMETER = OpenApiParameter("wave", OpenApiTypes.STR, OpenApiParameter.PATH)
+WAVE_PARAMETER = OpenApiParameter(
+    "wave", OpenApiTypes.STR, OpenApiParameter.PATH, description="The wave's slug, any case."
+)
 
 
-class ExportTableMixin:
-    """An export of one wave's table: needs the export permission and the table's own."""
+class ExportTableMixin(StrictQueryMixin):
+    """An export of one wave's table: needs the export permission and the table's own.
+
+    The table's name and the wave's slug are read in any case; a table that does not exist
+    is a JSON 404 naming the tables.
+    """
 
     permission_classes = [HasRequiredPermissions]
 
+    def table_name(self) -> str | None:
+        given = self.kwargs.get("table", "").casefold()
+        return next((table for table in exports.TABLES if table.casefold() == given), None)
+
     def get_required_permissions(self) -> tuple[str, ...]:
-        table = self.kwargs.get("table", "")
+        table = self.table_name()
         return (EXPORT_PERMISSION, TABLE_PERMISSIONS.get(table, EXPORT_PERMISSION))
 
     def export_source(self, wave: str, table: str) -> exports.ExportSource:
-        wave_obj = get_object_or_404(Wave, slug=wave)
+        table = self.table_name()
+        if table is None:
+            raise UnknownPathValue("table", exports.TABLES)
+        wave_obj = get_object_or_404(Wave, slug__iexact=wave)
         try:
             return exports.export_source(wave=wave_obj, table=table)
         except exports.NoCompleteRunError as error:
@@ -273,15 +291,16 @@ class ExportCodebookView(ExportTableMixin, APIView):
 class ExportMetadataView(ExportTableMixin, APIView):
     """The metadata of a table now: wave, aggregation run, estimator and version, rows."""
 
+    query_serializer_class = serializers.DownloadQuerySerializer
+
     @extend_schema(
         parameters=[WAVE_PARAMETER, TABLE_PARAMETER, serializers.DownloadQuerySerializer],
         responses={200: OpenApiTypes.OBJECT},
     )
     def get(self, request, wave: str, table: str):
-        query = serializers.DownloadQuerySerializer(data=request.query_params)
-        query.is_valid(raise_exception=True)
+        query = self.query_validated()
         source = self.export_source(wave, table)
-        return Response(exports.metadata(source, query.validated_data["file_format"]))
+        return Response(exports.metadata(source, query["file_format"]))
 
 
 class FileDownloadMixin:
@@ -300,22 +319,27 @@ class ExportDownloadView(FileDownloadMixin, ExportTableMixin, APIView):
     """Download a wave's table now: CSV and JSON stream, the other formats follow once
     written. Tables above ``EXPORT_SYNC_MAX_ROWS`` rows need an export job (409)."""
 
+    query_serializer_class = serializers.DownloadQuerySerializer
+
     @extend_schema(
         parameters=[WAVE_PARAMETER, TABLE_PARAMETER, serializers.DownloadQuerySerializer],
         responses={
             (200, media_type): OpenApiTypes.BINARY for media_type in exports.MEDIA_TYPES.values()
         }
         | {
-            400: OpenApiResponse(description="A bad parameter, or too many rows for XLSX."),
-            404: OpenApiResponse(description="No such wave, or no complete aggregation run."),
+            400: OpenApiResponse(
+                ErrorSerializer, description="A bad parameter, or too many rows for XLSX."
+            ),
+            404: OpenApiResponse(
+                ErrorSerializer, description="No such wave or table, or no complete run."
+            ),
             409: OpenApiResponse(description="Too many rows for a direct download: use a job."),
         },
     )
     def get(self, request, wave: str, table: str):
-        query = serializers.DownloadQuerySerializer(data=request.query_params)
-        query.is_valid(raise_exception=True)
-        file_format = query.validated_data["file_format"]
-        bundle = query.validated_data["bundle"]
+        query = self.query_validated()
+        file_format = query["file_format"]
+        bundle = query["bundle"]
         source = self.export_source(wave, table)
         if source.rows > settings.EXPORT_SYNC_MAX_ROWS:
             return Response(
@@ -374,7 +398,7 @@ def _job_representation(request, job: dict) -> dict:
     }
 
 
-class ExportJobMixin:
+class ExportJobMixin(StrictQueryMixin):
     permission_classes = [HasRequiredPermissions]
     required_permissions = (EXPORT_PERMISSION,)
 
@@ -394,7 +418,9 @@ class ExportJobCreateView(ExportJobMixin, APIView):
         request=serializers.ExportJobRequestSerializer,
         responses={
             202: serializers.ExportJobSerializer,
-            400: OpenApiResponse(description="A bad request, or too many rows for XLSX."),
+            400: OpenApiResponse(
+                ErrorSerializer, description="A bad request, or too many rows for XLSX."
+            ),
             404: OpenApiResponse(description="No such wave, or no complete aggregation run."),
             503: serializers.ExportJobSerializer,
         },
@@ -405,7 +431,7 @@ class ExportJobCreateView(ExportJobMixin, APIView):
         table = form.validated_data["table"]
         if not request.user.has_perm(TABLE_PERMISSIONS[table]):
             raise PermissionDenied("You do not have permission to export this table.")
-        wave = get_object_or_404(Wave, slug=form.validated_data["wave"])
+        wave = get_object_or_404(Wave, slug__iexact=form.validated_data["wave"])
         try:
             job = exports.export_job_create(
                 wave=wave,
@@ -437,8 +463,10 @@ class ExportJobView(ExportJobMixin, APIView):
 class ExportJobDownloadView(FileDownloadMixin, ExportJobMixin, APIView):
     """The ZIP of a finished job, through the signed link of its status (it expires)."""
 
+    query_serializer_class = serializers.ExportLinkQuerySerializer
+
     @extend_schema(
-        parameters=[OpenApiParameter("signature", OpenApiTypes.STR, required=True)],
+        parameters=[serializers.ExportLinkQuerySerializer],
         responses={
             (200, "application/zip"): OpenApiTypes.BINARY,
             403: OpenApiResponse(description="The link is invalid or has expired."),
@@ -447,7 +475,7 @@ class ExportJobDownloadView(FileDownloadMixin, ExportJobMixin, APIView):
     )
     def get(self, request, job_id: str):
         job = self.job_of_user(job_id)
-        signature = request.query_params.get("signature", "")
+        signature = self.query_validated()["signature"]
         if not exports.export_link_valid(
             job_id=job_id, user_id=job.get("user_id"), signature=signature
         ):

@@ -112,6 +112,9 @@ MIDDLEWARE = [
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "project.middleware.ContentSecurityPolicyMiddleware",
     "project.middleware.PermissionsPolicyMiddleware",
+    # Errors under /api/ are JSON, Django's own pages included; inside the two above, so that
+    # the JSON answer still gets their headers.
+    "project.middleware.ApiJsonErrorsMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.locale.LocaleMiddleware",
     "project.middleware.InvitationLinkGuardMiddleware",
@@ -377,9 +380,9 @@ REST_FRAMEWORK = {
     ],
     # Every API view also names the model permissions it needs (surveys.api.permissions).
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
-    "DEFAULT_FILTER_BACKENDS": ["django_filters.rest_framework.DjangoFilterBackend"],
+    "DEFAULT_FILTER_BACKENDS": ["surveys.api.filtering.StrictFilterBackend"],
     "DEFAULT_PAGINATION_CLASS": "surveys.api.pagination.ReferencePagination",
-    "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
+    "DEFAULT_SCHEMA_CLASS": "surveys.api.schema.StrictAutoSchema",
     "EXCEPTION_HANDLER": "surveys.api.exceptions.api_exception_handler",
     "DEFAULT_THROTTLE_RATES": {"api_token": env.str("API_TOKEN_THROTTLE", default="20/minute")},
 }

@@ -4,6 +4,10 @@ A filter or form error message may quote the value it rejected ("Select a valid 
 not one of the available choices."). Values typed by a client can be anything, a name or an
 e-mail included, and error bodies end up in logs and proxies; so any message that contains a
 submitted value is replaced by a generic message for its error code.
+
+The errors of the strict query parameters (``surveys.api.query``) are built from the API's
+own words, names and codes and say so (``echoes_no_input``): they are left whole, since their
+allowed values would otherwise be blanked wherever one contains what the client typed.
 """
 
 from collections.abc import Iterable
@@ -46,7 +50,8 @@ def _strings(value: Any) -> Iterable[str]:
 def submitted_values(request, view_kwargs: dict | None = None) -> set[str]:
     """Every value the client sent: query parameters, parsed body fields, URL parts.
 
-    Parameter names are left out: the API chooses them, and unknown ones are never echoed.
+    Parameter names are left out: the API chooses them, and an unknown one is shown only when
+    it is a plain word (``surveys.api.query.shown_name``).
     """
     values: set[str] = set()
     if request is not None:
@@ -86,8 +91,8 @@ def scrub(data: Any, values: set[str]) -> Any:
 def api_exception_handler(exc, context):
     """DRF's handler, then every message that quotes a submitted value made generic."""
     response = exception_handler(exc, context)
-    if response is None:
-        return None
+    if response is None or getattr(exc, "echoes_no_input", False):
+        return response
     values = submitted_values(context.get("request"), context.get("kwargs"))
     if values:
         response.data = scrub(response.data, values)

@@ -1,12 +1,32 @@
-"""Pagination of the API: pages for the small reference lists, cursors for the big tables."""
+"""Pagination of the API: pages for the small reference lists, cursors for the big tables.
+
+``page_size`` is a whole number from 1; a bigger one than the list's maximum is that maximum,
+anything else a 400 (DRF would fall back to the default size without a word).
+"""
 
 from rest_framework.exceptions import NotFound
 from rest_framework.pagination import CursorPagination, PageNumberPagination
 
+from surveys.api.query import QueryParameterError, parameter_error
+
 MAX_ID = 2**63 - 1
 
 
-class ReferencePagination(PageNumberPagination):
+class StrictPageSizeMixin:
+    def get_page_size(self, request):
+        given = request.query_params.get(self.page_size_query_param, "")
+        if given == "":
+            return self.page_size
+        if not (given.isascii() and given.isdigit()) or int(given) < 1:
+            view = request.parser_context.get("view")
+            raise QueryParameterError(
+                {self.page_size_query_param: parameter_error("invalid_page_size")},
+                view.query_parameters() if view is not None else [],
+            )
+        return min(int(given), self.max_page_size)
+
+
+class ReferencePagination(StrictPageSizeMixin, PageNumberPagination):
     """Actors, roles, panels, waves and items: a few hundred rows at most."""
 
     page_size = 200
@@ -14,7 +34,7 @@ class ReferencePagination(PageNumberPagination):
     max_page_size = 1000
 
 
-class TrendPagination(PageNumberPagination):
+class TrendPagination(StrictPageSizeMixin, PageNumberPagination):
     """Trends: a few thousand rows per wave, in cell order."""
 
     page_size = 1000
@@ -22,7 +42,7 @@ class TrendPagination(PageNumberPagination):
     max_page_size = 10_000
 
 
-class IdCursorPagination(CursorPagination):
+class IdCursorPagination(StrictPageSizeMixin, CursorPagination):
     """Raw ratings and results: millions of rows, so no counts and no offsets.
 
     A cursor on the primary key costs the same on the last page as on the first. A cursor

@@ -108,7 +108,9 @@ def test_cell_filters_on_every_dimension(client):
     ).json()["results"]
     assert {row["panel"] for row in several} == {"MOW", "ALL"}
     assert {row["subject"] for row in several} == {"ARM", "KAZ"}
-    assert client.get("/api/v1/cells/", {"holder": "NOWHERE"}).json()["results"] == []
+    unknown = client.get("/api/v1/cells/", {"holder": "NOWHERE"})
+    assert unknown.status_code == 400
+    assert "ARM" in unknown.json()["errors"]["holder"]["allowed_values"]
 
 
 def test_comparisons_and_reliability_filter_by_their_dimensions(client):

@@ -14,6 +14,7 @@ from tests.api.demo import api_client
 pytestmark = pytest.mark.django_db
 
 ENDPOINTS = [
+    "/api/v1/",
     "/api/v1/actors/",
     "/api/v1/roles/",
     "/api/v1/panels/",
@@ -85,3 +86,70 @@ def test_the_interactive_docs_load_nothing_from_another_host(demo, page):
     assert assets
     for asset in assets:
         assert finders.find(asset.removeprefix("/static/")), asset
+
+
+@pytest.fixture
+def schema(demo):
+    return api_client(demo.plain).get("/api/v1/schema/", {"format": "json"}).json()
+
+
+def parameters_of(schema: dict, path: str, method: str = "get") -> dict[str, dict]:
+    return {p["name"]: p for p in schema["paths"][path][method]["parameters"]}
+
+
+def test_the_root_lists_every_endpoint_of_the_schema(demo, schema):
+    client = api_client(demo.admin)
+    root = client.get("/api/v1/")
+    assert root.status_code == 200
+    listed = {url.removeprefix("http://127.0.0.1") for url in root.json().values()}
+    assert set(schema["paths"]) - {"/api/v1/"} <= listed
+    assert {"/api/v1/schema/", "/api/v1/docs/", "/api/v1/redoc/"} <= listed
+    for url in listed:
+        if "{" not in url:  # every address without a placeholder answers
+            assert client.get(url).status_code in (200, 405), url
+
+
+def test_the_schema_lists_every_filter_with_its_values_and_list_syntax(schema):
+    cells = parameters_of(schema, "/api/v1/cells/")
+    cube = {"wave", "run", "estimator", "panel", "holder", "subject", "perspective", "role"}
+    assert cube | {"cursor", "page_size", "format"} <= set(cells)
+    panel = cells["panel"]
+    assert panel["schema"]["type"] == "array"
+    assert (panel["style"], panel["explode"]) == ("form", True)
+    assert "panel=A&panel=B" in panel["description"]
+    assert "panel=A,B" in panel["description"]
+    assert "ALL" in panel["description"]
+    assert "Any case" in panel["description"]
+    perspective = cells["perspective"]["schema"]["items"]["enum"]
+    assert perspective == ["conception", "expectation", "performance"]
+
+    assert cube - {"panel", "holder", "perspective"} <= set(
+        parameters_of(schema, "/api/v1/comparisons/")
+    )
+    assert not {"panel", "holder", "perspective"} & set(
+        parameters_of(schema, "/api/v1/comparisons/")
+    )
+    assert cube - {"role"} <= set(parameters_of(schema, "/api/v1/reliability/"))
+    assert cube <= set(parameters_of(schema, "/api/v1/trends/"))
+    ratings = parameters_of(schema, "/api/v1/ratings/")
+    assert cube - {"run", "estimator"} <= set(ratings)
+    assert ratings["cannot_judge"]["schema"]["type"] == "boolean"
+    assert "`true`, `false`, `1` or `0`" in ratings["cannot_judge"]["description"]
+    assert ratings["value_min"]["schema"]["maximum"] == 32767
+
+    download = parameters_of(schema, "/api/v1/exports/{wave}/{table}/download/")
+    assert set(download["table"]["schema"]["enum"]) == {"ratings", "cells", "comparisons"}
+    assert "csv" in download["file_format"]["schema"]["enum"]
+    assert download["bundle"]["schema"]["type"] == "boolean"
+
+
+def test_the_schema_documents_the_400_of_every_operation(schema):
+    error = schema["components"]["schemas"]["Error"]
+    assert {"detail", "errors", "allowed_parameters"} <= set(error["properties"])
+    for path, item in schema["paths"].items():
+        for method, operation in item.items():
+            assert "400" in operation["responses"], (method, path)
+            assert "format" in {p["name"] for p in operation.get("parameters", [])}, path
+    cells_400 = schema["paths"]["/api/v1/cells/"]["get"]["responses"]["400"]
+    assert cells_400["content"]["application/json"]["schema"]["$ref"].endswith("/Error")
+    assert "allowed_values" in cells_400["description"]
