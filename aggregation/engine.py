@@ -84,11 +84,19 @@ COMPARISON_ROLE_COLUMNS = [
     "diff",
     "diff_ci_low",
     "diff_ci_high",
+    "se_diff",
+    "t",
+    "df",
     "hedges_g",
     "p_value",
     "p_adjusted",
+    "family_size",
     "method",
 ]
+"""One role of a comparison. ``n_left`` and ``n_right`` count ratings with a value (Welch), or
+both the complete pairs (paired). ``se_diff``, ``t`` and ``df`` are the t test's (Welch–
+Satterthwaite or paired); ``p_adjusted`` is Benjamini–Hochberg over the ``family_size``
+p-values of the comparison's roles (the p-values that exist)."""
 
 WAVE_CHANGE_COLUMNS = [
     column.replace("_left", "_t").replace("_right", "_prev") for column in COMPARISON_ROLE_COLUMNS
@@ -488,17 +496,28 @@ def _welch_sides(
                 "diff": difference.diff,
                 "diff_ci_low": difference.ci_low,
                 "diff_ci_high": difference.ci_high,
+                "se_diff": difference.se,
+                "t": difference.t,
+                "df": difference.df,
                 "hedges_g": difference.hedges_g,
                 "p_value": difference.p_value,
                 "p_adjusted": np.nan,
+                "family_size": 0,
                 "method": "welch",
             }
         )
     table = pd.DataFrame(rows, columns=COMPARISON_ROLE_COLUMNS)
-    table = table.astype({"n_left": int, "n_right": int})
+    table = table.astype({"n_left": int, "n_right": int, "family_size": int})
     if not table.empty:
-        table["p_adjusted"] = stats.benjamini_hochberg(table["p_value"].to_numpy(dtype=float))
+        p_values = table["p_value"].to_numpy(dtype=float)
+        table["p_adjusted"] = stats.benjamini_hochberg(p_values)
+        table["family_size"] = _family_size(p_values)
     return table
+
+
+def _family_size(p_values: np.ndarray) -> int:
+    """The number of tests in a Benjamini–Hochberg family: the p-values that exist."""
+    return int(np.count_nonzero(~np.isnan(np.asarray(p_values, dtype=float))))
 
 
 PAIRED_SUM_COLUMNS = [
@@ -581,9 +600,13 @@ def _role_columns(roles, n_left, left, n_right, right, difference, method) -> di
         "diff": difference["diff"],
         "diff_ci_low": difference["ci_low"],
         "diff_ci_high": difference["ci_high"],
+        "se_diff": difference["se"],
+        "t": difference["t"],
+        "df": difference["df"],
         "hedges_g": difference["hedges_g"],
         "p_value": difference["p_value"],
         "p_adjusted": stats.benjamini_hochberg(difference["p_value"]),
+        "family_size": np.full(len(roles), _family_size(difference["p_value"]), dtype=int),
         "method": np.full(len(roles), method, dtype=object),
     }
 
