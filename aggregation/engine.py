@@ -66,6 +66,8 @@ CELL_STAT_COLUMNS = [
     "ci_high",
     "weighted_mean",
     "rwg",
+    "rwg_raw",
+    "rwg_truncated",
 ]
 CELL_COLUMNS = CELL_KEYS + CELL_STAT_COLUMNS
 
@@ -320,7 +322,8 @@ def _describe_counts(counts: pd.DataFrame, keys: list[str]) -> pd.DataFrame:
         enough = n >= 2
         sd = np.where(enough, np.sqrt(squares / (n - 1)), np.nan)
         se = sd / np.sqrt(n)
-        t = sps.t.ppf(0.975, np.where(enough, n - 1, np.nan))
+        # No interval without spread, as in stats.mean_ci.
+        t = sps.t.ppf(0.975, np.where(enough & (sd > 0), n - 1, np.nan))
         weight_sum = np.bincount(group, weights=w, minlength=size)
         weighted_mean = np.where(
             weight_sum > 0, np.bincount(group, weights=w * x, minlength=size) / weight_sum, np.nan
@@ -328,7 +331,7 @@ def _describe_counts(counts: pd.DataFrame, keys: list[str]) -> pd.DataFrame:
         scale = np.full(size, np.nan)
         np.fmax.at(scale, group, counts["scale_points"].to_numpy(dtype=float))
         null_variance = np.where(scale >= 2, (scale**2 - 1) / 12, np.nan)
-        rwg = np.clip(1 - sd**2 / null_variance, 0.0, None)
+        rwg_raw = 1 - sd**2 / null_variance
 
     table["n"] = n.astype(int)
     table["n_cannot_judge"] = n_cannot_judge.astype(int)
@@ -339,7 +342,9 @@ def _describe_counts(counts: pd.DataFrame, keys: list[str]) -> pd.DataFrame:
     table["ci_low"] = mean - t * se
     table["ci_high"] = mean + t * se
     table["weighted_mean"] = weighted_mean
-    table["rwg"] = rwg
+    table["rwg"] = np.clip(rwg_raw, 0.0, None)
+    table["rwg_raw"] = rwg_raw
+    table["rwg_truncated"] = rwg_raw < 0
     return table
 
 
@@ -383,11 +388,13 @@ def cell_statistics_from_counts(counts: pd.DataFrame) -> pd.DataFrame:
 
     * ``n``: non-missing ratings; ``n_cannot_judge``: ratings flagged cannot judge;
     * ``mean``, ``median``, ``sd`` (ddof = 1), ``se`` = sd / √n,
-      ``ci_low``/``ci_high``: 95 % Student-t interval (NaN when n < 2);
+      ``ci_low``/``ci_high``: 95 % Student-t interval (NaN when n < 2 or sd = 0);
     * ``weighted_mean``: confidence-weighted mean, weight = the 1-5 confidence, a missing
       confidence weighing ``MISSING_CONFIDENCE_WEIGHT`` (3, the midpoint);
-    * ``rwg``: James, Demaree & Wolf (1984) 1 − s²/σ²_EU with σ²_EU = (A² − 1)/12 from the
-      cell's ``scale_points``, truncated at 0 (see ``stats.rwg``); NaN when n < 2.
+    * ``rwg_raw``: James, Demaree & Wolf (1984) 1 − s²/σ²_EU with σ²_EU = (A² − 1)/12 from
+      the cell's ``scale_points``, negative when the experts disagree more than random
+      answers would; ``rwg`` the same truncated at 0 as James et al. recommend (see
+      ``stats.rwg``), and ``rwg_truncated`` whether it was; NaN (and False) when n < 2.
 
     Rows are sorted by the keys.
     """

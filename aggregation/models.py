@@ -77,7 +77,9 @@ class CellResult(models.Model):
     ci_low = models.FloatField(null=True)
     ci_high = models.FloatField(null=True)
     weighted_mean = models.FloatField(null=True)
-    rwg = models.FloatField(null=True)
+    rwg = models.FloatField(null=True, help_text="r_wg truncated at 0.")
+    rwg_raw = models.FloatField(null=True, help_text="r_wg before truncation (may be negative).")
+    rwg_truncated = models.BooleanField(default=False, help_text="rwg_raw was below 0.")
 
     class Meta:
         indexes = [models.Index(fields=["run", "subject", "perspective"])]

@@ -94,7 +94,17 @@ def _rows_insert(model, fields: list[str], rows: list[tuple]) -> None:
             cursor.executemany(f"INSERT INTO {table} ({columns}) VALUES ({placeholders})", rows)
 
 
-CELL_NUMBERS = ["mean", "median", "sd", "se", "ci_low", "ci_high", "weighted_mean", "rwg"]
+CELL_NUMBERS = [
+    "mean",
+    "median",
+    "sd",
+    "se",
+    "ci_low",
+    "ci_high",
+    "weighted_mean",
+    "rwg",
+    "rwg_raw",
+]
 CELL_FIELDS = [
     "run_id",
     "panel_id",
@@ -104,6 +114,7 @@ CELL_FIELDS = [
     "role_id",
     "n",
     "n_cannot_judge",
+    "rwg_truncated",
     *CELL_NUMBERS,
 ]
 
@@ -122,6 +133,7 @@ def _cell_rows(run: AggregationRun, cells: pd.DataFrame, codes: CodeMaps) -> lis
             codes.roles[row.role],
             int(row.n),
             int(row.n_cannot_judge),
+            bool(row.rwg_truncated),
             *(getattr(row, name) for name in CELL_NUMBERS),
         )
         for row in cells.itertuples(index=False)

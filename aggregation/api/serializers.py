@@ -38,7 +38,9 @@ class CellSerializer(RunFieldsMixin):
     ci_low = _number()
     ci_high = _number()
     weighted_mean = _number(help_text="Confidence-weighted mean.")
-    rwg = _number(help_text="Within-cell agreement r_wg.")
+    rwg = _number(help_text="Within-cell agreement r_wg, truncated at 0.")
+    rwg_raw = _number(help_text="r_wg before truncation; negative: more disagreement than chance.")
+    rwg_truncated = serializers.BooleanField(read_only=True, help_text="rwg_raw was below 0.")
 
 
 class ComparisonSerializer(RunFieldsMixin):

@@ -79,6 +79,8 @@ class CellViewSet(ResultViewSet):
             "ci_high",
             "weighted_mean",
             "rwg",
+            "rwg_raw",
+            "rwg_truncated",
             panel_code=Coalesce(F("panel__code"), Value("ALL")),
             holder_code=F("holder__code"),
             subject_code=F("subject__code"),

@@ -152,7 +152,9 @@ CELL_VARIABLES = [
     _float("ci_low", "95% confidence interval of the mean, lower bound"),
     _float("ci_high", "95% confidence interval of the mean, upper bound"),
     _float("weighted_mean", "Confidence-weighted mean"),
-    _float("rwg", "Within-cell agreement r_wg (James, Demaree and Wolf 1984)"),
+    _float("rwg", "Within-cell agreement r_wg (James, Demaree and Wolf 1984), truncated at 0"),
+    _float("rwg_raw", "Within-cell agreement r_wg before truncation (negative: disagreement)"),
+    Variable("rwg_truncated", "r_wg was truncated at 0 (rwg_raw below 0)", "boolean"),
 ]
 COMPARISON_VARIABLES = [
     WAVE,
@@ -520,6 +522,8 @@ def _result_source(wave: Wave, table: str, generated_at: datetime) -> ExportSour
                     frame[variable.name] = pd.to_numeric(column).astype("float64")
                 elif variable.kind == "string":
                     frame[variable.name] = column.fillna("").astype(object)
+                elif variable.kind == "boolean":
+                    frame[variable.name] = column.astype(bool)
             yield frame
 
     return ExportSource(
