@@ -66,6 +66,8 @@ CELL_STAT_COLUMNS = [
     "ci_high",
     "weighted_mean",
     "rwg",
+    "rwg_raw",
+    "rwg_truncated",
 ]
 CELL_COLUMNS = CELL_KEYS + CELL_STAT_COLUMNS
 
@@ -84,11 +86,19 @@ COMPARISON_ROLE_COLUMNS = [
     "diff",
     "diff_ci_low",
     "diff_ci_high",
+    "se_diff",
+    "t",
+    "df",
     "hedges_g",
     "p_value",
     "p_adjusted",
+    "family_size",
     "method",
 ]
+"""One role of a comparison. ``n_left`` and ``n_right`` count ratings with a value (Welch), or
+both the complete pairs (paired). ``se_diff``, ``t`` and ``df`` are the t test's (Welch–
+Satterthwaite or paired); ``p_adjusted`` is Benjamini–Hochberg over the ``family_size``
+p-values of the comparison's roles (the p-values that exist)."""
 
 WAVE_CHANGE_COLUMNS = [
     column.replace("_left", "_t").replace("_right", "_prev") for column in COMPARISON_ROLE_COLUMNS
@@ -312,7 +322,8 @@ def _describe_counts(counts: pd.DataFrame, keys: list[str]) -> pd.DataFrame:
         enough = n >= 2
         sd = np.where(enough, np.sqrt(squares / (n - 1)), np.nan)
         se = sd / np.sqrt(n)
-        t = sps.t.ppf(0.975, np.where(enough, n - 1, np.nan))
+        # No interval without spread, as in stats.mean_ci.
+        t = sps.t.ppf(0.975, np.where(enough & (sd > 0), n - 1, np.nan))
         weight_sum = np.bincount(group, weights=w, minlength=size)
         weighted_mean = np.where(
             weight_sum > 0, np.bincount(group, weights=w * x, minlength=size) / weight_sum, np.nan
@@ -320,7 +331,7 @@ def _describe_counts(counts: pd.DataFrame, keys: list[str]) -> pd.DataFrame:
         scale = np.full(size, np.nan)
         np.fmax.at(scale, group, counts["scale_points"].to_numpy(dtype=float))
         null_variance = np.where(scale >= 2, (scale**2 - 1) / 12, np.nan)
-        rwg = np.clip(1 - sd**2 / null_variance, 0.0, None)
+        rwg_raw = 1 - sd**2 / null_variance
 
     table["n"] = n.astype(int)
     table["n_cannot_judge"] = n_cannot_judge.astype(int)
@@ -331,7 +342,9 @@ def _describe_counts(counts: pd.DataFrame, keys: list[str]) -> pd.DataFrame:
     table["ci_low"] = mean - t * se
     table["ci_high"] = mean + t * se
     table["weighted_mean"] = weighted_mean
-    table["rwg"] = rwg
+    table["rwg"] = np.clip(rwg_raw, 0.0, None)
+    table["rwg_raw"] = rwg_raw
+    table["rwg_truncated"] = rwg_raw < 0
     return table
 
 
@@ -375,11 +388,13 @@ def cell_statistics_from_counts(counts: pd.DataFrame) -> pd.DataFrame:
 
     * ``n``: non-missing ratings; ``n_cannot_judge``: ratings flagged cannot judge;
     * ``mean``, ``median``, ``sd`` (ddof = 1), ``se`` = sd / √n,
-      ``ci_low``/``ci_high``: 95 % Student-t interval (NaN when n < 2);
+      ``ci_low``/``ci_high``: 95 % Student-t interval (NaN when n < 2 or sd = 0);
     * ``weighted_mean``: confidence-weighted mean, weight = the 1-5 confidence, a missing
       confidence weighing ``MISSING_CONFIDENCE_WEIGHT`` (3, the midpoint);
-    * ``rwg``: James, Demaree & Wolf (1984) 1 − s²/σ²_EU with σ²_EU = (A² − 1)/12 from the
-      cell's ``scale_points``, truncated at 0 (see ``stats.rwg``); NaN when n < 2.
+    * ``rwg_raw``: James, Demaree & Wolf (1984) 1 − s²/σ²_EU with σ²_EU = (A² − 1)/12 from
+      the cell's ``scale_points``, negative when the experts disagree more than random
+      answers would; ``rwg`` the same truncated at 0 as James et al. recommend (see
+      ``stats.rwg``), and ``rwg_truncated`` whether it was; NaN (and False) when n < 2.
 
     Rows are sorted by the keys.
     """
@@ -488,17 +503,28 @@ def _welch_sides(
                 "diff": difference.diff,
                 "diff_ci_low": difference.ci_low,
                 "diff_ci_high": difference.ci_high,
+                "se_diff": difference.se,
+                "t": difference.t,
+                "df": difference.df,
                 "hedges_g": difference.hedges_g,
                 "p_value": difference.p_value,
                 "p_adjusted": np.nan,
+                "family_size": 0,
                 "method": "welch",
             }
         )
     table = pd.DataFrame(rows, columns=COMPARISON_ROLE_COLUMNS)
-    table = table.astype({"n_left": int, "n_right": int})
+    table = table.astype({"n_left": int, "n_right": int, "family_size": int})
     if not table.empty:
-        table["p_adjusted"] = stats.benjamini_hochberg(table["p_value"].to_numpy(dtype=float))
+        p_values = table["p_value"].to_numpy(dtype=float)
+        table["p_adjusted"] = stats.benjamini_hochberg(p_values)
+        table["family_size"] = _family_size(p_values)
     return table
+
+
+def _family_size(p_values: np.ndarray) -> int:
+    """The number of tests in a Benjamini–Hochberg family: the p-values that exist."""
+    return int(np.count_nonzero(~np.isnan(np.asarray(p_values, dtype=float))))
 
 
 PAIRED_SUM_COLUMNS = [
@@ -581,9 +607,13 @@ def _role_columns(roles, n_left, left, n_right, right, difference, method) -> di
         "diff": difference["diff"],
         "diff_ci_low": difference["ci_low"],
         "diff_ci_high": difference["ci_high"],
+        "se_diff": difference["se"],
+        "t": difference["t"],
+        "df": difference["df"],
         "hedges_g": difference["hedges_g"],
         "p_value": difference["p_value"],
         "p_adjusted": stats.benjamini_hochberg(difference["p_value"]),
+        "family_size": np.full(len(roles), _family_size(difference["p_value"]), dtype=int),
         "method": np.full(len(roles), method, dtype=object),
     }
 

@@ -77,7 +77,9 @@ class CellResult(models.Model):
     ci_low = models.FloatField(null=True)
     ci_high = models.FloatField(null=True)
     weighted_mean = models.FloatField(null=True)
-    rwg = models.FloatField(null=True)
+    rwg = models.FloatField(null=True, help_text="r_wg truncated at 0.")
+    rwg_raw = models.FloatField(null=True, help_text="r_wg before truncation (may be negative).")
+    rwg_truncated = models.BooleanField(default=False, help_text="rwg_raw was below 0.")
 
     class Meta:
         indexes = [models.Index(fields=["run", "subject", "perspective"])]
@@ -95,6 +97,15 @@ class ComparisonResult(models.Model):
     subject = models.ForeignKey(Actor, on_delete=models.CASCADE, related_name="+")
     left_label = models.CharField(max_length=100)
     right_label = models.CharField(max_length=100)
+    # Each side's selector as codes (panel "ALL": every panel pooled).
+    left_panel = models.CharField(max_length=20, default="")
+    left_holder = models.CharField(max_length=20, default="")
+    left_subject = models.CharField(max_length=20, default="")
+    left_perspective = models.CharField(max_length=12, default="")
+    right_panel = models.CharField(max_length=20, default="")
+    right_holder = models.CharField(max_length=20, default="")
+    right_subject = models.CharField(max_length=20, default="")
+    right_perspective = models.CharField(max_length=12, default="")
     role = models.ForeignKey(Role, on_delete=models.CASCADE, related_name="+")
     method = models.CharField(max_length=10)
     n_left = models.PositiveIntegerField()
@@ -110,9 +121,15 @@ class ComparisonResult(models.Model):
     diff = models.FloatField(null=True)
     diff_ci_low = models.FloatField(null=True)
     diff_ci_high = models.FloatField(null=True)
+    se_diff = models.FloatField(null=True)
+    t = models.FloatField(null=True)
+    df = models.FloatField(null=True)
     hedges_g = models.FloatField(null=True)
     p_value = models.FloatField(null=True)
     p_adjusted = models.FloatField(null=True)
+    family_size = models.PositiveIntegerField(
+        default=0, help_text="Tests in the Benjamini–Hochberg family of p_adjusted."
+    )
     dominant_left = models.CharField(max_length=64, blank=True)
     dominant_right = models.CharField(max_length=64, blank=True)
     profile_distance = models.FloatField(null=True)

@@ -106,9 +106,13 @@ class ComparisonRoleRow:
     diff: float | None
     diff_ci_low: float | None
     diff_ci_high: float | None
+    se_diff: float | None
+    t: float | None
+    df: float | None
     hedges_g: float | None
     p_value: float | None
     p_adjusted: float | None
+    family_size: int
 
 
 @dataclass(frozen=True)

@@ -94,7 +94,17 @@ def _rows_insert(model, fields: list[str], rows: list[tuple]) -> None:
             cursor.executemany(f"INSERT INTO {table} ({columns}) VALUES ({placeholders})", rows)
 
 
-CELL_NUMBERS = ["mean", "median", "sd", "se", "ci_low", "ci_high", "weighted_mean", "rwg"]
+CELL_NUMBERS = [
+    "mean",
+    "median",
+    "sd",
+    "se",
+    "ci_low",
+    "ci_high",
+    "weighted_mean",
+    "rwg",
+    "rwg_raw",
+]
 CELL_FIELDS = [
     "run_id",
     "panel_id",
@@ -104,6 +114,7 @@ CELL_FIELDS = [
     "role_id",
     "n",
     "n_cannot_judge",
+    "rwg_truncated",
     *CELL_NUMBERS,
 ]
 
@@ -122,6 +133,7 @@ def _cell_rows(run: AggregationRun, cells: pd.DataFrame, codes: CodeMaps) -> lis
             codes.roles[row.role],
             int(row.n),
             int(row.n_cannot_judge),
+            bool(row.rwg_truncated),
             *(getattr(row, name) for name in CELL_NUMBERS),
         )
         for row in cells.itertuples(index=False)
@@ -136,13 +148,26 @@ def _side_label(row, side: str) -> str:
     return f"{perspective} {holder}→{subject} ({panel})"
 
 
+def _side_codes(row) -> list[str]:
+    """``COMPARISON_SIDE_FIELDS`` of a comparison row; a pooled panel is ``ALL``."""
+    return [
+        (getattr(row, name) or engine.POOLED_PANEL)
+        if name.endswith("_panel")
+        else getattr(row, name)
+        for name in COMPARISON_SIDE_FIELDS
+    ]
+
+
 COMPARISON_NUMBERS = [
     *(
         name
         for name in engine.COMPARISON_ROLE_COLUMNS
-        if name not in {"role", "n_left", "n_right", "method"}
+        if name not in {"role", "n_left", "n_right", "family_size", "method"}
     ),
     "profile_distance",
+]
+COMPARISON_SIDE_FIELDS = [
+    f"{side}_{name}" for side in ("left", "right") for name in engine.SELECTOR_FIELDS
 ]
 COMPARISON_FIELDS = [
     "run_id",
@@ -150,10 +175,12 @@ COMPARISON_FIELDS = [
     "subject_id",
     "left_label",
     "right_label",
+    *COMPARISON_SIDE_FIELDS,
     "role_id",
     "method",
     "n_left",
     "n_right",
+    "family_size",
     "dominant_left",
     "dominant_right",
     *COMPARISON_NUMBERS,
@@ -172,10 +199,12 @@ def _comparison_rows(
             codes.actors[row.subject],
             _side_label(row, "left"),
             _side_label(row, "right"),
+            *_side_codes(row),
             codes.roles[row.role],
             row.method,
             int(row.n_left),
             int(row.n_right),
+            int(row.family_size),
             row.dominant_left or "",
             row.dominant_right or "",
             *(getattr(row, name) for name in COMPARISON_NUMBERS),

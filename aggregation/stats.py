@@ -28,6 +28,8 @@ if TYPE_CHECKING:
     from numpy.typing import ArrayLike, NDArray
 
 NAN = float("nan")
+# The paired Hedges' g needs df = n − 1 ≥ 2: at 2 pairs its factor J is 0 (``hedges_g``).
+PAIRED_G_MIN_PAIRS = 3
 ALPHA_LEVELS = ("nominal", "ordinal", "interval", "ratio")
 
 
@@ -379,7 +381,9 @@ def mean_ci(values: ArrayLike, level: float = 0.95) -> MeanCI:
     """Mean with Student-t confidence interval: mean ± t_{(1+level)/2, n-1} · s / √n.
 
     NaN values are dropped. With one value the mean is that value and everything else is
-    NaN; with none everything is NaN.
+    NaN; with none everything is NaN. Values without spread (s = 0) have sd = se = 0 and no
+    interval (NaN): a t interval needs an estimate of the spread, as the t test of a
+    difference does (``welch_difference``, ``paired_difference``).
     """
     vector = _as_vector(values)
     n = int(vector.size)
@@ -390,6 +394,8 @@ def mean_ci(values: ArrayLike, level: float = 0.95) -> MeanCI:
         return MeanCI(n, mean, NAN, NAN, NAN, NAN)
     sd = float(vector.std(ddof=1))
     se = sd / math.sqrt(n)
+    if se == 0:
+        return MeanCI(n, mean, sd, se, NAN, NAN)
     half_width = _t_quantile(level, n - 1) * se
     return MeanCI(n, mean, sd, se, mean - half_width, mean + half_width)
 
@@ -431,12 +437,15 @@ def hedges_g(a: ArrayLike, b: ArrayLike, *, paired: bool = False) -> float:
         d_av = mean(a − b) / ((s_a + s_b) / 2),  g = J · d_av,  J = 1 − 3 / (4 (n − 1) − 1)
 
     with n the number of pairs (J with df = n − 1). NaN when a side has fewer than 2 values
-    or the standardiser is 0.
+    (paired: fewer than 3 pairs) or the standardiser is 0. With 2 pairs (df = 1) J is 0, in
+    its exact form Γ(df/2) / (√(df/2) Γ((df − 1)/2)) as in the approximation above: the
+    unbiased g does not exist (the expectation of d is infinite at df = 1), so it is NaN
+    rather than a 0 that would read as "no difference".
     """
     if paired:
         x, y = _paired_vectors(a, b)
         n = x.size
-        if n < 2:
+        if n < PAIRED_G_MIN_PAIRS:
             return NAN
         standardiser = (x.std(ddof=1) + y.std(ddof=1)) / 2
         correction = 1 - 3 / (4 * (n - 1) - 1)
@@ -638,7 +647,7 @@ def mean_ci_from_sums(
         mean = np.where(n > 0, sums / n, np.nan)
         sd = np.sqrt(_variance_from_sums(n, sums, sums_of_squares))
         se = sd / np.sqrt(n)
-        t = sps.t.ppf(0.5 + level / 2, np.where(n >= 2, n - 1, np.nan))
+        t = sps.t.ppf(0.5 + level / 2, np.where((n >= 2) & (se > 0), n - 1, np.nan))
     return {"mean": mean, "sd": sd, "se": se, "ci_low": mean - t * se, "ci_high": mean + t * se}
 
 
@@ -675,7 +684,9 @@ def paired_from_sums(
             + np.sqrt(_variance_from_sums(n, sum_b, sum_bb))
         ) / 2
         correction = 1 - 3 / (4 * (n - 1) - 1)
-        hedges = np.where((n >= 2) & (standardiser > 0), correction * diff / standardiser, np.nan)
+        hedges = np.where(
+            (n >= PAIRED_G_MIN_PAIRS) & (standardiser > 0), correction * diff / standardiser, np.nan
+        )
     return _t_test_fields(diff, se, df, hedges, level)
 
 

@@ -171,6 +171,16 @@ COMPARISON_CSV_HEADER = [
 ]
 
 
+def _csv_cell(comparison: StoredComparison, row: ComparisonRoleRow, name: str) -> str:
+    if name == "method":
+        return comparison.method
+    if name == "role":
+        return row.role
+    if name in ("n_left", "n_right", "family_size"):
+        return str(getattr(row, name))
+    return csv_number(getattr(row, name))
+
+
 def comparison_csv_rows(wave: str, comparisons: Iterable[StoredComparison]) -> list[list[str]]:
     """One CSV row per role of each comparison (``COMPARISON_CSV_HEADER``)."""
     rows = []
@@ -183,29 +193,7 @@ def comparison_csv_rows(wave: str, comparisons: Iterable[StoredComparison]) -> l
                     comparison.subject,
                     comparison.left_label,
                     comparison.right_label,
-                    row.role,
-                    str(row.n_left),
-                    *(
-                        csv_number(getattr(row, name))
-                        for name in ("mean_left", "sd_left", "ci_low_left", "ci_high_left")
-                    ),
-                    str(row.n_right),
-                    *(
-                        csv_number(getattr(row, name))
-                        for name in (
-                            "mean_right",
-                            "sd_right",
-                            "ci_low_right",
-                            "ci_high_right",
-                            "diff",
-                            "diff_ci_low",
-                            "diff_ci_high",
-                            "hedges_g",
-                            "p_value",
-                            "p_adjusted",
-                        )
-                    ),
-                    comparison.method,
+                    *(_csv_cell(comparison, row, name) for name in COMPARISON_ROLE_COLUMNS),
                     comparison.dominant_left,
                     comparison.dominant_right,
                     csv_number(comparison.profile_distance),

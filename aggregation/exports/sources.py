@@ -155,7 +155,9 @@ CELL_VARIABLES = [
     _float("ci_low", "95% confidence interval of the mean, lower bound"),
     _float("ci_high", "95% confidence interval of the mean, upper bound"),
     _float("weighted_mean", "Confidence-weighted mean"),
-    _float("rwg", "Within-cell agreement r_wg (James, Demaree and Wolf 1984)"),
+    _float("rwg", "Within-cell agreement r_wg (James, Demaree and Wolf 1984), truncated at 0"),
+    _float("rwg_raw", "Within-cell agreement r_wg before truncation (negative: disagreement)"),
+    Variable("rwg_truncated", "r_wg was truncated at 0 (rwg_raw below 0)", "boolean"),
 ]
 COMPARISON_VARIABLES = [
     WAVE,
@@ -164,13 +166,23 @@ COMPARISON_VARIABLES = [
     Variable("role", "Role of the typology", "category", "role"),
     Variable("left_label", "Left selector: perspective, holder to subject, panel", "string"),
     Variable("right_label", "Right selector: perspective, holder to subject, panel", "string"),
+    *(
+        Variable(f"{side}_{name}", f"{side.title()} side: {what}", "string")
+        for side in ("left", "right")
+        for name, what in (
+            ("panel", "panel code (ALL: every panel pooled)"),
+            ("holder", "holder of the role (actor code)"),
+            ("subject", "subject of the role (actor code)"),
+            ("perspective", "perspective"),
+        )
+    ),
     Variable("method", "Test: welch (independent) or paired", "string"),
-    Variable("n_left", "Left: number of ratings", "integer"),
+    Variable("n_left", "Left: number of ratings (paired: of complete pairs)", "integer"),
     _float("mean_left", "Left: mean"),
     _float("sd_left", "Left: standard deviation"),
     _float("ci_low_left", "Left: 95% CI of the mean, lower bound"),
     _float("ci_high_left", "Left: 95% CI of the mean, upper bound"),
-    Variable("n_right", "Right: number of ratings", "integer"),
+    Variable("n_right", "Right: number of ratings (paired: of complete pairs)", "integer"),
     _float("mean_right", "Right: mean"),
     _float("sd_right", "Right: standard deviation"),
     _float("ci_low_right", "Right: 95% CI of the mean, lower bound"),
@@ -178,9 +190,13 @@ COMPARISON_VARIABLES = [
     _float("diff", "Difference of means, left minus right"),
     _float("diff_ci_low", "95% CI of the difference, lower bound"),
     _float("diff_ci_high", "95% CI of the difference, upper bound"),
+    _float("se_diff", "Standard error of the difference"),
+    _float("t", "t statistic of the difference"),
+    _float("df", "Degrees of freedom (Welch-Satterthwaite, or pairs minus 1)"),
     _float("hedges_g", "Effect size, Hedges' g"),
     _float("p_value", "p-value of the difference"),
     _float("p_adjusted", "p-value, Benjamini-Hochberg adjusted across roles"),
+    Variable("family_size", "Number of p-values in the Benjamini-Hochberg family", "integer"),
     Variable("dominant_left", "Left: role with the highest mean", "string"),
     Variable("dominant_right", "Right: role with the highest mean", "string"),
     _float("profile_distance", "Distance between the two role profiles"),
@@ -511,6 +527,8 @@ def _result_source(wave: Wave, table: str, generated_at: datetime) -> ExportSour
                     frame[variable.name] = pd.to_numeric(column).astype("float64")
                 elif variable.kind == "string":
                     frame[variable.name] = column.fillna("").astype(object)
+                elif variable.kind == "boolean":
+                    frame[variable.name] = column.astype(bool)
             yield frame
 
     return ExportSource(

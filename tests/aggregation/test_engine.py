@@ -288,6 +288,33 @@ def test_compare_welch_rows_agree_with_scipy(armenia):
     assert row["hedges_g"] == pytest.approx(stats.hedges_g([5, 5, 6, 6], [3, 2, 4, 3]))
 
 
+def test_compare_reports_the_t_test_and_the_size_of_the_bh_family_by_hand():
+    left, right = (
+        Selector("MOW", "RUS", "ARM", "expectation"),
+        Selector("YER", "ARM", "ARM", "conception"),
+    )
+    ratings = frame(
+        [rating(f"m{i}", "protectee", v) for i, v in enumerate([1, 2, 3])]
+        + [rating(f"m{i}", "bridge", v) for i, v in enumerate([4, 4])]
+        + [
+            rating(f"y{i}", role, v, panel="YER", holder="ARM", perspective="conception")
+            for role, values in (("protectee", [4, 6]), ("bridge", [4, 4]))
+            for i, v in enumerate(values)
+        ]
+    )
+    table = engine.compare(ratings, left, right).roles.set_index("role")
+    protectee = table.loc["protectee"]
+    # Left 1, 2, 3: mean 2, s² = 1, n = 3; right 4, 6: mean 5, s² = 2, n = 2.
+    # se² = 1/3 + 2/2 = 4/3; df = (4/3)² / ((1/3)²/2 + 1²/1) = 32/19; t = −3 / √(4/3).
+    assert protectee["se_diff"] == pytest.approx(math.sqrt(4 / 3), rel=1e-14)
+    assert protectee["df"] == pytest.approx(32 / 19, rel=1e-14)
+    assert protectee["t"] == pytest.approx(-3 / math.sqrt(4 / 3), rel=1e-14)
+    # Both bridge sides are constant: no test, so the family holds one p-value.
+    assert math.isnan(table.loc["bridge", "p_value"]) and math.isnan(table.loc["bridge", "t"])
+    assert list(table["family_size"]) == [1, 1]
+    assert protectee["p_adjusted"] == pytest.approx(protectee["p_value"])
+
+
 def test_compare_pairs_respondents_when_both_sides_are_the_same_panel():
     # Moscow experts: Russia's ego role ...
     ego = {"m1": 9, "m2": 8, "m3": 10, "m4": 7}

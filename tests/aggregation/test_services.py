@@ -4,6 +4,7 @@ from unittest import mock
 
 import pytest
 
+from aggregation import engine
 from aggregation.models import AggregationRun, CellResult, ComparisonResult, ReliabilityResult
 from aggregation.selectors import run_latest_complete
 from aggregation.services import aggregation_run_wave
@@ -35,6 +36,12 @@ def test_ascribed_vs_conceived_recovers_planted_roles(rated_wave):
     ).first()
     assert row.dominant_left == "protectee"
     assert row.dominant_right == "independent"
+    # Each side as columns, as its label says: what Moscow expects of Armenia against what
+    # Yerevan conceives.
+    sides = [getattr(row, f"{s}_{n}") for s in ("left", "right") for n in engine.SELECTOR_FIELDS]
+    assert sides == ["MOW", "RUS", "ARM", "expectation", "YER", "ARM", "ARM", "conception"]
+    assert row.left_label == "expectation RUS→ARM (MOW)"
+    assert row.family_size >= 1
 
 
 def test_same_ratings_make_no_new_run(rated_wave):

@@ -559,3 +559,35 @@ def test_correlation_ci_small_or_constant_samples_give_nan():
         perfect = stats.correlation_ci([1.0, 2.0, 3.0, 4.0], [2.0, 4.0, 6.0, 8.0])
     assert three.r == pytest.approx(0.5) and math.isnan(three.ci_low)
     assert perfect.r == pytest.approx(1.0)
+
+
+# Edge cases: NaN wherever the statistic is undefined, the same way everywhere ----------------
+
+
+def test_paired_g_is_nan_with_two_pairs_whatever_the_difference():
+    # df = 1: J = 1 − 3 / (4·1 − 1) = 0, so the old result was 0.000 for any difference.
+    assert math.isnan(stats.hedges_g([5, 7], [3, 4], paired=True))
+    assert math.isnan(stats.hedges_g([9, 10], [0, 1], paired=True))
+    sums = stats.paired_from_sums(2, 12, 7, 25 + 49, 9 + 16, 15 + 28)
+    assert math.isnan(float(sums["hedges_g"]))
+    assert float(sums["diff"]) == 2.5
+
+
+def test_paired_g_with_three_pairs_by_hand():
+    # a = 5, 7, 9 (s = 2); b = 3, 4, 8 (mean 5, SS = 14, s = √7); d = 2, 3, 1 (mean 2);
+    # J = 1 − 3 / (4·2 − 1) = 4/7; g = J · 2 / ((2 + √7) / 2).
+    expected = (4 / 7) * 2 / ((2 + math.sqrt(7)) / 2)
+    assert stats.hedges_g([5, 7, 9], [3, 4, 8], paired=True) == pytest.approx(expected, rel=1e-14)
+    sums = stats.paired_from_sums(3, 21, 15, 25 + 49 + 81, 9 + 16 + 64, 15 + 28 + 72)
+    assert float(sums["hedges_g"]) == pytest.approx(expected, rel=1e-12)
+
+
+def test_a_side_without_spread_has_no_interval_like_a_difference_without_spread():
+    constant = stats.mean_ci([8, 8, 8, 8])
+    assert (constant.n, constant.mean, constant.sd, constant.se) == (4, 8.0, 0.0, 0.0)
+    assert math.isnan(constant.ci_low) and math.isnan(constant.ci_high)
+    from_sums = stats.mean_ci_from_sums([4], [32], [256])
+    assert float(from_sums["sd"][0]) == 0.0
+    assert np.isnan(from_sums["ci_low"]).all() and np.isnan(from_sums["ci_high"]).all()
+    both = stats.welch_difference([8, 8, 8], [6, 6, 6])
+    assert both.diff == 2.0 and math.isnan(both.ci_low) and math.isnan(both.p_value)

@@ -320,3 +320,28 @@ def test_the_export_command_writes_a_bundle_or_a_file_with_sidecars(demo, tmp_pa
             "--out",
             str(tmp_path / "x.csv"),
         )
+
+
+def test_json_writes_every_double_so_that_it_reads_back_the_same():
+    import json
+
+    import pandas as pd
+
+    from aggregation.exports.writers import json_records
+
+    values = [3.35e-15, 0.1 + 0.2, 1 / 3, 123456789.12345678]
+    frame = pd.DataFrame(
+        {
+            "p": values,
+            "n": pd.array([1, None, 3, 4], dtype="Int64"),
+            "flag": [True, False, True, False],
+            "code": ["MOW", None, "YER", "AST"],
+        }
+    )
+    text = json_records(frame)
+    assert '"p": 3.35e-15' in text and '"p": 0.30000000000000004' in text
+    back = json.loads(text)
+    assert [row["p"] for row in back] == values
+    assert [row["n"] for row in back] == [1, None, 3, 4]
+    assert [row["flag"] for row in back] == [True, False, True, False]
+    assert back[1]["code"] is None

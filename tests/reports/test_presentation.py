@@ -37,9 +37,13 @@ def role_row(role: str, mean_left, mean_right, **extra) -> ComparisonRoleRow:
         "diff": diff,
         "diff_ci_low": None if diff is None else diff - 1,
         "diff_ci_high": None if diff is None else diff + 1,
+        "se_diff": None if diff is None else 0.5,
+        "t": None if diff is None else diff / 0.5,
+        "df": None if diff is None else 20.5,
         "hedges_g": None if diff is None else diff / 1.1,
         "p_value": 0.001,
         "p_adjusted": 0.002,
+        "family_size": 2,
     }
     values.update(extra)
     return ComparisonRoleRow(**values)
@@ -236,6 +240,7 @@ def test_comparison_csv_has_full_precision_and_empty_missing(armenia):
     assert protectee["wave"] == "2025" and protectee["role"] == "protectee"
     assert float(protectee["diff"]) == pytest.approx(8.83 - 3.08)
     assert dict(zip(header, rows[2], strict=True))["mean_left"] == ""
+    assert (protectee["t"], protectee["df"], protectee["family_size"]) == ("11.5", "20.5", "2")
 
 
 # SVG ------------------------------------------------------------------------------------------
