@@ -239,9 +239,9 @@ def _typology_texts() -> None:
 
 def _panels() -> dict[str, Panel]:
     panels = {}
-    for code, actor_code, _language in PANELS:
-        panels[code], _ = Panel.objects.get_or_create(
-            code=code, defaults={"actor": Actor.objects.get(code=actor_code)}
+    for code, actor_code, language in PANELS:
+        panels[code], _ = Panel.objects.update_or_create(
+            code=code, defaults={"actor": Actor.objects.get(code=actor_code), "language": language}
         )
         _texts_add(panels[code], "city", demo_texts.CITY_NAMES[code])
     return panels

@@ -158,7 +158,7 @@ def _row_errors(row: ExpertRow, *, panels: dict[str, Panel], languages: set[str]
     if row.panel not in panels:
         known = ", ".join(sorted(panels)) or "none"
         errors.append(f"Unknown panel “{row.panel}”, or not one you administer (yours: {known}).")
-    if row.language not in languages:
+    if row.language and row.language not in languages:
         errors.append(f"Unknown language “{row.language}” (one of {', '.join(sorted(languages))}).")
     if len(row.affiliation) > AFFILIATION_MAX_LENGTH:
         errors.append(f"The affiliation is longer than {AFFILIATION_MAX_LENGTH} characters.")
@@ -219,7 +219,7 @@ def experts_import(*, rows: Sequence[ExpertRow], user) -> ImportReport:
                     panel=panels[row.panel],
                     name=row.name,
                     email=row.email,
-                    language=row.language,
+                    language=row.language or panels[row.panel].language,
                     affiliation=row.affiliation,
                 )
                 for row in rows

@@ -91,6 +91,13 @@ class Panel(TextOwner, models.Model):
 
     code = models.CharField(max_length=8, unique=True, help_text="e.g. MOW, AST, YER.")
     actor = models.ForeignKey(Actor, on_delete=models.PROTECT, related_name="panels")
+    language = models.CharField(
+        max_length=8,
+        choices=settings.LANGUAGES,
+        default="ru",
+        help_text="The language its experts' pages and e-mails start in (kk for Astana, hy for "
+        "Yerevan, …); an expert may be given another, and switches on any page.",
+    )
     admins = models.ManyToManyField(
         settings.AUTH_USER_MODEL,
         blank=True,

@@ -265,10 +265,17 @@ def expert_create(
     panel: Panel,
     name: str,
     email: str,
-    language: str = "ru",
+    language: str = "",
     affiliation: str = "",
 ) -> Expert:
-    expert = Expert(panel=panel, name=name, email=email, language=language, affiliation=affiliation)
+    """A new expert of ``panel``; ``language`` defaults to the panel's."""
+    expert = Expert(
+        panel=panel,
+        name=name,
+        email=email,
+        language=language or panel.language,
+        affiliation=affiliation,
+    )
     expert.full_clean()
     expert.save()
     return expert

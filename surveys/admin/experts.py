@@ -95,6 +95,20 @@ class ExpertAdmin(AuditedAdminMixin, PanelScopedAdminMixin, admin.ModelAdmin):
     def get_exclude(self, request, obj=None):
         return () if can_see_identities(request) else IDENTITY_FIELDS
 
+    def formfield_for_choice_field(self, db_field, request, **kwargs):
+        field = super().formfield_for_choice_field(db_field, request, **kwargs)
+        if db_field.name == "language" and request.resolver_match.url_name.endswith("_add"):
+            # A new expert starts in the panel's language unless another one is chosen.
+            field.required = False
+            field.choices = [("", "(the panel's language)"), *settings.LANGUAGES]
+            field.initial = ""
+        return field
+
+    def save_model(self, request, obj, form, change):
+        if not obj.language:
+            obj.language = obj.panel.language
+        super().save_model(request, obj, form, change)
+
     def formfield_for_foreignkey(self, db_field, request, **kwargs):
         if db_field.name == "panel":
             kwargs["queryset"] = panels_scope(

@@ -52,7 +52,7 @@ class PanelAdmin(TextsAdminMixin, admin.ModelAdmin):
     """Panels (codes and cities are public to every staff user), with the staff users who
     administer each: only a superuser sees and assigns those."""
 
-    list_display = ("code", "city_en", "city_ru", "actor")
+    list_display = ("code", "city_en", "city_ru", "actor", "language")
     list_select_related = ("actor",)
     search_fields = ("code", "texts__text")
     filter_horizontal = ("admins",)

@@ -13,7 +13,8 @@ from django.urls import reverse
 from django.utils import timezone
 
 from surveys import expert_import, panel_admin, services, tasks
-from surveys.models import AuditEntry, Expert, Invitation, Panel, Response, Wave, text_in_language
+from surveys.models import AuditEntry, Expert, Invitation, Panel, Response, Wave
+from surveys.texts.selectors import text_pick
 from tests.conftest import login_with_second_factor
 from tests.test_translations import SCRIPTS, foreign_script_letters
 
@@ -154,6 +155,20 @@ def test_good_file_imports_all_rows_and_audits_counts_only(panels, admin_user):
         "panels": {"MOW": 2, "YER": 1},
     }
     no_personal_data_in_audit()
+
+
+def test_an_expert_starts_in_the_panels_language_unless_given_another(panels, admin_user):
+    Panel.objects.filter(code="YER").update(language="hy")
+    rows = expert_import.experts_csv_read(
+        data=(HEADER + "A B,ab@example.org,YER,,\nC D,cd@example.org,YER,en,\n").encode()
+    )
+    assert expert_import.experts_import(rows=rows, user=admin_user).imported == 2
+    assert Expert.objects.with_email("ab@example.org").get().language == "hy"
+    assert Expert.objects.with_email("cd@example.org").get().language == "en"
+    created = services.expert_create(
+        panel=Panel.objects.get(code="YER"), name="E F", email="ef@example.org"
+    )
+    assert created.language == "hy"
 
 
 def test_import_pages_preview_then_confirm(client, panels, admin_user):
@@ -321,14 +336,14 @@ def test_every_language_has_its_own_invitation_and_reminder(invited, settings, l
     assert panel_admin.email_language(language) == language
     subject, body = panel_admin.email_render(kind=kind, invitation=invitation, link=link)
     assert body.startswith(GREETINGS[language])
-    assert invitation.wave.title in subject and invitation.wave.title in body
+    title = text_pick(invitation.wave.text_map("title"), language).text
+    assert title in subject and title in body
     assert f"\n\n{link}\n" in body and CLOSING_DATES[language] in body
     assert "{" not in subject + body and "%" not in subject + body
     if language in SCRIPTS:
-        panel = invitation.expert.panel
-        city = text_in_language({"en": panel.city_en, "ru": panel.city_ru}, language)
+        city = text_pick(invitation.expert.panel.text_map("city"), language).text
         text = subject + body
-        for value in ("Anna Hakobyan", invitation.wave.title, link, city):
+        for value in ("Anna Hakobyan", title, link, city):
             text = text.replace(value, "")
         assert not foreign_script_letters(text, SCRIPTS[language])
 
