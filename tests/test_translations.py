@@ -54,6 +54,11 @@ FOREIGN_LETTERS = {
 # "cookie-файл") and the contents of <code> and <em> (a command, the admin's English label of
 # a model).
 LATIN_KEPT = re.compile(r"<(code|em)>.*?</\1>|\b(?:Django|IP|cookie)\b")
+# Latin of the source text kept as it is: a technical token (CSV, UTF-8, XLIFF, trgLang) or a
+# word the user types as it stands, quoted in the translation («draft», «key, context, status»).
+LATIN_WORD = re.compile(r"[A-Za-z][A-Za-z0-9]*")
+TECHNICAL = re.compile(r"[A-Z][A-Z0-9]+|[a-z]+[A-Z][A-Za-z0-9]*")
+QUOTED = re.compile(r"«[^«»]*»|“[^“”]*”")
 LONG_TEXT = 20  # letters
 
 PLACEHOLDER = re.compile(
@@ -233,9 +238,23 @@ def test_translations_keep_the_placeholders_and_tags_of_their_source(language):
     assert not wrong, f"{language}: {wrong}"
 
 
-def foreign_script_letters(text: str, script: str) -> set[str]:
-    """The letters of ``text`` outside ``script``, after placeholders, tags and kept Latin."""
+def source_latin_dropped(text: str, source: str) -> str:
+    """``text`` without the Latin words it shares with ``source`` that are technical tokens or
+    stand in quotes in ``text``."""
+    words = set(LATIN_WORD.findall(source))
+    technical = {word for word in words if TECHNICAL.fullmatch(word)}
+
+    def drop(part: str, kept: set[str]) -> str:
+        return LATIN_WORD.sub(lambda word: " " if word[0] in kept else word[0], part)
+
+    return drop(QUOTED.sub(lambda quoted: drop(quoted[0], words), text), technical)
+
+
+def foreign_script_letters(text: str, script: str, source: str = "") -> set[str]:
+    """The letters of ``text`` outside ``script``, after placeholders, tags and kept Latin
+    (that of ``LATIN_KEPT``, and that of its ``source`` text, see ``source_latin_dropped``)."""
     text = PLACEHOLDER.sub(" ", LATIN_KEPT.sub(" ", text))
+    text = source_latin_dropped(text, PLACEHOLDER.sub(" ", source))
     return {
         char
         for char in text
@@ -249,7 +268,8 @@ def test_translations_are_written_in_the_languages_script(language):
     wrong = {}
     for entry in messages(language):
         for translation in entry.msgstrs:
-            letters = foreign_script_letters(translation, script)
+            source = f"{entry.msgid} {entry.msgid_plural or ''}"
+            letters = foreign_script_letters(translation, script, source)
             letters |= set(FOREIGN_LETTERS.get(language, "")) & set(translation.lower())
             if letters:
                 wrong[translation] = "".join(sorted(letters))
@@ -295,3 +315,14 @@ def test_script_check_catches_latin_and_look_alikes():
     assert foreign_script_letters("IP-мекенжай, <code>manage.py</code>", "CYRILLIC") == set()
     assert foreign_script_letters("Հաջորդը", "ARMENIAN") == set()
     assert foreign_script_letters("Հաջորդը Далее", "ARMENIAN") == set("Далее")
+
+
+def test_script_check_keeps_only_the_technical_or_quoted_latin_of_the_source():
+    source = "The file is not UTF-8 text: save it as “CSV UTF-8”; status draft (trgLang)."
+    kept = "Файл не в UTF-8: сохраните как «CSV UTF-8»; статус «draft» (trgLang)."
+    assert foreign_script_letters(kept, "CYRILLIC", source) == set()
+    assert foreign_script_letters("статус draft", "CYRILLIC", source) == set("draft")
+    # An untranslated copy of the source: its ordinary words are still foreign.
+    ordinary = set("The file is not text save it as status draft") - {" "}
+    assert foreign_script_letters(source, "CYRILLIC", source) == ordinary
+    assert foreign_script_letters("формат «JSON»", "CYRILLIC", source) == set("JSON")
