@@ -95,15 +95,9 @@ def _rows_insert(model, fields: list[str], rows: list[tuple]) -> None:
 
 
 CELL_NUMBERS = [
-    "mean",
-    "median",
-    "sd",
-    "se",
-    "ci_low",
-    "ci_high",
-    "weighted_mean",
-    "rwg",
-    "rwg_raw",
+    name
+    for name in engine.CELL_STAT_COLUMNS
+    if name not in {"n", "n_cannot_judge", "rwg_truncated"}
 ]
 CELL_FIELDS = [
     "run_id",
