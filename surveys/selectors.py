@@ -84,6 +84,7 @@ class Row:
     no_answer: Choice
     confidence_choices: list[Choice]
     answered: str
+    feedback: str = ""
 
 
 @dataclass(frozen=True)
@@ -246,10 +247,14 @@ class RowsFragment:
     pieces: tuple[str, ...]
     slots: tuple[tuple[str, str], ...]
 
-    def fill(self, on: set[str]) -> SafeString:
+    def fill(self, on: set[str], texts: dict[str, SafeString] | None = None) -> SafeString:
+        """``texts`` holds per-request HTML for ``fb-<item id>`` slots (Delphi feedback)."""
+        texts = texts or {}
         parts = [self.pieces[0]]
         for (name, text), piece in zip(self.slots, self.pieces[1:], strict=True):
-            if name in on:
+            if name in texts:
+                parts.append(texts[name])
+            elif name in on:
                 parts.append(text)
             parts.append(piece)
         return mark_safe("".join(parts))  # pieces rendered by the template engine
@@ -507,8 +512,8 @@ def confidence_labels() -> tuple[str, str]:
     return gettext("not sure"), gettext("very sure")
 
 
-SLOT = re.compile("\x00((?:row|v|c)-[0-9]+(?:-[0-9a-z]+)?)\x00")
-SLOT_TEXT = {"row": " is-answered", "v": " checked", "c": " checked"}
+SLOT = re.compile("\x00((?:row|v|c|fb)-[0-9]+(?:-[0-9a-z]+)?)\x00")
+SLOT_TEXT = {"row": " is-answered", "v": " checked", "c": " checked", "fb": ""}
 
 
 def _slot(name: str) -> SafeString:
@@ -580,6 +585,7 @@ def _row(block: QuestionnaireBlock, item: QuestionnaireItem, language: str) -> R
         no_answer=no_answer,
         confidence_choices=confidence_choices,
         answered=_slot(f"row-{item.pk}"),
+        feedback=_slot(f"fb-{item.pk}"),
     )
 
 
@@ -631,7 +637,12 @@ def _checked(block: QuestionnaireBlock, ratings: dict) -> set[str]:
 
 
 def block_page(
-    *, response: Response, questionnaire: Questionnaire, order: int, language: str
+    *,
+    response: Response,
+    questionnaire: Questionnaire,
+    order: int,
+    language: str,
+    feedback_html: dict[int, SafeString] | None = None,
 ) -> BlockPage | None:
     """Everything a block page shows, in ``language``; None if the panel has no such block."""
     block = questionnaire.block(order)
@@ -661,7 +672,10 @@ def block_page(
             "judge” when you have no basis for a rating: it is not counted as %(min)s."
         )
         % {"min": block.scale_min, "max": block.scale_max, "low": low, "high": high},
-        rows_html=_rows_fragment(questionnaire, block, language).fill(_checked(block, ratings)),
+        rows_html=_rows_fragment(questionnaire, block, language).fill(
+            _checked(block, ratings),
+            {f"fb-{item_id}": html for item_id, html in (feedback_html or {}).items()},
+        ),
         comment=comment or "",
         previous_order=orders[position - 1] if position > 0 else None,
         next_order=orders[position + 1] if position + 1 < len(orders) else None,
