@@ -27,6 +27,7 @@ from surveys.models import (
     DelphiRound,
     DelphiStudy,
     Invitation,
+    Item,
     Rating,
     Response,
     RevisionJustification,
@@ -414,3 +415,13 @@ def delphi_feedback_html(*, page: DelphiPage, response: Response) -> dict[int, S
         context["reason"] = reasons.get(item_id, "")
         html[item_id] = render_to_string("surveys/_delphi_feedback.html", {"fb": context})
     return html
+
+
+def delphi_role_names(*, study: DelphiStudy) -> dict[str, str]:
+    """Item code → the role's English name, for the report."""
+    return dict(
+        Item.objects.filter(block__wave__delphi_round__study=study)
+        .order_by()
+        .values_list("code", "role__name_en")
+        .distinct()
+    )
