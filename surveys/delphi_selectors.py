@@ -278,13 +278,13 @@ def feedback_context(feedback: DelphiFeedback, *, scope_label: str, required: bo
     else:
         own_text = gettext("Your previous answer: %(value)s.") % {"value": feedback.own_value}
     if feedback.median is None:
-        group_text = gettext("No answers of %(group)s in the previous round.") % {
+        group_text = gettext("%(group)s: no answers in the previous round.") % {
             "group": scope_label
         }
     else:
         group_text = gettext(
             "%(group)s in the previous round: median %(median)s, middle half of the answers "
-            "(interquartile range) from %(q1)s to %(q3)s, %(n)s answers."
+            "(interquartile range) from %(q1)s to %(q3)s; answers: %(n)s."
         ) % {
             "group": scope_label,
             "median": _plain(feedback.median),
