@@ -10,12 +10,14 @@ from aggregation import consensus, stats
 
 NAN = math.nan
 
-# Siegel (1956), Nonparametric Statistics for the Behavioral Sciences, the worked example of
-# Kendall's W with tied ranks: three sets of ranks (raters) of ten objects, ties given mean
-# ranks. The same data are the example of the NAG Library routine G08DAF (Kendall's
-# coefficient of concordance), whose published output is W = 0.828 (corrected for ties) and
-# significance 0.008. Siegel gives the sum of squared deviations of the rank sums s = 591; so
-# without the tie correction W = 12 * 591 / (3² (10³ − 10)) = 7092 / 8910 = 0.796.
+# A published worked example of Kendall's W with tied ranks: three raters rank ten objects,
+# ties given mean ranks. It is the example of the NAG Library routine G08DAF (Kendall's
+# coefficient of concordance), whose published output is W = 0.828, corrected for ties, and
+# significance 0.008; the data and W = 0.828 are, to our knowledge, Siegel's (1956)
+# textbook example with ties, carried into Siegel & Castellan (1988, section 9.4) - the book
+# itself was not at hand to check the page. From the data, the squared deviations of the
+# rank sums add up to s = 591, so without the tie correction
+# W = 12 * 591 / (3² (10³ − 10)) = 7092 / 8910 = 0.796.
 # Rows are the objects, columns the three raters.
 SIEGEL_1956_TIES = np.array(
     [
