@@ -177,3 +177,41 @@ def test_a_wave_outside_a_study_is_cut_at_close_as_before(client):
     answer_round(survey.invitation, [1, 2, 3])
     wave_close(wave=survey.wave)
     assert not Response.objects.filter(invitation__isnull=False).exists()
+
+
+def test_admin_starts_a_study_and_opens_the_next_round(client, round_one):
+    from django.contrib.auth.models import User
+
+    from tests.conftest import login_with_second_factor
+
+    survey, study, *_ = round_one
+    login_with_second_factor(client, User.objects.create_superuser("boss", "b@example.org", "pw"))
+    other = survey_open(language="en", blocks=BLOCKS, other_panel_block=False)
+    client.post(
+        reverse("admin:surveys_wave_changelist"),
+        {"action": "run_as_delphi", "_selected_action": [other.wave.pk]},
+    )
+    assert DelphiStudy.objects.filter(rounds__wave=other.wave).exists()
+    wave_close(wave=survey.wave)
+    client.post(
+        reverse("admin:surveys_delphistudy_changelist"),
+        {"action": "open_next_round", "_selected_action": [study.pk]},
+    )
+    assert study.rounds.count() == 2
+    assert (
+        client.get(reverse("admin:surveys_delphistudy_change", args=[study.pk])).status_code == 200
+    )
+
+
+def test_command_opens_the_next_round_and_prints_no_token(round_one):
+    from io import StringIO
+
+    from django.core.management import call_command
+
+    survey, study, _invitations, tokens = round_one
+    wave_close(wave=survey.wave)
+    out = StringIO()
+    call_command("delphi_round", survey.wave.slug, "--new-links", stdout=out)
+    assert "Round 2 is open" in out.getvalue()
+    assert not any(token in out.getvalue() for token in tokens)
+    assert study.rounds.count() == 2
