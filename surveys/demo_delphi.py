@@ -27,7 +27,7 @@ from surveys.models import (
 )
 from surveys.services import block_create, invitation_create, pseudonym_new, wave_close, wave_open
 
-SLUG = "delphi-2026"
+SLUG = "delphi-2019"
 EXPERTS = 6
 PANELS = ("MOW", "YER")
 BLOCKS = [
@@ -61,11 +61,11 @@ def _respond(invitation: Invitation, values: dict, when: datetime) -> Response:
 
 
 def delphi_demo_seed(*, experts: dict[str, list[Expert]], panels: dict[str, Panel]) -> DelphiStudy:
-    rng = np.random.default_rng(20260401)
+    rng = np.random.default_rng(20190401)
     actors = {actor.code: actor for actor in Actor.objects.all()}
     roles = {role.code: role for role in Role.objects.all()}
     wave = Wave.objects.create(
-        slug=SLUG, title="Delphi study 2026 (synthetic demo)", is_synthetic=True
+        slug=SLUG, title="Delphi study 2019 (synthetic demo)", is_synthetic=True
     )
     truth = {}
     for holder, subject, perspective, role_means in BLOCKS:
@@ -79,7 +79,8 @@ def delphi_demo_seed(*, experts: dict[str, list[Expert]], panels: dict[str, Pane
         )
         for item in block.items.select_related("role"):
             truth[item.code] = role_means[item.role.code]
-    start = datetime(2026, 2, 1, tzinfo=UTC)
+    # Before the demo's first wave (2021), so that the waves' order for trends stays 2021, 2025.
+    start = datetime(2019, 2, 1, tzinfo=UTC)
     wave = wave_open(wave=wave, now=start)
     study = delphi.delphi_study_start(
         wave=wave, title="Roles in the South Caucasus (synthetic Delphi demo)"
