@@ -22,6 +22,10 @@ from typing import TYPE_CHECKING
 import numpy as np
 from scipy import stats as sps
 
+# Kendall's W lives with the Delphi statistics; re-exported as aggregation.stats.kendalls_w.
+from aggregation.consensus import Concordance as Concordance
+from aggregation.consensus import kendalls_w as kendalls_w
+
 if TYPE_CHECKING:
     from collections.abc import Iterator
 

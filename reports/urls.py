@@ -2,6 +2,7 @@
 
 from django.urls import path
 
+from reports.delphi import delphi_report
 from reports.views import comparison, dyad, overview, trends
 
 app_name = "reports"
@@ -10,4 +11,5 @@ urlpatterns = [
     path("overview/", overview, name="overview"),
     path("dyad/", dyad, name="dyad"),
     path("trends/", trends, name="trends"),
+    path("delphi/<int:study_id>/", delphi_report, name="delphi"),
 ]

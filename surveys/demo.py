@@ -1,4 +1,5 @@
-"""Synthetic demo data: five panels, an instrument covering every comparison, two waves.
+"""Synthetic demo data: five panels, an instrument covering every comparison, two waves,
+and a small two-round Delphi study (``surveys.demo_delphi``).
 
 Every rating is drawn from a stated ground-truth profile (``TRUTH``, the seed abstract's
 claims put into numbers) plus noise: a per-panel scale bias (so that differential item
@@ -20,6 +21,7 @@ from django.db import transaction
 from django.utils import timezone
 
 from surveys import demo_texts
+from surveys.demo_delphi import delphi_demo_seed
 from surveys.identity_crypto import blind_index
 from surveys.models import (
     Actor,
@@ -403,6 +405,7 @@ def demo_seed(*, base_url: str, admin_username: str, admin_password: str) -> Dem
         wave_close(wave=old, now=datetime(2021, 5, 31, tzinfo=UTC))
         new = wave_open(wave=_build_wave("2025", panels))
         _fill_wave(new, experts, rng, open_wave=True, now=timezone.now())
+        delphi_demo_seed(experts=experts, panels=panels)
     elif not Wave.objects.filter(slug="2025").exists():
         raise ValueError("The demo waves are half there; delete wave 2021 and run seed_demo again.")
     _admin_user(admin_username, admin_password)

@@ -2,7 +2,9 @@
 
 ``BlockAnswersForm`` turns the raw fields of a block page (``v-<item id>`` for the scale,
 *cannot judge*, or empty for "no answer"; ``c-<item id>`` for the confidence; ``comment``;
-``change_id`` and ``change_sequence``, which the page's JavaScript adds) into ``Answer``
+``change_id`` and ``change_sequence``, which the page's JavaScript adds; in a Delphi round
+``j-<item id>`` for the reason of a revised answer and ``keep``, the item whose previous
+answer the expert keeps) into ``Answer``
 values and a ``BlockChange``; anything it does not expect is an error. Whether the items
 belong to the page and the values to the scale is for
 ``surveys.questionnaire.response_save_block`` to decide.
@@ -18,11 +20,11 @@ from django.utils.translation import gettext_lazy as _
 from surveys.questionnaire import COMMENT_MAX_LENGTH, Answer, BlockChange
 from surveys.selectors import CANNOT_JUDGE
 
-ANSWER_FIELD = re.compile(r"(?P<kind>[vc])-(?P<item>[0-9]{1,12})")
+ANSWER_FIELD = re.compile(r"(?P<kind>[vcj])-(?P<item>[0-9]{1,12})")
 WHOLE_NUMBER = re.compile(r"-?[0-9]{1,4}")
 CHANGE_ID = re.compile(r"[0-9A-Za-z-]{8,64}")
 CHANGE_SEQUENCE_MAX = 2**53 - 1  # the largest whole number a browser counts exactly
-FIXED_FIELDS = {"csrfmiddlewaretoken", "comment", "action", "change_id", "change_sequence"}
+FIXED_FIELDS = {"csrfmiddlewaretoken", "comment", "action", "change_id", "change_sequence", "keep"}
 
 
 class ConsentForm(forms.Form):
@@ -54,11 +56,13 @@ class BlockAnswersForm(forms.Form):
     )
     change_id = forms.RegexField(regex=CHANGE_ID, required=False)
     change_sequence = forms.IntegerField(required=False, min_value=1, max_value=CHANGE_SEQUENCE_MAX)
+    keep = forms.IntegerField(required=False, min_value=1)
 
     def clean(self):
         cleaned = super().clean()
         values: dict[int, str] = {}
         confidences: dict[int, str] = {}
+        justifications: dict[int, str] = {}
         problems = []
         for key in sorted(self.data.keys()):
             entries = self.data.getlist(key)
@@ -74,6 +78,9 @@ class BlockAnswersForm(forms.Form):
                 )
                 continue
             item_id, entry = int(match["item"]), entries[0]
+            if match["kind"] == "j":
+                justifications[item_id] = entry  # free text; its length is the service's
+                continue
             if match["kind"] == "v":
                 if entry and entry != CANNOT_JUDGE and not WHOLE_NUMBER.fullmatch(entry):
                     problems.append(
@@ -95,6 +102,7 @@ class BlockAnswersForm(forms.Form):
         for problem in problems:
             self.add_error(None, problem)
         self._values, self._confidences = values, confidences
+        self._justifications = justifications
         return cleaned
 
     def answers(self) -> list[Answer]:
@@ -113,6 +121,10 @@ class BlockAnswersForm(forms.Form):
                 )
             )
         return answers
+
+    def justifications(self) -> dict[int, str]:
+        """The reasons given for revised answers of a Delphi round, by item id."""
+        return dict(self._justifications)
 
     def change(self) -> BlockChange | None:
         """The browser's mark on this snapshot of the page, if it sent one."""

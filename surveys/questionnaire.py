@@ -132,13 +132,14 @@ def invitation_resolve(*, token: str, now: datetime | None = None) -> Invitation
     A link works while its wave is open (status open, inside its dates) and its expert is
     active. An unknown, malformed, expired or closed link costs the same: one hash and one
     indexed query, and the caller shows the same page for all of them. The same query reads
-    the link's response, if there is one (``selectors.response_for_invitation``); it leaves
+    the link's response, if there is one (``selectors.response_for_invitation``), and the
+    wave's Delphi round, if it is one (``delphi_selectors.delphi_page``); it leaves
     out the expert's identity, which no page of the link shows (nor decrypts).
     """
     now = now or timezone.now()
     try:
         invitation = (
-            Invitation.objects.select_related("wave", "expert", "response")
+            Invitation.objects.select_related("wave", "expert", "response", "wave__delphi_round")
             .defer(*(f"expert__{name}" for name in EXPERT_IDENTITY_FIELDS))
             .get(token_hash=token_hash(token))
         )

@@ -91,6 +91,7 @@ class Row:
     no_answer: Choice
     confidence_choices: list[Choice]
     answered: str
+    feedback: str = ""
 
 
 @dataclass(frozen=True)
@@ -252,10 +253,14 @@ class RowsFragment:
     pieces: tuple[str, ...]
     slots: tuple[tuple[str, str], ...]
 
-    def fill(self, on: set[str]) -> SafeString:
+    def fill(self, on: set[str], texts: dict[str, SafeString] | None = None) -> SafeString:
+        """``texts`` holds per-request HTML for ``fb-<item id>`` slots (Delphi feedback)."""
+        texts = texts or {}
         parts = [self.pieces[0]]
         for (name, text), piece in zip(self.slots, self.pieces[1:], strict=True):
-            if name in on:
+            if name in texts:
+                parts.append(texts[name])
+            elif name in on:
                 parts.append(text)
             parts.append(piece)
         return mark_safe("".join(parts))  # pieces rendered by the template engine
@@ -465,8 +470,8 @@ def confidence_labels() -> tuple[str, str]:
     return gettext("not sure"), gettext("very sure")
 
 
-SLOT = re.compile("\x00((?:row|v|c)-[0-9]+(?:-[0-9a-z]+)?)\x00")
-SLOT_TEXT = {"row": " is-answered", "v": " checked", "c": " checked"}
+SLOT = re.compile("\x00((?:row|v|c|fb)-[0-9]+(?:-[0-9a-z]+)?)\x00")
+SLOT_TEXT = {"row": " is-answered", "v": " checked", "c": " checked", "fb": ""}
 
 
 def _slot(name: str) -> SafeString:
@@ -538,6 +543,7 @@ def _row(block: QuestionnaireBlock, item: QuestionnaireItem, language: str) -> R
         no_answer=no_answer,
         confidence_choices=confidence_choices,
         answered=_slot(f"row-{item.pk}"),
+        feedback=_slot(f"fb-{item.pk}"),
     )
 
 
@@ -589,7 +595,12 @@ def _checked(block: QuestionnaireBlock, ratings: dict) -> set[str]:
 
 
 def block_page(
-    *, response: Response, questionnaire: Questionnaire, order: int, language: str
+    *,
+    response: Response,
+    questionnaire: Questionnaire,
+    order: int,
+    language: str,
+    feedback_html: dict[int, SafeString] | None = None,
 ) -> BlockPage | None:
     """Everything a block page shows, in ``language``; None if the panel has no such block."""
     block = questionnaire.block(order)
@@ -629,7 +640,10 @@ def block_page(
         instruction_html=sentence_fill(
             LocalText(instruction), scale_ends, slot=GETTEXT_SLOT, language=language
         ).html,
-        rows_html=_rows_fragment(questionnaire, block, language).fill(_checked(block, ratings)),
+        rows_html=_rows_fragment(questionnaire, block, language).fill(
+            _checked(block, ratings),
+            {f"fb-{item_id}": html for item_id, html in (feedback_html or {}).items()},
+        ),
         comment=comment or "",
         previous_order=orders[position - 1] if position > 0 else None,
         next_order=orders[position + 1] if position + 1 < len(orders) else None,

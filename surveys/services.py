@@ -210,8 +210,13 @@ def wave_close(*, wave: Wave, now: datetime | None = None, user=None) -> Wave:
         wave.closes_at = max(now, wave.opens_at) if wave.opens_at else now
     wave.save(update_fields=["status", "closes_at"])
     # The link response → invitation → expert served resume, reopen and reminders; a closed
-    # wave needs none of them, so it is cut now, in the same transaction.
-    linkage.responses_unlink(wave=wave, user=user)
+    # wave needs none of them, so it is cut now, in the same transaction. A Delphi round
+    # before the study's last keeps it for the next round's feedback; the last round's
+    # closing ends the study and cuts every round (surveys.delphi).
+    from surveys.delphi import delphi_after_wave_close  # delphi imports this module
+
+    if not delphi_after_wave_close(wave=wave, user=user):
+        linkage.responses_unlink(wave=wave, user=user)
     return wave
 
 

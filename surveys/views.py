@@ -40,7 +40,8 @@ from django.views.decorators.gzip import gzip_page
 from django.views.decorators.http import require_POST, require_safe
 
 from project.middleware import csrf_protect_no_referrer
-from surveys import selectors
+from surveys import delphi_selectors, selectors
+from surveys.delphi import answers_keep, delphi_block_save
 from surveys.forms import BlockAnswersForm, ConsentForm, LanguageForm
 from surveys.middleware import (
     language_override,
@@ -278,6 +279,7 @@ class _Saved:
     questionnaire: selectors.Questionnaire
     action: str
     applied: bool
+    anchor: str = ""
 
 
 class _Refused(Exception):
@@ -303,14 +305,34 @@ def _save_block(request: HttpRequest, *, invitation: Invitation, order: int, as_
         message = gettext("This page is not part of your questionnaire.")
         raise _Refused(_bad_request(request, [message], as_json=as_json))
     action = form.cleaned_data["action"] or BlockAnswersForm.Action.NEXT
+    delphi = delphi_selectors.delphi_page(invitation=invitation, language=get_language())
+    keep = form.cleaned_data.get("keep")
     try:
-        saved = response_save_block(
-            response=response,
-            block=block,
-            answers=form.answers(),
-            comment=form.cleaned_data["comment"],
-            change=form.change(),
-        )
+        if delphi is None:
+            saved = response_save_block(
+                response=response,
+                block=block,
+                answers=form.answers(),
+                comment=form.cleaned_data["comment"],
+                change=form.change(),
+            )
+        else:
+            answers = form.answers()
+            if keep:  # one tap: the page as posted, with this item's previous answer
+                answers = answers_keep(answers=answers, keep_item_id=keep, feedback=delphi.feedback)
+                action = BlockAnswersForm.Action.SAVE
+            saved = delphi_block_save(
+                response=response,
+                block=block,
+                answers=answers,
+                comment=form.cleaned_data["comment"],
+                change=None if keep else form.change(),
+                justifications=form.justifications(),
+                feedback=delphi.feedback,
+                # Reasons are asked for when the page is left by its buttons, not while
+                # it autosaves or keeps an answer.
+                required=delphi.required and bool(form.cleaned_data["action"]) and not keep,
+            )
     except ResponseLockedError as error:
         raise _Refused(_locked(request, error.messages, as_json=as_json)) from error
     except ValidationError as error:
@@ -320,6 +342,7 @@ def _save_block(request: HttpRequest, *, invitation: Invitation, order: int, as_
         questionnaire=questionnaire,
         action=action,
         applied=saved.applied,
+        anchor=f"#row-{keep}" if keep else "",
     )
 
 
@@ -330,7 +353,7 @@ def _after_save(request: HttpRequest, *, order: int, saved: _Saved) -> HttpRespo
     orders = saved.questionnaire.orders
     position = orders.index(order)
     if saved.action == BlockAnswersForm.Action.SAVE:
-        return redirect(f"{_block_url(request, order)}?saved=1")
+        return redirect(f"{_block_url(request, order)}?saved=1{saved.anchor}")
     if saved.action == BlockAnswersForm.Action.BACK:
         if position == 0:
             return redirect("surveys:about", _token(request))
@@ -367,8 +390,17 @@ def block(request: HttpRequest, *, invitation: Invitation, language: str, order:
     if response.status == Response.Status.SUBMITTED:
         return redirect("surveys:thanks", _token(request))
     questionnaire = _questionnaire(invitation, response)
+    delphi = delphi_selectors.delphi_page(invitation=invitation, language=language)
     page = selectors.block_page(
-        response=response, questionnaire=questionnaire, order=order, language=language
+        response=response,
+        questionnaire=questionnaire,
+        order=order,
+        language=language,
+        feedback_html=(
+            delphi_selectors.delphi_feedback_html(page=delphi, response=response)
+            if delphi
+            else None
+        ),
     )
     if page is None:
         context = _context(
@@ -387,6 +419,7 @@ def block(request: HttpRequest, *, invitation: Invitation, language: str, order:
         autosave_url=reverse("surveys:autosave", args=[_token(request), order]),
         change_sequence=block_change_sequence(response=response, block_id=page.block_id),
         about_url=reverse("surveys:about", args=[_token(request)]),
+        delphi_round=delphi.round_number if delphi else None,
     )
     return render(request, "surveys/block.html", context)
 

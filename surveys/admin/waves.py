@@ -25,7 +25,7 @@ from django.utils.http import urlencode
 from aggregation import selectors
 from reports import progress as progress_report
 from reports.downloads import csv_download
-from surveys import confirmations, panel_admin, services
+from surveys import confirmations, delphi, panel_admin, services
 from surveys.access import panel_ids_administered, panels_scope
 from surveys.admin.common import (
     CONFIRMED_ACTIONS,
@@ -130,7 +130,7 @@ class WaveAdmin(WaveTextsAdminMixin, TextsAdminMixin, AuditedAdminMixin, admin.M
     )
     list_filter = ("status", "is_synthetic")
     search_fields = ("slug", "title")
-    actions = ["open_waves", "close_waves", "copy_instrument"]
+    actions = ["open_waves", "close_waves", "copy_instrument", "run_as_delphi"]
     audit_name = "wave"
     form = WaveForm
     inlines = [texts_inline("wave")]
@@ -226,6 +226,27 @@ class WaveAdmin(WaveTextsAdminMixin, TextsAdminMixin, AuditedAdminMixin, admin.M
             "is_nav_sidebar_enabled": False,
         }
         return TemplateResponse(request, "admin/surveys/wave/copy_instrument.html", context)
+
+    @admin.action(
+        description="Run the selected wave as round 1 of a Delphi study", permissions=["change"]
+    )
+    def run_as_delphi(self, request, queryset):
+        for wave in queryset:
+            try:
+                study = delphi.delphi_study_start(wave=wave, user=request.user)
+            except ValidationError as error:
+                self.message_user(request, "; ".join(error.messages), messages.ERROR)
+            else:
+                url = reverse("admin:surveys_delphistudy_change", args=[study.pk])
+                self.message_user(
+                    request,
+                    format_html(
+                        'Wave {} is round 1 of a Delphi study: <a href="{}">set its rules</a>.',
+                        wave.slug,
+                        url,
+                    ),
+                    messages.SUCCESS,
+                )
 
     def get_urls(self):
         own = [

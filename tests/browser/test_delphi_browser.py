@@ -1,0 +1,112 @@
+"""A Delphi study in the browser: two experts answer round 1, round 2 opens with the same
+links, one expert sees the previous median and IQR beside their own answer, keeps one item,
+revises another with a reason and submits; the Delphi report shows both rounds, the
+stability figures and the reason."""
+
+import re
+
+import pytest
+from django.contrib.auth.models import User
+from playwright.sync_api import expect
+
+from surveys import delphi
+from surveys.models import DelphiStudy, Rating, Response
+from surveys.services import invitation_create, wave_close
+from tests.browser.conftest import admin_sign_in, phone_context
+from tests.factories import ExpertFactory, survey_open
+
+pytestmark = [
+    pytest.mark.browser,
+    pytest.mark.django_db(transaction=True),
+    pytest.mark.usefixtures("reference_data"),  # before the browser: see conftest
+]
+
+BLOCKS = [("RUS", "ARM", "expectation", ["protectee", "faithful_ally", "independent"])]
+
+
+def answer(browser, link: str, items, values: list[int]) -> None:
+    context = phone_context(browser, locale="en-GB")
+    page = context.new_page()
+    page.goto(link)
+    page.locator("input[name=consent]").check()
+    page.get_by_role("button", name="Start the survey").click()
+    expect(page).to_have_url(re.compile(r"/b/\d+/$"))
+    for item, value in zip(items, values, strict=True):
+        page.locator(f"label[for='v-{item.pk}-{value}']").click()
+    page.locator("button[name=action][value=review]").click()
+    expect(page).to_have_url(re.compile(r"/review/(#.*)?$"))
+    page.get_by_role("button", name="Submit").click()
+    expect(page).to_have_url(re.compile(r"/thanks/(#.*)?$"))
+    context.close()
+
+
+def test_two_rounds_keep_revise_with_a_reason_and_the_report(live_server, browser):
+    survey = survey_open(language="en", blocks=BLOCKS, other_panel_block=False)
+    study = delphi.delphi_study_start(wave=survey.wave, justification="required")
+    _second, second_token = invitation_create(
+        expert=ExpertFactory(panel=survey.panel, language="en"), wave=survey.wave, language="en"
+    )
+    first_link = f"{live_server.url}{survey.url}"
+    items = survey.items(0)
+    answer(browser, first_link, items, [5, 5, 8])
+    answer(browser, f"{live_server.url}/s/{second_token}/", items, [2, 3, 4])
+
+    wave_close(wave=survey.wave)
+    round_two, _ = delphi.delphi_round_open(study=study)
+    new_items = list(round_two.wave.blocks.get().items.order_by("order"))
+
+    # Round 2 through the same link.
+    context = phone_context(browser, locale="en-GB")
+    page = context.new_page()
+    page.goto(first_link)
+    page.locator("input[name=consent]").check()
+    page.get_by_role("button", name="Start the survey").click()
+    expect(page.locator(".delphi-notice")).to_contain_text("Round 2")
+    keep_item, same_item, revised_item = new_items
+    feedback = page.locator(f"#feedback-{keep_item.pk}")
+    expect(feedback).to_contain_text("Your previous answer: 5.")
+    # Round 1 gave 5 and 2: median 3.5, quartiles 2.75 and 4.25.
+    expect(feedback).to_contain_text("median 3.5")
+    expect(feedback).to_contain_text("from 2.75 to 4.25")
+    expect(feedback.locator("svg[role=img] title")).to_contain_text("median 3.5")
+
+    # Keep the first answer with one tap.
+    feedback.get_by_role("button", name="Keep my previous answer").click()
+    expect(page).to_have_url(re.compile(rf"\?saved=1#row-{keep_item.pk}$"))
+    expect(page.locator(f"#v-{keep_item.pk}-5")).to_be_checked()
+
+    # The same answer for the second; the third revised from 8 to 9, outside 5–7.
+    page.locator(f"label[for='v-{same_item.pk}-5']").click()
+    page.locator(f"label[for='v-{revised_item.pk}-9']").click()
+    page.locator(f"#j-{revised_item.pk}").fill("A new alliance treaty was signed.")
+    page.locator("button[name=action][value=review]").click()
+    expect(page).to_have_url(re.compile(r"/review/(#.*)?$"))
+    page.get_by_role("button", name="Submit").click()
+    expect(page).to_have_url(re.compile(r"/thanks/(#.*)?$"))
+    context.close()
+
+    response = Response.objects.get(wave=round_two.wave)
+    assert response.status == Response.Status.SUBMITTED
+    assert {r.item_id: r.value for r in Rating.objects.filter(response=response)} == {
+        keep_item.pk: 5,
+        same_item.pk: 5,
+        revised_item.pk: 9,
+    }
+
+    # Round 2 is the last: closing it ends the study and stores its figures.
+    wave_close(wave=round_two.wave)
+    assert DelphiStudy.objects.get(pk=study.pk).ended_at is not None
+    User.objects.create_superuser("admin", "admin@example.org", "admin")
+    admin_page = browser.new_page()
+    admin_sign_in(admin_page, live_server)
+    admin_page.goto(f"{live_server.url}/admin/reports/delphi/{study.pk}/")
+    rounds = admin_page.locator("#delphi-rounds")
+    expect(rounds).to_contain_text("1 of 3")  # one expert, three items in both rounds, one changed
+    items_table = admin_page.locator("#delphi-items")
+    expect(items_table.locator("thead")).to_contain_text("Round 1")
+    expect(items_table.locator("thead")).to_contain_text("Round 2")
+    expect(items_table).to_contain_text("changed 1/1")
+    expect(admin_page.locator("#delphi-reasons")).to_contain_text(
+        "A new alliance treaty was signed."
+    )
+    admin_page.close()
