@@ -4,15 +4,26 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('surveys', '0014_drop_per_language_text_columns'),
+        ("surveys", "0014_drop_per_language_text_columns"),
     ]
 
     operations = [
         migrations.AddField(
-            model_name='panel',
-            name='language',
-            field=models.CharField(choices=[('en', 'English'), ('ru', 'Russian'), ('kk', 'Kazakh'), ('hy', 'Armenian'), ('ky', 'Kyrgyz'), ('tg', 'Tajik')], default='ru', help_text="The language its experts' pages and e-mails start in (kk for Astana, hy for Yerevan, …); an expert may be given another, and switches on any page.", max_length=8),
+            model_name="panel",
+            name="language",
+            field=models.CharField(
+                choices=[
+                    ("en", "English"),
+                    ("ru", "Russian"),
+                    ("kk", "Kazakh"),
+                    ("hy", "Armenian"),
+                    ("ky", "Kyrgyz"),
+                    ("tg", "Tajik"),
+                ],
+                default="ru",
+                help_text="The language its experts' pages and e-mails start in (kk for Astana, hy for Yerevan, …); an expert may be given another, and switches on any page.",
+                max_length=8,
+            ),
         ),
     ]
