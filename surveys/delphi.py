@@ -21,7 +21,7 @@ from datetime import datetime
 
 from django.core.exceptions import ValidationError
 from django.db import transaction
-from django.utils import timezone
+from django.utils import timezone, translation
 from django.utils.translation import gettext as _
 
 from surveys import linkage
@@ -33,6 +33,7 @@ from surveys.delphi_selectors import (
 from surveys.models import (
     DelphiRound,
     DelphiStudy,
+    InstrumentText,
     Invitation,
     Item,
     Response,
@@ -41,7 +42,8 @@ from surveys.models import (
 )
 from surveys.questionnaire import Answer, BlockChange, BlockSaved, response_save_block
 from surveys.selectors import QuestionnaireBlock
-from surveys.services import block_create, token_new, wave_open
+from surveys.services import token_new, wave_copy_instrument, wave_open
+from surveys.texts.services import text_set
 
 JUSTIFICATION_MAX_LENGTH = 1000
 
@@ -98,38 +100,35 @@ def _codes_agreed(results: Mapping, *, scope: str) -> set[str]:
 
 
 def _wave_next(*, source: Wave, number: int, leave_out: set[str]) -> Wave:
+    """Round ``number``'s wave: the instrument of ``source`` (``wave_copy_instrument``: its
+    languages, landing text and blocks with their texts) without the items in ``leave_out``,
+    titled in each of its languages "<title of source>, round <number>"."""
     base = (
         source.slug.rsplit("-r", 1)[0] if source.slug.rsplit("-r", 1)[-1].isdigit() else source.slug
     )
     slug = f"{base[:44]}-r{number}"
-    title = _("%(title)s, round %(number)s") % {
-        "title": source.title.rsplit(",", 1)[0] if number > 2 else source.title,
-        "number": number,
-    }
+
+    def round_title(title: str) -> str:
+        return _("%(title)s, round %(number)s") % {
+            "title": title.rsplit(",", 1)[0] if number > 2 else title,
+            "number": number,
+        }
+
     if Wave.objects.filter(slug=slug).exists():
         raise DelphiStateError(
             _("A wave with the slug “%(slug)s” already exists.") % {"slug": slug},
             code="wave_slug_taken",
         )
-    target = Wave(slug=slug, title=title[:200], is_synthetic=source.is_synthetic)
-    target.full_clean()
-    target.save()
-    for block in source.blocks.prefetch_related("panels", "items__role"):
-        roles = [item.role for item in block.items.all() if item.code not in leave_out]
-        if not roles:
-            continue
-        block_create(
-            wave=target,
-            holder=block.holder,
-            subject=block.subject,
-            perspective=block.perspective,
-            roles=roles,
-            panels=block.panels.all(),
-            order=block.order,
-            scale=block.scale,
-            prompt_en=block.prompt_en,
-            prompt_ru=block.prompt_ru,
-        )
+    target = wave_copy_instrument(source=source, slug=slug, title=round_title(source.title)[:200])
+    # Each title from the source's in its language; reviewed where the source's was (the
+    # added words are the catalog's).
+    for text in source.texts.filter(field="title"):
+        with translation.override(text.language):
+            title = round_title(text.text)
+        reviewed = text.status == InstrumentText.Status.REVIEWED
+        text_set(owner=target, field="title", language=text.language, text=title, reviewed=reviewed)
+    Item.objects.filter(block__wave=target, code__in=leave_out).delete()
+    target.blocks.filter(items__isnull=True).delete()
     return target
 
 

@@ -10,7 +10,7 @@ from datetime import UTC, datetime, timedelta
 
 import numpy as np
 
-from surveys import delphi
+from surveys import delphi, demo_texts
 from surveys.models import (
     Actor,
     DelphiStudy,
@@ -26,6 +26,7 @@ from surveys.models import (
     Wave,
 )
 from surveys.services import block_create, invitation_create, pseudonym_new, wave_close, wave_open
+from surveys.texts.services import text_set
 
 SLUG = "delphi-2019"
 EXPERTS = 6
@@ -65,8 +66,20 @@ def delphi_demo_seed(*, experts: dict[str, list[Expert]], panels: dict[str, Pane
     actors = {actor.code: actor for actor in Actor.objects.all()}
     roles = {role.code: role for role in Role.objects.all()}
     wave = Wave.objects.create(
-        slug=SLUG, title="Delphi study 2019 (synthetic demo)", is_synthetic=True
+        slug=SLUG,
+        title="Delphi study 2019 (synthetic demo)",
+        languages=",".join(demo_texts.LANGUAGES),
+        is_synthetic=True,
     )
+    for language, title in demo_texts.WAVE_TITLES.items():
+        # The project's own languages reviewed, the drafted ones draft, as in the other waves.
+        text_set(
+            owner=wave,
+            field="title",
+            language=language,
+            text=title.format(year="2019, Delphi"),
+            reviewed=language in demo_texts.SOURCE_LANGUAGES,
+        )
     truth = {}
     for holder, subject, perspective, role_means in BLOCKS:
         block = block_create(
