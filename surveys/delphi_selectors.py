@@ -32,6 +32,7 @@ from surveys.models import (
     Response,
     RevisionJustification,
 )
+from surveys.texts.selectors import text_or_code
 
 ALL_PANELS = "all"
 
@@ -422,6 +423,7 @@ def delphi_role_names(*, study: DelphiStudy) -> dict[str, str]:
     return dict(
         Item.objects.filter(block__wave__delphi_round__study=study)
         .order_by()
-        .values_list("code", "role__name_en")
+        .annotate(role_name=text_or_code("role", "name", "en", ref="role_id", default="role__code"))
+        .values_list("code", "role_name")
         .distinct()
     )
