@@ -65,7 +65,7 @@ class WaveViewSet(viewsets.ReadOnlyModelViewSet):
     filterset_class = WaveFilter
 
     def get_queryset(self):
-        waves = Wave.objects.order_by("-slug")
+        waves = Wave.objects.select_related("delphi_round").order_by("-slug")
         if self.action == "retrieve":
             blocks = Block.objects.select_related("holder", "subject", "scale").prefetch_related(
                 "panels", Prefetch("items", queryset=Item.objects.select_related("role"))
