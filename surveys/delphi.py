@@ -97,15 +97,11 @@ def _codes_agreed(results: Mapping, *, scope: str) -> set[str]:
     return agreed
 
 
-def _wave_next(*, source: Wave, number: int, leave_out: set[str]) -> Wave:
-    base = (
-        source.slug.rsplit("-r", 1)[0] if source.slug.rsplit("-r", 1)[-1].isdigit() else source.slug
-    )
-    slug = f"{base[:44]}-r{number}"
-    title = _("%(title)s, round %(number)s") % {
-        "title": source.title.rsplit(",", 1)[0] if number > 2 else source.title,
-        "number": number,
-    }
+def _wave_next(*, first: Wave, source: Wave, number: int, leave_out: set[str]) -> Wave:
+    """Round ``number``'s draft wave: ``source``'s blocks less ``leave_out``, named after
+    round 1's wave (``<slug>-r<number>``, "<title>, round <number>")."""
+    slug = f"{first.slug[:44]}-r{number}"
+    title = _("%(title)s, round %(number)s") % {"title": first.title, "number": number}
     if Wave.objects.filter(slug=slug).exists():
         raise DelphiStateError(
             _("A wave with the slug “%(slug)s” already exists.") % {"slug": slug},
@@ -165,7 +161,10 @@ def delphi_round_open(
         if study.drop_agreed_items
         else set()
     )
-    wave = _wave_next(source=previous.wave, number=previous.number + 1, leave_out=leave_out)
+    first = study.rounds.select_related("wave").get(number=1).wave
+    wave = _wave_next(
+        first=first, source=previous.wave, number=previous.number + 1, leave_out=leave_out
+    )
     if not wave.blocks.exists():
         raise DelphiStateError(
             _("Every item reached consensus: there is nothing left to ask."),
