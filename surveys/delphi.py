@@ -28,6 +28,7 @@ from surveys import linkage
 from surveys.audit import audit_record
 from surveys.delphi_selectors import (
     DelphiFeedback,
+    DelphiPage,
     delphi_results_compute,
 )
 from surveys.models import (
@@ -35,6 +36,7 @@ from surveys.models import (
     DelphiStudy,
     Invitation,
     Item,
+    Rating,
     Response,
     RevisionJustification,
     Wave,
@@ -353,3 +355,24 @@ def delphi_block_save(
                 response=response, item_id=item_id, defaults={"text": text}
             )
     return saved
+
+
+def delphi_reasons_missing(*, response: Response, page: DelphiPage) -> list[int]:
+    """Orders of the blocks with an answer that needs a reason and has none (required only).
+
+    The block pages ask for reasons when they are left by their buttons; this catches an
+    answer saved by the page's autosave and never followed by a reason.
+    """
+    if not page.required:
+        return []
+    reasons = set(
+        RevisionJustification.objects.filter(response=response).values_list("item_id", flat=True)
+    )
+    orders = set()
+    for item_id, value, order in Rating.objects.filter(response=response).values_list(
+        "item_id", "value", "item__block__order"
+    ):
+        shown = page.feedback.get(item_id)
+        if shown is not None and shown.needs_reason(value) and item_id not in reasons:
+            orders.add(order)
+    return sorted(orders)
