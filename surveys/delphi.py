@@ -8,8 +8,8 @@ experts who submitted round k are invited again, with their same link unless a n
 asked for.
 
 **Linkage.** Round k shows an expert their own round k − 1 answers, so while the study runs
-a closed round's responses stay linked to their invitations (``wave_close`` defers the cut,
-``linkage.responses_unlink_deferred``), and round k's response is paired with the same
+a closed round's responses stay linked to their invitations (``wave_close`` defers the cut
+through ``delphi_after_wave_close``), and round k's response is paired with the same
 expert's round k − 1 response through the expert's invitations: nothing else records the
 pair. When the last round closes, or an admin ends the study (``delphi_study_end``), the
 last round's figures are stored and every round is cut as any closed wave is. From then on
@@ -53,10 +53,13 @@ class DelphiStateError(ValidationError):
 
 
 @transaction.atomic
-def delphi_study_start(
-    *, wave: Wave, title: str = "", user=None, **settings: object
-) -> DelphiStudy:
-    """Run ``wave`` as round 1 of a new Delphi study (before or while it is open)."""
+def delphi_study_start(*, wave: Wave, title: str = "", user=None, **rules: object) -> DelphiStudy:
+    """Run ``wave`` as round 1 of a new Delphi study (before or while it is open).
+
+    ``rules`` are the study's fields (``feedback_scope``, ``justification``,
+    ``consensus_iqr_max``, ``consensus_share_min``, ``drop_agreed_items``, ``last_round``);
+    the rest keep their defaults.
+    """
     if DelphiRound.objects.filter(wave=wave).exists():
         raise DelphiStateError(
             _("Wave “%(wave)s” is already a round of a Delphi study.") % {"wave": wave.slug},
@@ -68,7 +71,7 @@ def delphi_study_start(
             % {"wave": wave.slug},
             code="delphi_wave_closed",
         )
-    study = DelphiStudy(title=title or wave.title, **settings)
+    study = DelphiStudy(title=title or wave.title, **rules)
     study.full_clean()
     study.save()
     DelphiRound.objects.create(study=study, number=1, wave=wave)
