@@ -8,8 +8,8 @@ experts who submitted round k are invited again, with their same link unless a n
 asked for.
 
 **Linkage.** Round k shows an expert their own round k − 1 answers, so while the study runs
-a closed round's responses stay linked to their invitations (``wave_close`` defers the cut,
-``linkage.responses_unlink_deferred``), and round k's response is paired with the same
+a closed round's responses stay linked to their invitations (``wave_close`` defers the cut
+through ``delphi_after_wave_close``), and round k's response is paired with the same
 expert's round k − 1 response through the expert's invitations: nothing else records the
 pair. When the last round closes, or an admin ends the study (``delphi_study_end``), the
 last round's figures are stored and every round is cut as any closed wave is. From then on
@@ -28,6 +28,7 @@ from surveys import linkage
 from surveys.audit import audit_record
 from surveys.delphi_selectors import (
     DelphiFeedback,
+    DelphiPage,
     delphi_results_compute,
 )
 from surveys.models import (
@@ -36,6 +37,7 @@ from surveys.models import (
     InstrumentText,
     Invitation,
     Item,
+    Rating,
     Response,
     RevisionJustification,
     Wave,
@@ -53,10 +55,13 @@ class DelphiStateError(ValidationError):
 
 
 @transaction.atomic
-def delphi_study_start(
-    *, wave: Wave, title: str = "", user=None, **settings: object
-) -> DelphiStudy:
-    """Run ``wave`` as round 1 of a new Delphi study (before or while it is open)."""
+def delphi_study_start(*, wave: Wave, title: str = "", user=None, **rules: object) -> DelphiStudy:
+    """Run ``wave`` as round 1 of a new Delphi study (before or while it is open).
+
+    ``rules`` are the study's fields (``feedback_scope``, ``justification``,
+    ``consensus_iqr_max``, ``consensus_share_min``, ``drop_agreed_items``, ``last_round``);
+    the rest keep their defaults.
+    """
     if DelphiRound.objects.filter(wave=wave).exists():
         raise DelphiStateError(
             _("Wave “%(wave)s” is already a round of a Delphi study.") % {"wave": wave.slug},
@@ -68,7 +73,7 @@ def delphi_study_start(
             % {"wave": wave.slug},
             code="delphi_wave_closed",
         )
-    study = DelphiStudy(title=title or wave.title, **settings)
+    study = DelphiStudy(title=title or wave.title, **rules)
     study.full_clean()
     study.save()
     DelphiRound.objects.create(study=study, number=1, wave=wave)
@@ -99,30 +104,25 @@ def _codes_agreed(results: Mapping, *, scope: str) -> set[str]:
     return agreed
 
 
-def _wave_next(*, source: Wave, number: int, leave_out: set[str]) -> Wave:
-    """Round ``number``'s wave: the instrument of ``source`` (``wave_copy_instrument``: its
-    languages, landing text and blocks with their texts) without the items in ``leave_out``,
-    titled in each of its languages "<title of source>, round <number>"."""
-    base = (
-        source.slug.rsplit("-r", 1)[0] if source.slug.rsplit("-r", 1)[-1].isdigit() else source.slug
-    )
-    slug = f"{base[:44]}-r{number}"
+def _wave_next(*, first: Wave, source: Wave, number: int, leave_out: set[str]) -> Wave:
+    """Round ``number``'s draft wave: the instrument of ``source`` (``wave_copy_instrument``:
+    its languages, landing text and blocks with their texts) less the items in ``leave_out``,
+    named after round 1's wave: ``<slug>-r<number>``, and in each of its languages
+    "<title>, round <number>"."""
+    slug = f"{first.slug[:44]}-r{number}"
 
     def round_title(title: str) -> str:
-        return _("%(title)s, round %(number)s") % {
-            "title": title.rsplit(",", 1)[0] if number > 2 else title,
-            "number": number,
-        }
+        return _("%(title)s, round %(number)s") % {"title": title, "number": number}
 
     if Wave.objects.filter(slug=slug).exists():
         raise DelphiStateError(
             _("A wave with the slug “%(slug)s” already exists.") % {"slug": slug},
             code="wave_slug_taken",
         )
-    target = wave_copy_instrument(source=source, slug=slug, title=round_title(source.title)[:200])
-    # Each title from the source's in its language; reviewed where the source's was (the
-    # added words are the catalog's).
-    for text in source.texts.filter(field="title"):
+    target = wave_copy_instrument(source=source, slug=slug, title=round_title(first.title)[:200])
+    # Each title from round 1's in its language; reviewed where that one was (the added words
+    # are the catalog's).
+    for text in first.texts.filter(field="title"):
         with translation.override(text.language):
             title = round_title(text.text)
         reviewed = text.status == InstrumentText.Status.REVIEWED
@@ -164,7 +164,10 @@ def delphi_round_open(
         if study.drop_agreed_items
         else set()
     )
-    wave = _wave_next(source=previous.wave, number=previous.number + 1, leave_out=leave_out)
+    first = study.rounds.select_related("wave").get(number=1).wave
+    wave = _wave_next(
+        first=first, source=previous.wave, number=previous.number + 1, leave_out=leave_out
+    )
     if not wave.blocks.exists():
         raise DelphiStateError(
             _("Every item reached consensus: there is nothing left to ask."),
@@ -353,3 +356,24 @@ def delphi_block_save(
                 response=response, item_id=item_id, defaults={"text": text}
             )
     return saved
+
+
+def delphi_reasons_missing(*, response: Response, page: DelphiPage) -> list[int]:
+    """Orders of the blocks with an answer that needs a reason and has none (required only).
+
+    The block pages ask for reasons when they are left by their buttons; this catches an
+    answer saved by the page's autosave and never followed by a reason.
+    """
+    if not page.required:
+        return []
+    reasons = set(
+        RevisionJustification.objects.filter(response=response).values_list("item_id", flat=True)
+    )
+    orders = set()
+    for item_id, value, order in Rating.objects.filter(response=response).values_list(
+        "item_id", "value", "item__block__order"
+    ):
+        shown = page.feedback.get(item_id)
+        if shown is not None and shown.needs_reason(value) and item_id not in reasons:
+            orders.add(order)
+    return sorted(orders)

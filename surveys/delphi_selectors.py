@@ -14,6 +14,7 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 from django.template.loader import render_to_string
+from django.utils.formats import number_format
 from django.utils.safestring import SafeString
 from django.utils.translation import gettext
 
@@ -258,9 +259,12 @@ def delphi_page(*, invitation: Invitation, language: str) -> DelphiPage | None:
 
 
 def _plain(number: float | None) -> str:
+    """A figure as the page's language writes it (3.5, 3,5), whole numbers without decimals."""
     if number is None:
         return "–"
-    return f"{number:g}"
+    if float(number).is_integer():
+        return str(int(number))
+    return number_format(round(number, 2), use_l10n=True)
 
 
 def feedback_context(feedback: DelphiFeedback, *, scope_label: str, required: bool) -> dict:

@@ -41,7 +41,7 @@ from django.views.decorators.http import require_POST, require_safe
 
 from project.middleware import csrf_protect_no_referrer
 from surveys import delphi_selectors, selectors
-from surveys.delphi import answers_keep, delphi_block_save
+from surveys.delphi import answers_keep, delphi_block_save, delphi_reasons_missing
 from surveys.forms import BlockAnswersForm, ConsentForm, LanguageForm
 from surveys.middleware import (
     language_override,
@@ -479,6 +479,20 @@ def submit(request: HttpRequest, *, invitation: Invitation, language: str) -> Ht
     response = selectors.response_for_invitation(invitation=invitation)
     if response is None:
         return redirect("surveys:landing", _token(request))
+    delphi = delphi_selectors.delphi_page(invitation=invitation, language=language)
+    if delphi is not None and response.status == Response.Status.DRAFT:
+        missing = delphi_reasons_missing(response=response, page=delphi)
+        if missing:
+            back = reverse("surveys:block", args=[_token(request), missing[0]])
+            message = gettext(
+                "Some answers are outside the range shown and still need a short reason."
+            )
+            return render(
+                request,
+                "surveys/bad_request.html",
+                {"errors": [message], "back_url": back, "status": 400},
+                status=400,
+            )
     response_submit(response=response)
     return redirect("surveys:thanks", _token(request))
 

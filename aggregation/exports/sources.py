@@ -30,7 +30,17 @@ from aggregation.exports.disclosure import (
 )
 from aggregation.models import AggregationRun, CellResult, ComparisonResult
 from aggregation.selectors import run_latest_complete
-from surveys.models import Actor, Item, Panel, Perspective, Rating, Response, Role, Wave
+from surveys.models import (
+    Actor,
+    DelphiRound,
+    Item,
+    Panel,
+    Perspective,
+    Rating,
+    Response,
+    Role,
+    Wave,
+)
 from surveys.texts.selectors import text_or_code
 
 TABLES = ("ratings", "cells", "comparisons")
@@ -126,6 +136,14 @@ RATINGS_VARIABLES = [
         "source",
         note="web: answered in the survey's web form; import: ratings collected outside the "
         "form (paper, e-mail, another tool) and imported from a file by a panel admin.",
+    ),
+    Variable(
+        "delphi_round",
+        "Delphi round of the wave (1 = primary data); empty otherwise",
+        "integer",
+        nullable=True,
+        note="Later rounds show experts their previous answer and the group's median and IQR "
+        "before they answer again: report them beside round 1, never instead of it.",
     ),
 ]
 SUBMITTED_ON_LABELS = {
@@ -438,6 +456,8 @@ def _ratings_source(wave: Wave, generated_at: datetime) -> ExportSource:
         raise ExportError(str(error)) from error
     responses["submitted_on"] = released
 
+    delphi_round = DelphiRound.objects.filter(wave=wave).values_list("number", flat=True).first()
+
     def chunks() -> Iterator[pd.DataFrame]:
         items = pd.DataFrame.from_records(
             [
@@ -472,6 +492,7 @@ def _ratings_source(wave: Wave, generated_at: datetime) -> ExportSource:
                     "confidence": _nullable_integers(raw["confidence"]),
                     "submitted_on": response_rows["submitted_on"].to_numpy(dtype=object),
                     "source": response_rows["source"].to_numpy(dtype=np.int64),
+                    "delphi_round": pd.array([delphi_round] * len(raw), dtype="Int64"),
                 }
             )
 

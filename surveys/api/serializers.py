@@ -10,7 +10,7 @@ from rest_framework import serializers
 
 from project.uploads import upload_limit_text, upload_size_validator
 from surveys.imports import IMPORT_COLUMNS
-from surveys.models import Actor, Block, Item, Panel, Role, Scale, Wave
+from surveys.models import Actor, Block, DelphiRound, Item, Panel, Role, Scale, Wave
 
 # The texts of an object are ``InstrumentText`` rows (querysets prefetch ``texts``). English
 # and Russian are fields of their own, as they always were; the other languages are in an
@@ -190,10 +190,41 @@ class WaveSerializer(serializers.ModelSerializer):
         read_only=True,
         help_text="The languages the wave is fielded in.",
     )
+    delphi_study = serializers.SerializerMethodField(
+        help_text="Id of the Delphi study the wave is a round of; null for an ordinary wave."
+    )
+    delphi_round = serializers.SerializerMethodField(
+        help_text="The wave's round in its Delphi study (1 = the primary data); null otherwise."
+    )
 
     class Meta:
         model = Wave
-        fields = ["slug", "title", "languages", "status", "opens_at", "closes_at", "is_synthetic"]
+        fields = [
+            "slug",
+            "title",
+            "languages",
+            "status",
+            "opens_at",
+            "closes_at",
+            "is_synthetic",
+            "delphi_study",
+            "delphi_round",
+        ]
+
+    @staticmethod
+    def _round(wave: Wave):
+        try:
+            return wave.delphi_round
+        except DelphiRound.DoesNotExist:
+            return None
+
+    def get_delphi_study(self, wave: Wave) -> int | None:
+        round_ = self._round(wave)
+        return round_.study_id if round_ else None
+
+    def get_delphi_round(self, wave: Wave) -> int | None:
+        round_ = self._round(wave)
+        return round_.number if round_ else None
 
 
 class WaveInstrumentSerializer(WaveSerializer):

@@ -90,7 +90,7 @@ class WaveViewSet(InstrumentViewSet):
     filterset_class = WaveFilter
 
     def get_queryset(self):
-        waves = Wave.objects.order_by("-slug")
+        waves = Wave.objects.select_related("delphi_round").order_by("-slug")
         if self.action == "retrieve":
             items = Item.objects.select_related("role").prefetch_related("role__texts")
             blocks = Block.objects.select_related("holder", "subject", "scale").prefetch_related(

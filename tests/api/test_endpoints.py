@@ -261,8 +261,10 @@ def test_a_wave_comes_with_its_instrument_and_the_codebook_lists_its_items(clien
     assert {"holder", "subject", "perspective", "scale", "panels", "items"} <= set(first)
     assert first["items"][0]["role_texts"]["en"]["name"]
     listed = client.get("/api/v1/waves/").json()["results"]
-    # The demo's two waves and the two rounds of its Delphi study.
-    assert {w["slug"] for w in listed} == {"2021", "2025", "delphi-2019", "delphi-2019-r2"}
+    # The demo's two waves and the two rounds of its Delphi study, each with its round.
+    rounds = {w["slug"]: w["delphi_round"] for w in listed}
+    assert rounds == {"2021": None, "2025": None, "delphi-2019": 1, "delphi-2019-r2": 2}
+    assert len({w["delphi_study"] for w in listed if w["delphi_round"]}) == 1
     assert "instrument" not in listed[0]
 
     items = every_row(client, "/api/v1/items/", wave="2025", panel="YER", perspective="conception")

@@ -4,6 +4,8 @@ CSV, XLSX, Parquet and JSON are read with pandas, ``.dta`` and ``.sav`` with pyr
 expected tables are queried here straight from the ORM, independently of the exporter.
 """
 
+import csv
+import io
 import json
 import zipfile
 from datetime import date, datetime
@@ -49,10 +51,11 @@ def expected_ratings(wave: Wave) -> pd.DataFrame:
         "response__submitted_at",
         "response__source",
     )
-    frame = pd.DataFrame(list(rows), columns=[v.name for v in exports.RATINGS_VARIABLES[1:]])
+    frame = pd.DataFrame(list(rows), columns=[v.name for v in exports.RATINGS_VARIABLES[1:-1]])
     # Month precision by default; every demo group has at least five responses.
     frame["submitted_on"] = [moment.date().replace(day=1) for moment in frame["submitted_on"]]
     frame.insert(0, "wave", wave.slug)
+    frame["delphi_round"] = pd.array([None] * len(frame), dtype="Int64")  # no Delphi study
     return frame
 
 
@@ -345,3 +348,10 @@ def test_json_writes_every_double_so_that_it_reads_back_the_same():
     assert [row["n"] for row in back] == [1, None, 3, 4]
     assert [row["flag"] for row in back] == [True, False, True, False]
     assert back[1]["code"] is None
+
+
+def test_a_delphi_round_carries_its_round_number_in_every_rating_row(demo):
+    for slug, number in (("delphi-2019", "1"), ("delphi-2019-r2", "2"), ("2025", "")):
+        source = exports.export_source(wave=Wave.objects.get(slug=slug), table="ratings")
+        rows = list(csv.DictReader(io.StringIO(b"".join(exports.iter_csv(source)).decode())))
+        assert rows and {row["delphi_round"] for row in rows} == {number}, slug

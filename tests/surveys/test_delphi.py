@@ -215,3 +215,28 @@ def test_command_opens_the_next_round_and_prints_no_token(round_one):
     assert "Round 2 is open" in out.getvalue()
     assert not any(token in out.getvalue() for token in tokens)
     assert study.rounds.count() == 2
+
+
+def test_submit_refuses_an_autosaved_answer_outside_the_range_without_a_reason(client, round_one):
+    survey, study, *_ = round_one
+    wave_close(wave=survey.wave)
+    round_two, _ = delphi.delphi_round_open(study=study)
+    client.post(survey.url, {"consent": "on"})
+    block = round_two.wave.blocks.get()
+    items = list(block.items.order_by("order"))
+    autosave = reverse("surveys:autosave", args=[survey.token, block.order])
+    data = {f"v-{items[2].pk}": "10", "change_id": "a1b2c3d4e5f6", "change_sequence": "5"}
+    assert client.post(autosave, data).status_code == 200  # stored: the page autosaves freely
+    submit = reverse("surveys:submit", args=[survey.token])
+    refused = client.post(submit)
+    assert refused.status_code == 400
+    assert "still need a short reason" in refused.content.decode()
+    data = {
+        **data,
+        f"j-{items[2].pk}": "Because.",
+        "change_id": "b1b2c3d4e5f6",
+        "change_sequence": "6",
+    }
+    client.post(autosave, data)
+    assert client.post(submit).status_code == 302
+    assert Response.objects.get(wave=round_two.wave).status == Response.Status.SUBMITTED
