@@ -1,0 +1,1 @@
+"""DIF-corrected estimators beside the plain means (pure functions, no ORM)."""
