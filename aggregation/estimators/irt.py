@@ -67,9 +67,13 @@ jax.config.update("jax_enable_x64", True)
 
 EXPERT_THRESHOLD_SD = 0.5
 PANEL_THRESHOLD_SD = 1.0
-OVERALL_THRESHOLD_SD = 3.0
+OVERALL_PRIOR_SD = 1.5
 SIGMA_PRIOR = (float(np.log(0.5)), 0.5)
 """LogNormal(location, scale) of each expert's error SD σ_r."""
+OVERALL_PRIOR_FIRST, OVERALL_PRIOR_GAP = -2.0, 0.4
+"""Prior means of the overall unconstrained thresholds: the first at −2, then log gaps of
+log 0.4 (thresholds from about −2 in steps of 0.4 latent SDs), each with SD
+``OVERALL_PRIOR_SD``."""
 _EDGE = 50.0
 """Stand-in for ±∞ at the ends of the thresholds (50 latent SDs: probability exactly 0 or 1)."""
 
@@ -205,9 +209,9 @@ class _Layout:
     def slices(self) -> dict[str, tuple[int, int]]:
         sizes = [
             ("log_sigma", self.n_experts),
-            ("tau_all", self.thresholds),
-            ("tau_panel", self.n_panels * self.thresholds),
-            ("tau_expert", self.n_experts * self.thresholds),
+            ("u_all", self.thresholds),
+            ("panel_deviation", self.n_panels * self.thresholds),
+            ("expert_deviation", self.n_experts * self.thresholds),
             ("z", self.n_units),
         ]
         bounds, start = {}, 0
@@ -223,29 +227,30 @@ class _Layout:
 
 def _ordered(unconstrained):
     """Ordered thresholds from (…, K − 1) unconstrained values: τ_0 = u_0, τ_k = τ_k−1 +
-    exp(u_k) (Stan's ordered vector); log |Jacobian| = Σ_k≥1 u_k."""
+    exp(u_k) (Stan's ordered vector)."""
     steps = jnp.concatenate([unconstrained[..., :1], jnp.exp(unconstrained[..., 1:])], axis=-1)
-    return jnp.cumsum(steps, axis=-1), unconstrained[..., 1:].sum()
+    return jnp.cumsum(steps, axis=-1)
 
 
 def _normal(x, location, scale):
     return -0.5 * (((x - location) / scale) ** 2).sum() - x.size * jnp.log(scale)
 
 
-def _constrained(layout: _Layout, x) -> dict[str, jnp.ndarray]:
-    """The parameters on their own scale, with the log |Jacobian| of the map."""
+def _constrained(layout: _Layout, x, panel_of_expert) -> dict[str, jnp.ndarray]:
+    """The thresholds, σ and z of a flat vector (the hierarchy is non-centred: deviations
+    are standard normal, scaled by the shrinkage SDs)."""
     part = {name: x[start:stop] for name, (start, stop) in layout.slices().items()}
     k = layout.thresholds
-    tau_all, jacobian_all = _ordered(part["tau_all"])
-    tau_panel, jacobian_panel = _ordered(part["tau_panel"].reshape(layout.n_panels, k))
-    tau_expert, jacobian_expert = _ordered(part["tau_expert"].reshape(layout.n_experts, k))
+    u_panel = part["u_all"] + PANEL_THRESHOLD_SD * part["panel_deviation"].reshape(-1, k)
+    u_expert = u_panel[panel_of_expert] + EXPERT_THRESHOLD_SD * part["expert_deviation"].reshape(
+        -1, k
+    )
     return {
         "sigma": jnp.exp(part["log_sigma"]),
-        "tau_all": tau_all,
-        "tau_panel": tau_panel,
-        "tau_expert": tau_expert,
+        "tau_all": _ordered(part["u_all"]),
+        "tau_panel": _ordered(u_panel),
+        "tau_expert": _ordered(u_expert),
         "z": part["z"],
-        "log_jacobian": jacobian_all + jacobian_panel + jacobian_expert + part["log_sigma"].sum(),
     }
 
 
@@ -257,41 +262,43 @@ def _make_potential(data: IrtData) -> tuple[Callable, _Layout]:
     unit = jnp.asarray(data.unit)
     panel_of_expert = jnp.asarray(data.panel_of_expert)
     edges = jnp.full((layout.n_experts, 1), _EDGE)
+    overall_mean = jnp.concatenate(
+        [
+            jnp.array([OVERALL_PRIOR_FIRST]),
+            jnp.full(layout.thresholds - 1, np.log(OVERALL_PRIOR_GAP)),
+        ]
+    )
 
     def potential(x):
-        p = _constrained(layout, x)
-        log_sigma = jnp.log(p["sigma"])
+        part = {name: x[start:stop] for name, (start, stop) in layout.slices().items()}
+        p = _constrained(layout, x, panel_of_expert)
         prior = (
             _normal(p["z"], 0.0, 1.0)
-            + _normal(p["tau_all"], 0.0, OVERALL_THRESHOLD_SD)
-            + _normal(p["tau_panel"], p["tau_all"], PANEL_THRESHOLD_SD)
-            + _normal(p["tau_expert"], p["tau_panel"][panel_of_expert], EXPERT_THRESHOLD_SD)
-            + _normal(log_sigma, SIGMA_PRIOR[0], SIGMA_PRIOR[1])
-            - log_sigma.sum()  # LogNormal: the normal density of log σ times 1 / σ
-        )
+            + _normal(part["u_all"], overall_mean, OVERALL_PRIOR_SD)
+            + _normal(part["panel_deviation"], 0.0, 1.0)
+            + _normal(part["expert_deviation"], 0.0, 1.0)
+            + _normal(part["log_sigma"], SIGMA_PRIOR[0], SIGMA_PRIOR[1])
+        )  # log σ ~ N(SIGMA_PRIOR): σ log-normal, Jacobian included
         bounds = jnp.concatenate([-edges, p["tau_expert"], edges], axis=1)
         location = p["z"][unit]
         scale = p["sigma"][expert]
         upper = (bounds[expert, y + 1] - location) / scale
         lower = (bounds[expert, y] - location) / scale
-        likelihood = _log_probability_between(lower, upper).sum()
-        return -(likelihood + prior + p["log_jacobian"])
+        return -(_log_probability_between(lower, upper).sum() + prior)
 
     return potential, layout
 
 
 def _initial_vector(data: IrtData, layout: _Layout) -> np.ndarray:
-    """A data-driven start: z the standardised raw cell means; every threshold vector the
-    category midpoints on that standardised scale; σ = 0.5."""
+    """A data-driven start: z the standardised raw cell means; the overall thresholds the
+    category midpoints on that standardised scale, no panel or expert deviation; σ = 0.5."""
     mean, sd = float(data.y.mean()), float(data.y.std()) or 1.0
     tau = (np.arange(layout.thresholds) + 0.5 - mean) / sd
-    tau_unconstrained = np.concatenate([tau[:1], np.log(np.diff(tau))])
     return np.concatenate(
         [
             np.full(layout.n_experts, np.log(0.5)),
-            tau_unconstrained,
-            np.tile(tau_unconstrained, layout.n_panels),
-            np.tile(tau_unconstrained, layout.n_experts),
+            np.concatenate([tau[:1], np.log(np.diff(tau))]),
+            np.zeros((layout.n_panels + layout.n_experts) * layout.thresholds),
             (data.units["raw_mean"].to_numpy() - mean) / sd,
         ]
     )
@@ -382,6 +389,7 @@ def fit_full(
     warmup: int = 500,
     samples: int = 500,
     chunk: int = 100,
+    max_tree_depth: int = 10,
     progress: Progress | None = None,
 ) -> IrtFit:
     """NUTS with ``chains`` chains, as many at a time as there are CPU devices.
@@ -394,6 +402,7 @@ def fit_full(
     started = time.perf_counter()
     report = progress or (lambda phase, done, total: None)
     potential, layout = _make_potential(data)
+    panel_of_expert = jnp.asarray(data.panel_of_expert)
     x0 = jnp.asarray(_initial_vector(data, layout))
     at_once = max(1, min(jax.local_device_count(), chains))
     batches = [at_once] * (chains // at_once) + ([chains % at_once] if chains % at_once else [])
@@ -403,7 +412,7 @@ def fit_full(
         key, jitter_key = jax.random.split(jax.random.PRNGKey(seed * 1000 + batch))
         jitter = jax.random.uniform(jitter_key, (size, x0.size), minval=-1.0, maxval=1.0)
         mcmc = MCMC(
-            NUTS(potential_fn=potential, target_accept_prob=0.85),
+            NUTS(potential_fn=potential, target_accept_prob=0.85, max_tree_depth=max_tree_depth),
             num_warmup=warmup,
             num_samples=chunk,
             num_chains=size,
@@ -424,8 +433,8 @@ def fit_full(
             report("sampling", done + start + mcmc.num_samples, total)
         runs.append(np.concatenate(parts, axis=1))
     flat = jnp.asarray(np.concatenate(runs, axis=0))  # chains × draws × unconstrained
-    constrained = jax.vmap(jax.vmap(lambda x: _constrained(layout, x)))(flat)
-    by_chain = {name: np.asarray(v) for name, v in constrained.items() if name != "log_jacobian"}
+    constrained = jax.vmap(jax.vmap(lambda x: _constrained(layout, x, panel_of_expert)))(flat)
+    by_chain = {name: np.asarray(value) for name, value in constrained.items()}
     summary = diagnostics.convergence(by_chain)
     summary.update(divergences=divergences, chains=chains, warmup=warmup, samples=samples)
     z = by_chain["z"].reshape(-1, by_chain["z"].shape[-1])

@@ -51,7 +51,9 @@ def test_aldrich_mckelvey_reports_experts_it_cannot_transform(wave):
     ratings.loc[alike, ["value", "cannot_judge"]] = [5.0, False]
     ratings = ratings[~(vignette_rows & (ratings["respondent"] == "BIS-007"))]
     result = estimate(ratings, "aldrich_mckelvey", vignettes=wave.vignettes)
-    reasons = {e["respondent"]: e["reason"] for e in result.attrs["details"]["unidentified_experts"]}
+    reasons = {
+        e["respondent"]: e["reason"] for e in result.attrs["details"]["unidentified_experts"]
+    }
     assert reasons == {"YER-003": "all vignette ratings alike", "BIS-007": "no vignette ratings"}
     assert result.attrs["details"]["experts_transformed"] == 73
 
