@@ -472,6 +472,11 @@ def ordinal_irt_cells(
     """
     data = irt_data(ratings, vignettes)
     fit = (fit_full if full_posterior else fit_fast)(data, seed=seed, progress=progress)
+    return cells_from_fit(data, fit)
+
+
+def cells_from_fit(data: IrtData, fit: IrtFit) -> Estimates:
+    """The cells of ``ordinal_irt_cells`` from a model already fitted to ``data``."""
     units = data.units
     substantive = units.index[~units["vignette"].to_numpy()]
     weights, table = _pooling(units.loc[substantive])
