@@ -13,9 +13,12 @@ use off those ratings. One entry point, ``estimate``; the methods are in ``docs/
 - ``ordinal_irt``: the V-Dem ordered-probit model with expert thresholds and reliability,
   vignettes as bridging cases (``irt``; NumPyro). The fast mode (posterior mode with a Laplace
   approximation) unless ``full_posterior=True`` (NUTS).
+- ``vignette_cscores``: each rating's King–Wand C-score among the same expert's vignette
+  ratings of that role, averaged per cell (``nonparametric``); on the scale 1 … 2J + 1.
 
-Corrected estimates are on the vignette-anchored scale (``cells.vignette_anchoring``): read
-them like 0–10 ratings of an average expert, and compare them within one estimator.
+Aldrich–McKelvey and IRT estimates are on the vignette-anchored scale
+(``cells.vignette_anchoring``): read them like 0–10 ratings of an average expert, and compare
+them within one estimator.
 """
 
 from __future__ import annotations
@@ -28,11 +31,12 @@ from aggregation import engine
 from aggregation.engine import CELL_KEYS, POOLED_PANEL, RATINGS_COLUMNS
 from aggregation.estimators.cells import ESTIMATE_COLUMNS, is_vignette
 
-ESTIMATORS = ("plain_means", "aldrich_mckelvey", "ordinal_irt")
+ESTIMATORS = ("plain_means", "aldrich_mckelvey", "ordinal_irt", "vignette_cscores")
 ESTIMATOR_VERSIONS = {
     "plain_means": engine.ESTIMATOR_VERSION,
     "aldrich_mckelvey": "1.0",
     "ordinal_irt": "1.0",
+    "vignette_cscores": "1.0",
 }
 
 __all__ = ["ESTIMATE_COLUMNS", "ESTIMATORS", "ESTIMATOR_VERSIONS", "estimate"]
@@ -72,6 +76,11 @@ def estimate(
         from aggregation.estimators.scaling import aldrich_mckelvey_cells
 
         result = aldrich_mckelvey_cells(ratings, vignettes)
+        table, details = result.cells, result.details
+    elif estimator == "vignette_cscores":
+        from aggregation.estimators.nonparametric import c_score_cells
+
+        result = c_score_cells(ratings, vignettes)
         table, details = result.cells, result.details
     else:
         from aggregation.estimators.irt import ordinal_irt_cells

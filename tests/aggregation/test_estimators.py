@@ -61,3 +61,38 @@ def test_aldrich_mckelvey_reports_experts_it_cannot_transform(wave):
 def test_aldrich_mckelvey_needs_vignettes(wave):
     with pytest.raises(ValueError, match="vignettes"):
         estimate(wave.ratings, "aldrich_mckelvey", vignettes=())
+
+
+def test_c_scores_of_a_literal_wave():
+    """Two experts, two vignettes (VA rated low, VB high), one substantive rating each."""
+    rows = [
+        # respondent, subject, value
+        ("e1", "VA", 2.0),
+        ("e1", "VB", 6.0),
+        ("e1", "ARM", 4.0),  # between the vignettes: C = 3
+        ("e2", "VA", 5.0),
+        ("e2", "VB", 9.0),
+        ("e2", "ARM", 9.0),  # on the upper vignette: C = 4
+    ]
+    ratings = pd.DataFrame(
+        [("w", "YER", r, 0, s, s, "performance", "bridge", v, False, 3.0, 11) for r, s, v in rows],
+        columns=engine.RATINGS_COLUMNS,
+    )
+    result = estimate(ratings, "vignette_cscores", vignettes=["VA", "VB"])
+    assert list(result["panel"]) == ["ALL", "YER"]
+    np.testing.assert_allclose(result["estimate"], [3.5, 3.5])
+    assert result.attrs["details"]["vignette_order"] == {"bridge": ["VA", "VB"]}
+
+
+def test_c_scores_track_the_truth_better_than_plain_means(wave):
+    plain = estimate(wave.ratings, "plain_means", vignettes=wave.vignettes)
+    scored = estimate(wave.ratings, "vignette_cscores", vignettes=wave.vignettes)
+    keys = list(engine.CELL_KEYS)
+
+    def correlation(result):
+        cells = result.merge(wave.truth, on=keys).dropna(subset=["estimate"])
+        return np.corrcoef(cells["estimate"], cells["truth"])[0, 1]
+
+    unscored = scored[scored["estimate"].isna()]
+    assert set(unscored["role"]) == {"role_11", "role_12"}  # no vignette rated on them
+    assert correlation(scored) > correlation(plain)
