@@ -12,10 +12,15 @@ ch. 6): expert r, rating cell u on a K-point scale (categories 0 … K − 1),
 with priors
 
     z_u ~ N(0, 1)
-    τ_r ~ N(τ_panel(r), 0.5²)   expert thresholds shrunk towards their panel's,
-    τ_p ~ N(τ_all, 1)           the panel's towards the overall,
-    τ_all ~ N(0, 3²)            each an ordered vector of K − 1 thresholds,
-    σ_r ~ LogNormal(log 0.5, 0.5²).
+    u_r ~ N(u_panel(r), 0.5²)   expert thresholds shrunk towards their panel's,
+    u_p ~ N(u_all, 1)           the panel's towards the overall,
+    u_all ~ N((−2, log 0.4, …, log 0.4), 1.5²),
+    σ_r ~ LogNormal(log 0.5, 0.5²),
+
+where u is a threshold vector's unconstrained form, its first threshold and the logs of its
+K − 2 gaps (τ_0 = u_0, τ_k = τ_k−1 + exp u_k: ordered by construction). Shrinking u shrinks the
+scale's location and its stretch, the two forms of differential item functioning; the
+hierarchy is sampled non-centred (standard-normal deviations times the shrinkage SD).
 
 A cell u is one (wave, panel, holder, subject, perspective, role): panels may perceive the same
 item differently, so each panel's view has its own latent value. A vignette is the exception:
@@ -36,6 +41,11 @@ Two fits of the same posterior:
   approximation there: the cells' covariance is the z block of the inverse Hessian.
 - ``fit_full``: NUTS (Hoffman & Gelman 2014), 4 chains by default, with split R-hat and bulk
   ESS (``aggregation.estimators.diagnostics``).
+
+Both use one negative log posterior written here in JAX on a flat unconstrained vector (z last):
+L-BFGS and the Laplace Hessian take it directly, NumPyro's NUTS as ``potential_fn``. Importing
+this module switches JAX to float64 (the tails of Φ need it) and, when JAX is not imported yet,
+gives it one CPU device per core (at most 4), so that chains run in parallel.
 """
 
 from __future__ import annotations
