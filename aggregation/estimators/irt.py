@@ -1,0 +1,524 @@
+"""Ordinal IRT: the V-Dem measurement model, fitted with NumPyro (JAX).
+
+Model (Pemstein, Marquardt, Tzelgov, Wang, Krusell & Miri 2015, "The V-Dem Measurement
+Model: Latent Variable Analysis for Cross-National and Cross-Temporal Expert-Coded Data",
+V-Dem Working Paper 21; the ordinal IRT of Johnson & Albert 1999, "Ordinal Data Modeling",
+ch. 6): expert r, rating cell u on a K-point scale (categories 0 … K − 1),
+
+    y*_ru = z_u + e_ru,                 e_ru ~ N(0, σ_r²)      (σ_r: the expert's reliability)
+    y_ru  = k  iff  τ_r,k−1 < y*_ru ≤ τ_r,k,   τ_r,−1 = −∞, τ_r,K−1 = +∞
+    P(y_ru = k) = Φ((τ_r,k − z_u) / σ_r) − Φ((τ_r,k−1 − z_u) / σ_r)
+
+with priors
+
+    z_u ~ N(0, 1)
+    u_r ~ N(u_panel(r), 0.5²)   expert thresholds shrunk towards their panel's,
+    u_p ~ N(u_all, 1)           the panel's towards the overall,
+    u_all ~ N((−2, log 0.4, …, log 0.4), 1.5²),
+    σ_r ~ LogNormal(log 0.5, 0.5²),
+
+where u is a threshold vector's unconstrained form, its first threshold and the logs of its
+K − 2 gaps (τ_0 = u_0, τ_k = τ_k−1 + exp u_k: ordered by construction). Shrinking u shrinks the
+scale's location and its stretch, the two forms of differential item functioning; the
+hierarchy is sampled non-centred (standard-normal deviations times the shrinkage SD).
+
+A cell u is one (wave, panel, holder, subject, perspective, role): panels may perceive the same
+item differently, so each panel's view has its own latent value. A vignette is the exception:
+its true level is the same for everyone, so all panels' ratings of one (vignette, role) share
+one z. The vignettes are the bridging cases that put the panels' thresholds on one scale.
+
+Assumptions: the latent trait is one-dimensional per role; an expert's thresholds and
+reliability are the same for every item they rate (differential item functioning is a property
+of the expert, not of the item); vignette equivalence (everybody reads a vignette as the same
+level) and response consistency (experts use the scale for vignettes as for real states), the
+two assumptions of King, Murray, Salomon & Tandon (2004, APSR 98(1) 191–207). The shrinkage
+scales are fixed, which keeps the posterior mode proper (a free hierarchical scale collapses to
+zero at the joint mode).
+
+Two fits of the same posterior:
+
+- ``fit_fast``: the posterior mode on the unconstrained space (L-BFGS) and a Laplace
+  approximation there: the cells' covariance is the z block of the inverse Hessian.
+- ``fit_full``: NUTS (Hoffman & Gelman 2014), 4 chains by default, with split R-hat and bulk
+  ESS (``aggregation.estimators.diagnostics``).
+
+Both use one negative log posterior written here in JAX on a flat unconstrained vector (z last):
+L-BFGS and the Laplace Hessian take it directly, NumPyro's NUTS as ``potential_fn``. Importing
+this module switches JAX to float64 (the tails of Φ need it) and, when JAX is not imported yet,
+gives it one CPU device per core (at most 4), so that chains run in parallel.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+
+if "jax" not in sys.modules:  # one XLA CPU device per core, so that chains run in parallel
+    os.environ.setdefault(
+        "XLA_FLAGS", f"--xla_force_host_platform_device_count={min(os.cpu_count() or 1, 4)}"
+    )
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+import pandas as pd
+from jax.scipy.special import log_ndtr
+from numpyro.infer import MCMC, NUTS
+from scipy import linalg, optimize
+
+from aggregation.engine import CELL_KEYS, POOLED_PANEL
+from aggregation.estimators import diagnostics
+from aggregation.estimators.cells import ESTIMATE_COLUMNS, Estimates, vignette_anchoring
+
+jax.config.update("jax_enable_x64", True)
+
+EXPERT_THRESHOLD_SD = 0.5
+PANEL_THRESHOLD_SD = 1.0
+OVERALL_PRIOR_SD = 1.5
+SIGMA_PRIOR = (float(np.log(0.5)), 0.5)
+"""LogNormal(location, scale) of each expert's error SD σ_r."""
+OVERALL_PRIOR_FIRST, OVERALL_PRIOR_GAP = -2.0, 0.4
+"""Prior means of the overall unconstrained thresholds: the first at −2, then log gaps of
+log 0.4 (thresholds from about −2 in steps of 0.4 latent SDs), each with SD
+``OVERALL_PRIOR_SD``."""
+_EDGE = 50.0
+"""Stand-in for ±∞ at the ends of the thresholds (50 latent SDs: probability exactly 0 or 1)."""
+
+Progress = Callable[[str, int, int], None]
+"""``progress(phase, done, total)``: called as a fit advances (phase "mode", "laplace",
+"warmup" or "sampling")."""
+
+
+@dataclass(frozen=True)
+class IrtData:
+    """The ratings as index arrays: rating i is ``y[i]`` by ``expert[i]`` on ``unit[i]``."""
+
+    y: np.ndarray = field(repr=False)
+    expert: np.ndarray = field(repr=False)
+    unit: np.ndarray = field(repr=False)
+    panel_of_expert: np.ndarray = field(repr=False)
+    categories: int
+    units: pd.DataFrame = field(repr=False)
+    """One row per unit: ``CELL_KEYS`` (``panel`` None for a vignette unit), ``vignette``,
+    ``n`` and ``raw_mean`` (the mean rating)."""
+    n_experts: int
+    n_panels: int
+
+
+@dataclass(frozen=True)
+class IrtFit:
+    """A fitted model: the units' latent values and how they were obtained.
+
+    ``draws`` (draws × units) holds posterior draws of z for a full fit; a fast fit has
+    ``mean`` and ``covariance`` (units × units) of its Laplace approximation instead.
+    ``diagnostics``: for NUTS split R-hat, bulk ESS, divergences and ``converged``; for the
+    fast mode the optimiser's status.
+    """
+
+    mode: str
+    mean: np.ndarray = field(repr=False)
+    covariance: np.ndarray | None = field(repr=False)
+    draws: np.ndarray | None = field(repr=False)
+    diagnostics: dict[str, object]
+    seconds: float
+
+
+# --------------------------------------------------------------------------------------------
+# Data
+# --------------------------------------------------------------------------------------------
+
+
+def irt_data(ratings: pd.DataFrame, vignettes: Sequence[str]) -> IrtData:
+    """Index arrays of the observed ratings (cannot-judge and skipped ratings left out).
+
+    Experts are (wave, panel, respondent); units are per-panel cells, except that the
+    ratings of a vignette (subject in ``vignettes``) from all panels share one unit per
+    (wave, perspective, role). Values must be the categories 0 … scale_points − 1.
+    """
+    values = pd.to_numeric(ratings["value"], errors="coerce").astype(float)
+    observed = values.notna() & ~ratings["cannot_judge"].fillna(False).astype(bool)
+    frame = ratings.loc[observed].copy()
+    frame["value"] = values[observed].to_numpy()
+    if frame.empty:
+        raise ValueError("no observed ratings")
+    categories = int(pd.to_numeric(frame["scale_points"]).max())
+    if frame["value"].min() < 0 or frame["value"].max() > categories - 1:
+        raise ValueError(f"values must lie in 0 … {categories - 1}")
+    for column in ("wave", "panel", "holder", "subject", "perspective", "role", "respondent"):
+        frame[column] = frame[column].astype(str)
+    is_vignette = frame["subject"].isin(list(vignettes)).to_numpy()
+    frame["unit_panel"] = frame["panel"].where(~is_vignette, "")
+    unit_keys = ["wave", "unit_panel", "holder", "subject", "perspective", "role"]
+    unit_codes, unit_index = _factorize(frame, unit_keys)
+    expert_codes, expert_index = _factorize(frame, ["wave", "panel", "respondent"])
+    panel_codes, panel_index = pd.factorize(expert_index["panel"])
+    units = unit_index.rename(columns={"unit_panel": "panel"})
+    units["panel"] = units["panel"].replace("", None)
+    units["vignette"] = units["subject"].isin(list(vignettes))
+    grouped = frame.groupby(unit_codes)["value"]
+    units["n"] = grouped.size().to_numpy()
+    units["raw_mean"] = grouped.mean().to_numpy()
+    return IrtData(
+        y=frame["value"].to_numpy(dtype=np.int32),
+        expert=expert_codes,
+        unit=unit_codes,
+        panel_of_expert=panel_codes.astype(np.int32),
+        categories=categories,
+        units=units,
+        n_experts=len(expert_index),
+        n_panels=len(panel_index),
+    )
+
+
+def _factorize(frame: pd.DataFrame, keys: list[str]) -> tuple[np.ndarray, pd.DataFrame]:
+    """Integer codes 0 … n − 1 of the rows' key tuples (in sorted order) and the key table."""
+    table = frame[keys].drop_duplicates().sort_values(keys, ignore_index=True)
+    index = pd.MultiIndex.from_frame(table)
+    codes = index.get_indexer(pd.MultiIndex.from_frame(frame[keys]))
+    return codes.astype(np.int32), table
+
+
+# --------------------------------------------------------------------------------------------
+# Model
+# --------------------------------------------------------------------------------------------
+
+
+def _log_probability_between(lower, upper):
+    """log(Φ(upper) − Φ(lower)) for lower < upper, accurate in both tails.
+
+    Above the median the difference is taken as Φ(−lower) − Φ(−upper); then
+    log(Φ(a) − Φ(b)) = log Φ(a) + log(1 − exp(log Φ(b) − log Φ(a))), the last term by
+    ``log(−expm1(d))`` near 0 and ``log1p(−exp(d))`` below −log 2 (Mächler 2012,
+    "Accurately computing log(1 − exp(−|a|))").
+    """
+    flip = lower > 0
+    a = jnp.where(flip, -lower, upper)
+    b = jnp.where(flip, -upper, lower)
+    log_a = log_ndtr(a)
+    d = jnp.minimum(log_ndtr(b) - log_a, -1e-300)
+    near_zero = d > -0.6931
+    # Each branch gets an argument that is safe for it, so that the unused branch's
+    # gradient is finite (jnp.where differentiates both).
+    from_expm1 = jnp.log(-jnp.expm1(jnp.where(near_zero, d, -1.0)))
+    from_log1p = jnp.log1p(-jnp.exp(jnp.where(near_zero, -1.0, d)))
+    return log_a + jnp.where(near_zero, from_expm1, from_log1p)
+
+
+@dataclass(frozen=True)
+class _Layout:
+    """Where each parameter sits in the flat unconstrained vector (z last)."""
+
+    n_experts: int
+    n_panels: int
+    n_units: int
+    thresholds: int
+
+    def slices(self) -> dict[str, tuple[int, int]]:
+        sizes = [
+            ("log_sigma", self.n_experts),
+            ("u_all", self.thresholds),
+            ("panel_deviation", self.n_panels * self.thresholds),
+            ("expert_deviation", self.n_experts * self.thresholds),
+            ("z", self.n_units),
+        ]
+        bounds, start = {}, 0
+        for name, size in sizes:
+            bounds[name] = (start, start + size)
+            start += size
+        return bounds
+
+    @property
+    def size(self) -> int:
+        return self.slices()["z"][1]
+
+
+def _ordered(unconstrained):
+    """Ordered thresholds from (…, K − 1) unconstrained values: τ_0 = u_0, τ_k = τ_k−1 +
+    exp(u_k) (Stan's ordered vector)."""
+    steps = jnp.concatenate([unconstrained[..., :1], jnp.exp(unconstrained[..., 1:])], axis=-1)
+    return jnp.cumsum(steps, axis=-1)
+
+
+def _normal(x, location, scale):
+    return -0.5 * (((x - location) / scale) ** 2).sum() - x.size * jnp.log(scale)
+
+
+def _constrained(layout: _Layout, x, panel_of_expert) -> dict[str, jnp.ndarray]:
+    """The thresholds, σ and z of a flat vector (the hierarchy is non-centred: deviations
+    are standard normal, scaled by the shrinkage SDs)."""
+    part = {name: x[start:stop] for name, (start, stop) in layout.slices().items()}
+    k = layout.thresholds
+    u_panel = part["u_all"] + PANEL_THRESHOLD_SD * part["panel_deviation"].reshape(-1, k)
+    u_expert = u_panel[panel_of_expert] + EXPERT_THRESHOLD_SD * part["expert_deviation"].reshape(
+        -1, k
+    )
+    return {
+        "sigma": jnp.exp(part["log_sigma"]),
+        "tau_all": _ordered(part["u_all"]),
+        "tau_panel": _ordered(u_panel),
+        "tau_expert": _ordered(u_expert),
+        "z": part["z"],
+    }
+
+
+def _make_potential(data: IrtData) -> tuple[Callable, _Layout]:
+    """The negative log posterior (up to a constant) of the flat unconstrained vector."""
+    layout = _Layout(data.n_experts, data.n_panels, len(data.units), data.categories - 1)
+    y = jnp.asarray(data.y)
+    expert = jnp.asarray(data.expert)
+    unit = jnp.asarray(data.unit)
+    panel_of_expert = jnp.asarray(data.panel_of_expert)
+    edges = jnp.full((layout.n_experts, 1), _EDGE)
+    overall_mean = jnp.concatenate(
+        [
+            jnp.array([OVERALL_PRIOR_FIRST]),
+            jnp.full(layout.thresholds - 1, np.log(OVERALL_PRIOR_GAP)),
+        ]
+    )
+
+    def potential(x):
+        part = {name: x[start:stop] for name, (start, stop) in layout.slices().items()}
+        p = _constrained(layout, x, panel_of_expert)
+        prior = (
+            _normal(p["z"], 0.0, 1.0)
+            + _normal(part["u_all"], overall_mean, OVERALL_PRIOR_SD)
+            + _normal(part["panel_deviation"], 0.0, 1.0)
+            + _normal(part["expert_deviation"], 0.0, 1.0)
+            + _normal(part["log_sigma"], SIGMA_PRIOR[0], SIGMA_PRIOR[1])
+        )  # log σ ~ N(SIGMA_PRIOR): σ log-normal, Jacobian included
+        bounds = jnp.concatenate([-edges, p["tau_expert"], edges], axis=1)
+        location = p["z"][unit]
+        scale = p["sigma"][expert]
+        upper = (bounds[expert, y + 1] - location) / scale
+        lower = (bounds[expert, y] - location) / scale
+        return -(_log_probability_between(lower, upper).sum() + prior)
+
+    return potential, layout
+
+
+def _initial_vector(data: IrtData, layout: _Layout) -> np.ndarray:
+    """A data-driven start: z the standardised raw cell means; the overall thresholds the
+    category midpoints on that standardised scale, no panel or expert deviation; σ = 0.5."""
+    mean, sd = float(data.y.mean()), float(data.y.std()) or 1.0
+    tau = (np.arange(layout.thresholds) + 0.5 - mean) / sd
+    return np.concatenate(
+        [
+            np.full(layout.n_experts, np.log(0.5)),
+            np.concatenate([tau[:1], np.log(np.diff(tau))]),
+            np.zeros((layout.n_panels + layout.n_experts) * layout.thresholds),
+            (data.units["raw_mean"].to_numpy() - mean) / sd,
+        ]
+    )
+
+
+# --------------------------------------------------------------------------------------------
+# Fast mode: posterior mode and Laplace approximation
+# --------------------------------------------------------------------------------------------
+
+
+def fit_fast(data: IrtData, *, seed: int = 0, progress: Progress | None = None) -> IrtFit:
+    """Posterior mode (L-BFGS on the unconstrained space) with a Laplace approximation.
+
+    The flat unconstrained vector has z last, so the z block of the inverse Hessian is
+    (L_zz L_zzᵀ)⁻¹ with L the Cholesky factor of the Hessian: no full inverse. The fit is
+    deterministic; ``seed`` is accepted for symmetry with ``fit_full``.
+    """
+    started = time.perf_counter()
+    report = progress or (lambda phase, done, total: None)
+    report("mode", 0, 1)
+    potential, layout = _make_potential(data)
+    value_and_grad = jax.jit(jax.value_and_grad(potential))
+
+    def objective(x):
+        value, gradient = value_and_grad(x)
+        return float(value), np.asarray(gradient, dtype=float)
+
+    result = optimize.minimize(
+        objective,
+        _initial_vector(data, layout),
+        jac=True,
+        method="L-BFGS-B",
+        options={"maxiter": 5000},
+    )
+    report("mode", 1, 1)
+    report("laplace", 0, 1)
+    hessian = _hessian(potential, jnp.asarray(result.x))
+    n_units = layout.n_units
+    factor = linalg.cholesky(hessian + 1e-9 * np.eye(layout.size), lower=True)
+    block = factor[-n_units:, -n_units:]
+    inverse_block = linalg.solve_triangular(block, np.eye(n_units), lower=True)
+    covariance = inverse_block.T @ inverse_block
+    report("laplace", 1, 1)
+    return IrtFit(
+        mode="fast",
+        mean=result.x[-n_units:],
+        covariance=covariance,
+        draws=None,
+        diagnostics={
+            "optimizer_converged": bool(result.success),
+            "optimizer_message": str(result.message),
+            "iterations": int(result.nit),
+            "n_parameters": int(layout.size),
+        },
+        seconds=time.perf_counter() - started,
+    )
+
+
+def _hessian(function, x, chunk: int = 128) -> np.ndarray:
+    """The dense Hessian of ``function`` at x, by Hessian-vector products in chunks."""
+    gradient = jax.grad(function)
+
+    @jax.jit
+    def columns(basis):
+        return jax.vmap(lambda v: jax.jvp(gradient, (x,), (v,))[1])(basis)
+
+    size = x.shape[0]
+    blocks = []
+    for start in range(0, size, chunk):
+        stop = min(start + chunk, size)
+        basis = np.zeros((chunk, size))
+        basis[np.arange(stop - start), np.arange(start, stop)] = 1.0
+        blocks.append(np.asarray(columns(jnp.asarray(basis)))[: stop - start])
+    hessian = np.concatenate(blocks, axis=0)
+    return (hessian + hessian.T) / 2
+
+
+# --------------------------------------------------------------------------------------------
+# Full posterior: NUTS
+# --------------------------------------------------------------------------------------------
+
+
+def fit_full(
+    data: IrtData,
+    *,
+    seed: int = 0,
+    chains: int = 4,
+    warmup: int = 500,
+    samples: int = 500,
+    chunk: int = 100,
+    max_tree_depth: int = 10,
+    progress: Progress | None = None,
+) -> IrtFit:
+    """NUTS with ``chains`` chains, as many at a time as there are CPU devices.
+
+    The chains start from the data-driven values of ``_initial_values``, jittered by
+    U(−1, 1) on the unconstrained scale each, so that R-hat can see chains that disagree.
+    Sampling runs in chunks of ``chunk`` draws; ``progress`` is called after each warm-up and
+    each chunk. The diagnostics cover every parameter.
+    """
+    started = time.perf_counter()
+    report = progress or (lambda phase, done, total: None)
+    potential, layout = _make_potential(data)
+    panel_of_expert = jnp.asarray(data.panel_of_expert)
+    x0 = jnp.asarray(_initial_vector(data, layout))
+    at_once = max(1, min(jax.local_device_count(), chains))
+    batches = [at_once] * (chains // at_once) + ([chains % at_once] if chains % at_once else [])
+    total = (warmup + samples) * len(batches)
+    runs, divergences = [], 0
+    for batch, size in enumerate(batches):
+        key, jitter_key = jax.random.split(jax.random.PRNGKey(seed * 1000 + batch))
+        jitter = jax.random.uniform(jitter_key, (size, x0.size), minval=-1.0, maxval=1.0)
+        mcmc = MCMC(
+            NUTS(potential_fn=potential, target_accept_prob=0.85, max_tree_depth=max_tree_depth),
+            num_warmup=warmup,
+            num_samples=chunk,
+            num_chains=size,
+            chain_method="parallel" if size > 1 else "sequential",
+            progress_bar=False,
+        )
+        init = x0[None, :] + jitter if size > 1 else x0 + jitter[0]
+        mcmc.warmup(key, init_params=init)
+        done = batch * (warmup + samples) + warmup
+        report("warmup", done, total)
+        parts = []
+        for start in range(0, samples, chunk):
+            mcmc.num_samples = min(chunk, samples - start)
+            mcmc.run(mcmc.post_warmup_state.rng_key, extra_fields=("diverging",))
+            mcmc.post_warmup_state = mcmc.last_state
+            parts.append(np.asarray(mcmc.get_samples(group_by_chain=True)))
+            divergences += int(np.asarray(mcmc.get_extra_fields()["diverging"]).sum())
+            report("sampling", done + start + mcmc.num_samples, total)
+        runs.append(np.concatenate(parts, axis=1))
+    flat = jnp.asarray(np.concatenate(runs, axis=0))  # chains × draws × unconstrained
+    constrained = jax.vmap(jax.vmap(lambda x: _constrained(layout, x, panel_of_expert)))(flat)
+    by_chain = {name: np.asarray(value) for name, value in constrained.items()}
+    summary = diagnostics.convergence(by_chain)
+    summary.update(divergences=divergences, chains=chains, warmup=warmup, samples=samples)
+    z = by_chain["z"].reshape(-1, by_chain["z"].shape[-1])
+    return IrtFit(
+        mode="full",
+        mean=z.mean(axis=0),
+        covariance=None,
+        draws=z,
+        diagnostics=summary,
+        seconds=time.perf_counter() - started,
+    )
+
+
+# --------------------------------------------------------------------------------------------
+# Cells
+# --------------------------------------------------------------------------------------------
+
+
+def ordinal_irt_cells(
+    ratings: pd.DataFrame,
+    vignettes: Sequence[str],
+    *,
+    seed: int = 0,
+    full_posterior: bool = False,
+    progress: Progress | None = None,
+) -> Estimates:
+    """Per-cell estimates of the ordinal IRT: the fast fit, or NUTS if ``full_posterior``.
+
+    A panel's cell is its unit's z; the pooled cell (``panel = "ALL"``) is the panels' z
+    averaged with weights n, the ratings each has (as the pooled mean weighs the panels'
+    means). Intervals: 95 % normal intervals of the Laplace approximation, or the 2.5 and
+    97.5 % quantiles of the posterior draws. Everything is then put on the vignette-anchored
+    scale (``cells.vignette_anchoring``; without vignettes, anchored on all cells).
+    ``details``: the mode, the seconds, and the fit's diagnostics.
+    """
+    data = irt_data(ratings, vignettes)
+    fit = (fit_full if full_posterior else fit_fast)(data, seed=seed, progress=progress)
+    return cells_from_fit(data, fit)
+
+
+def cells_from_fit(data: IrtData, fit: IrtFit) -> Estimates:
+    """The cells of ``ordinal_irt_cells`` from a model already fitted to ``data``."""
+    units = data.units
+    substantive = units.index[~units["vignette"].to_numpy()]
+    weights, table = _pooling(units.loc[substantive])
+    if fit.draws is not None:
+        draws = fit.draws[:, substantive] @ weights.T
+        table["estimate"] = draws.mean(axis=0)
+        table["ci_low"], table["ci_high"] = np.quantile(draws, [0.025, 0.975], axis=0)
+    else:
+        covariance = fit.covariance[np.ix_(substantive, substantive)]
+        table["estimate"] = weights @ fit.mean[substantive]
+        half = 1.959963984540054 * np.sqrt(np.einsum("ij,jk,ik->i", weights, covariance, weights))
+        table["ci_low"] = table["estimate"] - half
+        table["ci_high"] = table["estimate"] + half
+    anchors = units["vignette"].to_numpy() if units["vignette"].any() else np.ones(len(units), bool)
+    offset, slope = vignette_anchoring(fit.mean[anchors], units["raw_mean"].to_numpy()[anchors])
+    for column in ("estimate", "ci_low", "ci_high"):
+        table[column] = offset + slope * table[column]
+    details = {"mode": fit.mode, "seconds": round(fit.seconds, 3), **fit.diagnostics}
+    return Estimates(cells=table[ESTIMATE_COLUMNS], details=details)
+
+
+def _pooling(units: pd.DataFrame) -> tuple[np.ndarray, pd.DataFrame]:
+    """Weights (cells × units) that give each per-panel cell its unit and each pooled cell the
+    n-weighted mean of its panels' units, and the cells' keys and n."""
+    per_panel = units[[*CELL_KEYS, "n"]].reset_index(drop=True)
+    pooled_keys = [key for key in CELL_KEYS if key != "panel"]
+    group = per_panel.groupby(pooled_keys, sort=True).ngroup().to_numpy()
+    pooled = per_panel.groupby(pooled_keys, sort=True)["n"].sum().reset_index()
+    pooled["panel"] = POOLED_PANEL
+    weights = np.zeros((len(per_panel) + len(pooled), len(per_panel)))
+    weights[np.arange(len(per_panel)), np.arange(len(per_panel))] = 1.0
+    n = per_panel["n"].to_numpy(dtype=float)
+    weights[len(per_panel) + group, np.arange(len(per_panel))] = n / pooled["n"].to_numpy()[group]
+    table = pd.concat([per_panel, pooled[[*CELL_KEYS, "n"]]], ignore_index=True)
+    return weights, table
