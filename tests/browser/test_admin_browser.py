@@ -53,7 +53,15 @@ def _database_emptied_before_the_restore(django_db_setup, django_db_blocker):
     permissions, the user groups of ``surveys.groups``) under new ids, and the restore would
     collide with them. Runs before this module's first test, ahead of the restore."""
     with django_db_blocker.unblock():
-        call_command("flush", interactive=False, inhibit_post_migrate=True, verbosity=0)
+        # Without resetting the sequences (PostgreSQL): the restored rows keep their ids, and
+        # new rows must not be numbered from 1 again.
+        call_command(
+            "flush",
+            interactive=False,
+            inhibit_post_migrate=True,
+            reset_sequences=False,
+            verbosity=0,
+        )
 
 
 @pytest.fixture

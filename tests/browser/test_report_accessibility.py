@@ -47,7 +47,15 @@ def _database_emptied_before_the_restore(django_db_setup, django_db_blocker):
     """Start from an empty database, so that the restore of the serialized copy meets no row
     (see the same fixture in ``test_admin_browser.py``)."""
     with django_db_blocker.unblock():
-        call_command("flush", interactive=False, inhibit_post_migrate=True, verbosity=0)
+        # Without resetting the sequences (PostgreSQL): the restored rows keep their ids, and
+        # new rows must not be numbered from 1 again.
+        call_command(
+            "flush",
+            interactive=False,
+            inhibit_post_migrate=True,
+            reset_sequences=False,
+            verbosity=0,
+        )
 
 
 @pytest.fixture
