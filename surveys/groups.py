@@ -28,14 +28,7 @@ INSTRUMENT_VIEW = [
 # app_label.codename of each group's permissions
 GROUP_PERMISSIONS: dict[str, list[str]] = {
     RESEARCHERS: [
-        "surveys.view_actor",
-        "surveys.view_role",
-        "surveys.view_panel",
-        "surveys.view_scale",
-        "surveys.view_wave",
-        "surveys.view_block",
-        "surveys.view_item",
-        "surveys.view_instrumenttext",
+        *INSTRUMENT_VIEW,
         "surveys.view_anonymised_ratings",
         "aggregation.view_aggregationrun",
         "aggregation.view_cellresult",
@@ -44,14 +37,7 @@ GROUP_PERMISSIONS: dict[str, list[str]] = {
         "aggregation.export_results",
     ],
     PANEL_ADMINS: [
-        "surveys.view_actor",
-        "surveys.view_role",
-        "surveys.view_panel",
-        "surveys.view_scale",
-        "surveys.view_wave",
-        "surveys.view_block",
-        "surveys.view_item",
-        "surveys.view_instrumenttext",
+        *INSTRUMENT_VIEW,
         "surveys.view_expert",
         "surveys.add_expert",
         "surveys.change_expert",
