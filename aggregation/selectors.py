@@ -7,6 +7,7 @@ from datetime import datetime
 from django.db.models import Count, F, OuterRef, Q, Subquery
 
 from aggregation.models import AggregationRun, CellResult, ComparisonResult, PendingAggregation
+from surveys.delphi_selectors import waves_primary
 from surveys.models import Actor, Invitation, Panel, Role, Wave
 from surveys.texts.selectors import text_or_code
 
@@ -241,7 +242,13 @@ class TrendPoint:
 
 
 def _latest_run_ids():
-    return Wave.objects.annotate(run_id=_latest_complete_run_id()).values("run_id")
+    """The newest complete run of each wave of the primary data: a trend leaves later Delphi
+    rounds out (``waves_primary``)."""
+    return (
+        Wave.objects.filter(waves_primary())
+        .annotate(run_id=_latest_complete_run_id())
+        .values("run_id")
+    )
 
 
 def cell_trend(

@@ -33,6 +33,7 @@ from aggregation.models import (
     ReliabilityResult,
     WaveChangeResult,
 )
+from surveys.delphi_selectors import waves_primary
 from surveys.models import Actor, Block, Item, Panel, Rating, Response, Role, Wave
 
 logger = logging.getLogger(__name__)
@@ -361,12 +362,18 @@ def _results_store(
 
 
 def _previous_run(run: AggregationRun) -> AggregationRun | None:
-    """The newest complete run of the wave opened before this run's wave."""
+    """The newest complete run of the wave opened before this run's wave.
+
+    Only waves of the primary data form the series (``waves_primary``): a later Delphi
+    round has no previous wave here and is never one (its change from round 1 is the
+    study's stability, on the Delphi page).
+    """
     wave = run.wave
-    if wave.opens_at is None:
+    primary = Wave.objects.filter(waves_primary())
+    if wave.opens_at is None or not primary.filter(pk=wave.pk).exists():
         return None
     previous = (
-        Wave.objects.filter(opens_at__lt=wave.opens_at).exclude(pk=wave.pk).order_by("-opens_at")
+        primary.filter(opens_at__lt=wave.opens_at).exclude(pk=wave.pk).order_by("-opens_at")
     ).first()
     return _latest_complete(previous) if previous else None
 

@@ -13,6 +13,8 @@ from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
+from django.db.models import F, Q, Value
+from django.db.models.functions import Coalesce
 from django.template.loader import render_to_string
 from django.utils.formats import number_format
 from django.utils.safestring import SafeString
@@ -36,6 +38,31 @@ from surveys.models import (
 from surveys.texts.selectors import text_or_code
 
 ALL_PANELS = "all"
+PRIMARY_ROUND = 1
+
+
+def wave_round(wave_path: str = "") -> Coalesce:
+    """The Delphi round of a wave as a query expression: its number in its study, and 1
+    for a wave that is no round of a study (an ordinary wave is its own first round).
+
+    ``wave_path`` leads from the queried model to the wave (``"response__wave"`` from a
+    rating); empty when the wave itself is queried.
+    """
+    path = f"{wave_path}__delphi_round__number" if wave_path else "delphi_round__number"
+    return Coalesce(F(path), Value(PRIMARY_ROUND))
+
+
+def waves_primary(wave_path: str = "") -> Q:
+    """The waves of the primary data: ordinary waves and round 1 of Delphi studies.
+
+    Later rounds show experts the group's answers first, so their agreement is partly
+    conformity (Woudenberg 1991): they are reported beside round 1, never in a series of
+    waves (the previous wave of a change, a trend) as if they were a wave of their own.
+    """
+    prefix = f"{wave_path}__" if wave_path else ""
+    return Q(**{f"{prefix}delphi_round__isnull": True}) | Q(
+        **{f"{prefix}delphi_round__number": PRIMARY_ROUND}
+    )
 
 
 def _number(value: float) -> float | None:

@@ -137,6 +137,14 @@ class RatingFilter(django_filters.FilterSet):
         vocabulary=SOURCES,
         help_text="web: answered in the web form; import: imported from a file.",
     )
+    round = IntegerFilter(
+        field_name="round",
+        min_value=1,
+        max_value=10,
+        help_text="Delphi round of the rating's wave: 1 for round 1 of a Delphi study (the "
+        "primary data) and for every ordinary wave; 2 and later for the later rounds, "
+        "answered after seeing the group's median and IQR.",
+    )
     cannot_judge = BooleanValueFilter("cannot_judge", help_text="The expert could not judge.")
     value_min = IntegerFilter(
         field_name="value", lookup_expr="gte", help_text="Values from this on.", **SMALLINT

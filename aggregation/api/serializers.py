@@ -118,6 +118,11 @@ class RatingSerializer(serializers.Serializer):
     """One anonymised raw rating: exactly these fields, nothing that leads to the expert."""
 
     wave = serializers.CharField(source="wave_slug", read_only=True)
+    round = serializers.IntegerField(
+        read_only=True,
+        help_text="Delphi round of the wave: 1 for round 1 (the primary data) and for every "
+        "ordinary wave; 2 and later for the rounds answered after seeing the group's answers.",
+    )
     pseudonym = serializers.CharField(read_only=True)
     panel = serializers.CharField(source="panel_code", read_only=True)
     holder = serializers.CharField(source="holder_code", read_only=True)

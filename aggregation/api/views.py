@@ -36,6 +36,7 @@ from surveys.api.permissions import HasRequiredPermissions
 from surveys.api.query import StrictQueryMixin, UnknownPathValue
 from surveys.api.schema import ErrorSerializer
 from surveys.audit import audit_record
+from surveys.delphi_selectors import wave_round, waves_primary
 from surveys.models import Rating, Wave
 from surveys.models import Response as SurveyResponse
 
@@ -170,7 +171,8 @@ class ReliabilityViewSet(ResultViewSet):
 
 class TrendViewSet(ResultViewSet):
     """Per cell (panel or ALL, holder, subject, perspective, role), the stored results of each
-    wave's newest complete run, ordered by cell and then by wave (opening date, slug)."""
+    wave's newest complete run, ordered by cell and then by wave (opening date, slug). The
+    waves are those of the primary data: later Delphi rounds are not a wave of the series."""
 
     serializer_class = serializers.TrendSerializer
     filterset_class = filters.TrendFilter
@@ -180,6 +182,7 @@ class TrendViewSet(ResultViewSet):
     def get_queryset(self):
         return (
             CellResult.objects.filter(run__status=AggregationRun.Status.COMPLETE)
+            .filter(waves_primary("run__wave"))
             .values(
                 "id",
                 "run_id",
@@ -231,6 +234,7 @@ class RatingViewSet(ResultViewSet):
             "confidence",
             wave_id=F("response__wave_id"),
             wave_slug=F("response__wave__slug"),
+            round=wave_round("response__wave"),
             pseudonym=F("response__pseudonym"),
             panel_code=F("response__panel__code"),
             holder_code=F("item__block__holder__code"),

@@ -138,12 +138,17 @@ RATINGS_VARIABLES = [
         "form (paper, e-mail, another tool) and imported from a file by a panel admin.",
     ),
     Variable(
-        "delphi_round",
-        "Delphi round of the wave (1 = primary data); empty otherwise",
+        "round",
+        "Delphi round of the wave: 1 = primary data (every ordinary wave is 1)",
         "integer",
-        nullable=True,
-        note="Later rounds show experts their previous answer and the group's median and IQR "
-        "before they answer again: report them beside round 1, never instead of it.",
+        note="1 for an ordinary wave and for round 1 of a Delphi study: the primary data. 2 "
+        "and later: a later round of a Delphi study, itself a wave (its own slug), answered by "
+        "the same experts after seeing their previous answer and the previous round's median "
+        "and IQR; its agreement is partly conformity. Each export holds one wave, so rounds "
+        "never mix in a file; the cells and comparisons of a later round are computed from "
+        "that round alone, later rounds are left out of the changes between waves and the "
+        "trends, and merged files must keep round 1 as the estimate, reporting later rounds "
+        "beside it, never pooled with it.",
     ),
 ]
 SUBMITTED_ON_LABELS = {
@@ -456,7 +461,8 @@ def _ratings_source(wave: Wave, generated_at: datetime) -> ExportSource:
         raise ExportError(str(error)) from error
     responses["submitted_on"] = released
 
-    delphi_round = DelphiRound.objects.filter(wave=wave).values_list("number", flat=True).first()
+    # An ordinary wave is its own first round (surveys.delphi_selectors.wave_round).
+    number = DelphiRound.objects.filter(wave=wave).values_list("number", flat=True).first() or 1
 
     def chunks() -> Iterator[pd.DataFrame]:
         items = pd.DataFrame.from_records(
@@ -492,7 +498,7 @@ def _ratings_source(wave: Wave, generated_at: datetime) -> ExportSource:
                     "confidence": _nullable_integers(raw["confidence"]),
                     "submitted_on": response_rows["submitted_on"].to_numpy(dtype=object),
                     "source": response_rows["source"].to_numpy(dtype=np.int64),
-                    "delphi_round": pd.array([delphi_round] * len(raw), dtype="Int64"),
+                    "round": pd.array([number] * len(raw), dtype="Int64"),
                 }
             )
 

@@ -16,6 +16,7 @@ pytestmark = pytest.mark.django_db
 RATING_FIELDS = {
     "source",
     "wave",
+    "round",
     "pseudonym",
     "panel",
     "holder",
@@ -200,6 +201,26 @@ def test_rating_filters_on_every_dimension(client):
     assert {r["pseudonym"] for r in every_row(client, "/api/v1/ratings/", pseudonym=one)} == {one}
     high = every_row(client, "/api/v1/ratings/", wave="2021", value_min=9, cannot_judge="false")
     assert high and all(r["value"] >= 9 and not r["cannot_judge"] for r in high)
+
+
+def test_ratings_carry_the_delphi_round_of_their_wave_and_filter_by_it(client):
+    # The demo's Delphi study has two rounds; its ordinary waves count as round 1.
+    rounds = {
+        wave: {row["round"] for row in every_row(client, "/api/v1/ratings/", wave=wave)}
+        for wave in ("2025", "delphi-2019", "delphi-2019-r2")
+    }
+    assert rounds == {"2025": {1}, "delphi-2019": {1}, "delphi-2019-r2": {2}}
+    later = every_row(client, "/api/v1/ratings/", round=2, page_size=10_000)
+    assert later and {row["wave"] for row in later} == {"delphi-2019-r2"}
+    assert (
+        len(later)
+        == Rating.objects.filter(
+            response__wave__slug="delphi-2019-r2", response__status="submitted"
+        ).count()
+    )
+    primary = every_row(client, "/api/v1/ratings/", round=1, page_size=10_000)
+    assert {row["wave"] for row in primary} == {"2021", "2025", "delphi-2019"}
+    assert every_row(client, "/api/v1/ratings/", round=3) == []
 
 
 def test_a_page_of_ratings_costs_a_fixed_number_of_queries(client, django_assert_max_num_queries):
