@@ -35,6 +35,7 @@ from surveys.models import (
     Response,
     RevisionJustification,
 )
+from surveys.selectors import CANNOT_JUDGE
 from surveys.texts.selectors import text_or_code
 
 ALL_PANELS = "all"
@@ -334,6 +335,13 @@ def feedback_context(feedback: DelphiFeedback, *, scope_label: str, required: bo
         "own_text": own_text,
         "group_text": group_text,
         "can_keep": feedback.has_own,
+        # The value of the item's radio button that is the previous answer: the page's
+        # script keeps it on the device (offline too) instead of posting "keep".
+        "keep_value": (
+            CANNOT_JUDGE
+            if feedback.own_cannot_judge
+            else ("" if feedback.own_value is None else str(feedback.own_value))
+        ),
         "reason_label": reason_label,
         "q1_left": percent(feedback.q1),
         "iqr_width": (
