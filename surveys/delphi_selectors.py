@@ -458,11 +458,18 @@ def delphi_feedback_html(*, page: DelphiPage, response: Response) -> dict[int, S
 
 
 def delphi_role_names(*, study: DelphiStudy) -> dict[str, str]:
-    """Item code → the role's English name, for the report."""
-    return dict(
+    """Item code → the role's English name and its block, for the report: "Protectee
+    (expectation RUS→ARM)", since one role may be asked in several blocks."""
+    rows = (
         Item.objects.filter(block__wave__delphi_round__study=study)
         .order_by()
         .annotate(role_name=text_or_code("role", "name", "en", ref="role_id", default="role__code"))
-        .values_list("code", "role_name")
+        .values_list(
+            "code", "role_name", "block__perspective", "block__holder__code", "block__subject__code"
+        )
         .distinct()
     )
+    return {
+        code: f"{name} ({perspective} {holder}→{subject})"
+        for code, name, perspective, holder, subject in rows
+    }

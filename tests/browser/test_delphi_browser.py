@@ -1,13 +1,22 @@
 """A Delphi study in the browser: two experts answer round 1, round 2 opens with the same
 links, one expert sees the previous median and IQR beside their own answer, keeps one item,
 revises another with a reason and submits; the Delphi report shows both rounds, the
-stability figures and the reason."""
+stability figures and the reason. Offline, a kept answer and a reason stay on the device.
 
+``UPDATE_DOCS_SCREENSHOTS=1`` writes the screenshot of the demo study's report to
+``docs/screenshots/delphi.png`` (what ``docs/admin.md`` shows); otherwise it goes to the
+test's temporary folder.
+"""
+
+import os
 import re
 import time
+from io import StringIO
+from pathlib import Path
 
 import pytest
 from django.contrib.auth.models import User
+from django.core.management import call_command
 from playwright.sync_api import expect
 
 from surveys import delphi
@@ -199,4 +208,28 @@ def test_keep_and_a_reason_given_offline_survive_a_reload_and_arrive(live_server
     assert RevisionJustification.objects.get(response=response).text == (
         "Written offline: a new treaty."
     )
+    context.close()
+
+
+def test_the_demo_study_report_shows_both_rounds_and_the_stability_figures(
+    live_server, browser, tmp_path
+):
+    call_command("seed_demo", stdout=StringIO())
+    study = DelphiStudy.objects.get()
+    context = browser.new_context(viewport={"width": 1280, "height": 800}, locale="en-GB")
+    page = context.new_page()
+    admin_sign_in(page, live_server)
+    page.goto(f"{live_server.url}/admin/reports/delphi/{study.pk}/")
+    rounds = page.locator("#delphi-rounds tbody tr")
+    expect(rounds).to_have_count(2)
+    stability = study.rounds.get(number=2).results["stability_overall"]
+    expect(rounds.nth(1)).to_contain_text(f"{stability['changed']} of {stability['pairs']}")
+    expect(page.locator("#delphi-items thead")).to_contain_text("Round 2")
+    expect(page.locator("#delphi-items")).to_contain_text("changed")
+    expect(page.locator("#delphi-concordance tbody tr").first).to_be_visible()
+    expect(page.locator("#delphi-reasons")).to_contain_text("Synthetic reason")
+    folder = tmp_path
+    if os.environ.get("UPDATE_DOCS_SCREENSHOTS"):
+        folder = Path(__file__).resolve().parents[2] / "docs" / "screenshots"
+    page.screenshot(path=str(folder / "delphi.png"), full_page=True)
     context.close()
