@@ -17,6 +17,11 @@ def _number(**kwargs) -> serializers.FloatField:
 
 class RunFieldsMixin(serializers.Serializer):
     wave = serializers.CharField(source="wave_slug", read_only=True)
+    round = serializers.IntegerField(
+        read_only=True,
+        help_text="Delphi round of the wave: 1 for round 1 and for every ordinary wave; a later "
+        "round's results are computed from that round alone.",
+    )
     run = serializers.IntegerField(source="run_id", read_only=True)
     estimator = serializers.CharField(source="estimator_name", read_only=True)
     estimator_version = serializers.CharField(read_only=True)

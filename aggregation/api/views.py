@@ -42,6 +42,7 @@ from surveys.models import Response as SurveyResponse
 
 RUN_FIELDS = {
     "wave_slug": F("run__wave__slug"),
+    "round": wave_round("run__wave"),
     "estimator_name": F("run__estimator_name"),
     "estimator_version": F("run__estimator_version"),
 }

@@ -8,6 +8,7 @@ from django.utils import timezone
 
 from aggregation.models import AggregationRun, CellResult, ComparisonResult, ReliabilityResult
 from aggregation.selectors import run_latest_complete
+from aggregation.services import aggregation_run_wave
 from surveys.models import Item, Rating, Response, Wave
 from tests.api.demo import api_client
 
@@ -315,3 +316,14 @@ def test_errors_never_repeat_what_the_client_sent(client):
     )
     assert response.status_code == 400
     assert name not in response.content.decode()
+
+
+def test_results_carry_the_round_of_their_wave(client):
+    rows = every_row(client, "/api/v1/cells/", page_size=10_000)
+    assert rows and {row["round"] for row in rows} == {1}  # the ordinary waves 2021 and 2025
+    aggregation_run_wave(wave_id=Wave.objects.get(slug="delphi-2019-r2").pk)
+    later = every_row(client, "/api/v1/cells/", wave="delphi-2019-r2", page_size=10_000)
+    assert later and {row["round"] for row in later} == {2}
+    # A later round is no wave of a trend.
+    trend = every_row(client, "/api/v1/trends/", subject="ARM", page_size=10_000)
+    assert trend and "delphi-2019-r2" not in {row["wave"] for row in trend}
