@@ -30,6 +30,7 @@ from aggregation.exports.disclosure import (
 )
 from aggregation.models import AggregationRun, CellResult, ComparisonResult
 from aggregation.selectors import run_latest_complete
+from aggregation.snapshots import SnapshotError, run_snapshot
 from surveys.models import (
     Actor,
     DelphiRound,
@@ -70,7 +71,12 @@ class ExportError(Exception):
 
 
 class NoCompleteRunError(ExportError):
-    """Results of a wave that has no complete aggregation run yet."""
+    """Results of a wave that has no complete aggregation run yet, or a run asked for by id
+    that is not a complete run of the wave."""
+
+
+class SnapshotChangedError(ExportError):
+    """Raw ratings pinned to a run whose ratings have changed since (``aggregation.snapshots``)."""
 
 
 def xlsx_check(source: "ExportSource") -> None:
@@ -293,6 +299,7 @@ class ExportSource:
     generated_at: datetime
     chunks: Callable[[], Iterator[pd.DataFrame]] = field(repr=False)
     disclosure: DateDisclosure | None = None
+    pinned: bool = False  # made for the run asked for, not the newest
 
     @property
     def columns(self) -> list[str]:
@@ -342,19 +349,17 @@ def _batches(rows: Iterable[tuple], size: int) -> Iterator[list[tuple]]:
         yield batch
 
 
-def _submitted_ratings(wave: Wave, snapshot: datetime, max_id: int):
-    return Rating.objects.filter(
-        response__wave=wave,
-        response__status=Response.Status.SUBMITTED,
-        response__submitted_at__lte=snapshot,
-        pk__lte=max_id,
+def _submitted_ratings(wave: Wave, snapshot: datetime | None, max_id: int):
+    ratings = Rating.objects.filter(
+        response__wave=wave, response__status=Response.Status.SUBMITTED, pk__lte=max_id
     )
+    return ratings if snapshot is None else ratings.filter(response__submitted_at__lte=snapshot)
 
 
 RAW_RATING_COLUMNS = ["response", "item", "value", "cannot_judge", "confidence"]
 
 
-def _raw_ratings(wave: Wave, snapshot: datetime, max_id: int) -> Iterator[pd.DataFrame]:
+def _raw_ratings(wave: Wave, snapshot: datetime | None, max_id: int) -> Iterator[pd.DataFrame]:
     """Frames of (response, item, value, cannot_judge, confidence) ordered by the response's
     pseudonym, then item: never in the order the ratings (or experts) were stored.
 
@@ -446,10 +451,24 @@ def _ratings_variables(disclosure: DateDisclosure) -> list[Variable]:
     ]
 
 
-def _ratings_source(wave: Wave, generated_at: datetime) -> ExportSource:
+def _ratings_source(
+    wave: Wave, generated_at: datetime, pinned: AggregationRun | None
+) -> ExportSource:
+    """Raw ratings as of now; or, ``pinned`` to a run, exactly the ratings the run counted:
+    its responses only, checked against its fingerprint (``aggregation.snapshots``)."""
     max_id = Rating.objects.order_by("-pk").values_list("pk", flat=True).first() or 0
-    queryset = _submitted_ratings(wave, generated_at, max_id)
-    responses = _submitted_responses([wave.pk], generated_at)
+    if pinned is None:
+        responses = _submitted_responses([wave.pk], generated_at)
+        rows = _submitted_ratings(wave, generated_at, max_id).count()
+        snapshot_at = generated_at
+    else:
+        try:
+            snapshot = run_snapshot(pinned)
+        except SnapshotError as error:
+            raise SnapshotChangedError(str(error)) from error
+        responses = _submitted_responses([wave.pk], None)
+        responses = responses[responses.index.isin(snapshot.response_ids)]
+        rows, snapshot_at = snapshot.n_ratings, None
     try:
         released, disclosure = _dates_release(responses)
     except SmallGroupError as error:
@@ -470,11 +489,13 @@ def _ratings_source(wave: Wave, generated_at: datetime) -> ExportSource:
             ],
             columns=["id", "holder", "subject", "perspective", "role"],
         ).set_index("id")
-        for raw in _raw_ratings(wave, generated_at, max_id):
+        # Pinned, the query reads the wave's submitted ratings and the ones of responses
+        # outside the run's snapshot are dropped below (unknown response).
+        for raw in _raw_ratings(wave, snapshot_at, max_id):
             by_response = responses.index.get_indexer(raw["response"])
             by_item = items.index.get_indexer(raw["item"])
             known = (by_response >= 0) & (by_item >= 0)
-            if not known.all():  # cannot happen inside the snapshot; never guess
+            if not known.all():  # outside the snapshot: never guess
                 raw, by_response, by_item = raw[known], by_response[known], by_item[known]
             response_rows = responses.iloc[by_response]
             item_rows = items.iloc[by_item]
@@ -499,18 +520,21 @@ def _ratings_source(wave: Wave, generated_at: datetime) -> ExportSource:
     return ExportSource(
         wave=wave,
         table="ratings",
-        run=run_latest_complete(wave=wave),
+        run=pinned or run_latest_complete(wave=wave),
         variables=_ratings_variables(disclosure),
         label_sets=_label_sets(pooled_panel=False),
-        rows=queryset.count(),
+        rows=rows,
         generated_at=generated_at,
         chunks=chunks,
         disclosure=disclosure,
+        pinned=pinned is not None,
     )
 
 
-def _result_source(wave: Wave, table: str, generated_at: datetime) -> ExportSource:
-    run = run_latest_complete(wave=wave)
+def _result_source(
+    wave: Wave, table: str, generated_at: datetime, pinned: AggregationRun | None
+) -> ExportSource:
+    run = pinned or run_latest_complete(wave=wave)
     if run is None:
         raise NoCompleteRunError(
             "This wave has no complete aggregation run yet; aggregate it first."
@@ -561,15 +585,29 @@ def _result_source(wave: Wave, table: str, generated_at: datetime) -> ExportSour
         rows=queryset.count(),
         generated_at=generated_at,
         chunks=chunks,
+        pinned=pinned is not None,
     )
 
 
-def export_source(*, wave: Wave, table: str) -> ExportSource:
-    """The rows of ``table`` for ``wave`` as of now: raw ratings of submitted responses, or
-    the cells or comparisons of the wave's newest complete aggregation run."""
+def run_of_wave(*, wave: Wave, run_id: int) -> AggregationRun:
+    """The complete aggregation run ``run_id`` of ``wave``, or ``NoCompleteRunError``."""
+    run = AggregationRun.objects.filter(
+        pk=run_id, wave=wave, status=AggregationRun.Status.COMPLETE
+    ).first()
+    if run is None:
+        raise NoCompleteRunError(f"Wave {wave.slug} has no complete aggregation run {run_id}.")
+    return run
+
+
+def export_source(*, wave: Wave, table: str, run_id: int | None = None) -> ExportSource:
+    """The rows of ``table`` for ``wave``: raw ratings of submitted responses as of now, or
+    the cells or comparisons of the wave's newest complete aggregation run. With ``run_id``,
+    pinned to that complete run of the wave: its results, and exactly the ratings it counted
+    (``SnapshotChangedError`` when they have changed since)."""
     if table not in TABLES:
         raise ExportError(f"Unknown table {table!r}; choose one of {', '.join(TABLES)}.")
     generated_at = timezone.now()
+    pinned = None if run_id is None else run_of_wave(wave=wave, run_id=run_id)
     if table == "ratings":
-        return _ratings_source(wave, generated_at)
-    return _result_source(wave, table, generated_at)
+        return _ratings_source(wave, generated_at, pinned)
+    return _result_source(wave, table, generated_at, pinned)
