@@ -278,6 +278,11 @@ def _label_sets(*, pooled_panel: bool) -> dict[str, list[ValueLabel]]:
     }
 
 
+def label_sets_load(*, pooled_panel: bool) -> dict[str, list[ValueLabel]]:
+    """The value labels of every categorical variable (``pooled_panel``: with ALL as 0)."""
+    return _label_sets(pooled_panel=pooled_panel)
+
+
 # Sources -------------------------------------------------------------------------------------
 
 
