@@ -25,7 +25,7 @@ from aggregation.exports import (
     Variable,
     export_source,
 )
-from aggregation.exports.sources import label_sets_load
+from aggregation.exports.variables import label_sets_load
 from aggregation.models import AggregationRun, CellResult, ReliabilityResult, WaveChangeResult
 from aggregation.selectors import run_latest_complete
 from surveys.models import Actor, BlockComment, InstrumentText, Item, Wave
