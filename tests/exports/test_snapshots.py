@@ -11,6 +11,7 @@ from django.core.management import call_command
 from aggregation import exports
 from aggregation.selectors import run_latest_complete
 from aggregation.services import aggregation_run_wave
+from aggregation.snapshots import identity_kept, ratings_identity_load
 from surveys.models import Item, Panel, Rating, Response, Wave
 from tests.api.demo import api_client
 from tests.factories import RatingFactory, ResponseFactory
@@ -118,3 +119,30 @@ def test_the_export_command_pins_to_a_run(demo, tmp_path):
     with zipfile.ZipFile(out) as bundle:
         frame = pd.read_csv(bundle.open("2025_ratings.csv"))
     assert len(frame) == older.n_ratings
+
+
+def test_a_run_records_the_responses_and_ratings_it_counted(demo):
+    wave = Wave.objects.get(slug="2025")
+    run = run_latest_complete(wave=wave)
+    submitted = Response.objects.filter(wave=wave, status=Response.Status.SUBMITTED)
+    assert sorted(run.input_responses) == sorted(submitted.values_list("pk", flat=True))
+    identity = ratings_identity_load(wave_id=wave.pk)
+    assert run.ratings_fingerprint == identity.fingerprint
+    assert identity.n_ratings == run.n_ratings
+
+
+def test_a_submission_during_the_load_makes_the_run_read_again(demo):
+    wave = Wave.objects.get(slug="2025")
+    calls = []
+
+    def load():
+        calls.append(len(calls))
+        if len(calls) == 1:  # a response arrives while the first load runs
+            _new_responses(wave, 1)
+        return len(calls)
+
+    loaded, identity = identity_kept(wave_id=wave.pk, load=load)
+    assert loaded == 2
+    assert identity == ratings_identity_load(wave_id=wave.pk)
+    submitted = Response.objects.filter(wave=wave, status=Response.Status.SUBMITTED)
+    assert len(identity.response_ids) == submitted.count()
