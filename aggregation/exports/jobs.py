@@ -145,9 +145,9 @@ def export_job_run(*, job_id: str) -> dict[str, Any]:
     try:
         wave = Wave.objects.get(pk=status["wave_id"])
         if status["table"] == RELEASE_TABLE:
-            from aggregation.release import release_write
+            from aggregation.release import release_name, release_write
 
-            name = f"{wave.slug}_release.zip"
+            name = f"{release_name(wave)}.zip"
             partial = folder / (name + ".partial")
             source = release_write(wave=wave, run_id=status.get("run"), path=partial)
         else:
