@@ -266,6 +266,127 @@ def paired_from_sums(
     return _t_test_fields(diff, se, df, hedges, level)
 
 
+def correlation_from_sums(
+    n: ArrayLike,
+    sum_a: ArrayLike,
+    sum_b: ArrayLike,
+    sum_aa: ArrayLike,
+    sum_bb: ArrayLike,
+    sum_ab: ArrayLike,
+) -> NDArray[np.float64]:
+    """Pearson r of n pairs (a, b) from Σa, Σb, Σa², Σb², Σab, element-wise:
+
+        r = (Σab − Σa Σb / n) / √((Σa² − (Σa)² / n) (Σb² − (Σb)² / n))
+
+    0 where there are fewer than 2 pairs or one side of the pairs is constant: as in
+    Derrick, Toher & White (2017), the overlapping-samples test then uses no correlation.
+    """
+    n, sum_a, sum_b, sum_aa, sum_bb, sum_ab = (
+        np.asarray(x, dtype=float) for x in (n, sum_a, sum_b, sum_aa, sum_bb, sum_ab)
+    )
+    with quiet():
+        var_a = variance_from_sums(n, sum_a, sum_aa)
+        var_b = variance_from_sums(n, sum_b, sum_bb)
+        covariance = (sum_ab - sum_a * sum_b / n) / (n - 1)
+        r = covariance / np.sqrt(var_a * var_b)
+    defined = (n >= 2) & (var_a > 0) & (var_b > 0)
+    return np.where(defined, np.clip(r, -1.0, 1.0), 0.0)
+
+
+def overlapping_from_summaries(
+    n_a: ArrayLike,
+    mean_a: ArrayLike,
+    sd_a: ArrayLike,
+    n_b: ArrayLike,
+    mean_b: ArrayLike,
+    sd_b: ArrayLike,
+    n_pairs: ArrayLike,
+    r: ArrayLike,
+    level: float = 0.95,
+) -> dict[str, NDArray[np.float64]]:
+    """The partially overlapping samples t test (T_new2) of mean_a − mean_b, element-wise.
+
+    Two samples that share ``n_pairs`` units (here: experts who rated both sides) and have
+    others of their own. Sample a has ``n_a`` values in all (its n_pairs paired ones
+    included), mean ``mean_a`` and SD ``sd_a``; likewise b; ``r`` is the Pearson correlation
+    of the paired values (``correlation_from_sums``). B. Derrick, B. Russ, D. Toher and
+    P. White (2017), "Test statistics for the comparison of means for two samples that
+    include both paired and independent observations", Journal of Modern Applied Statistical
+    Methods 16(1), 137–157; B. Derrick, D. Toher and P. White (2017), "How to compare the
+    means of two samples that include paired observations and independent observations: a
+    companion to Derrick, Russ, Toher and White (2017)", The Quantitative Methods for
+    Psychology 13(2), 120–126:
+
+        se = √(s_a² / n_a + s_b² / n_b − 2 r s_a s_b n_c / (n_a n_b)),  t = diff / se
+        γ  = Welch–Satterthwaite df of the two samples (``welch_from_summaries``)
+        df = (n_c − 1) + (γ − n_c + 1) (n_a + n_b − 2 n_c) / (n_a + n_b)
+
+    with n_c = ``n_pairs``; CI = diff ± t_{(1+level)/2, df} · se. With no pairs it is
+    Welch's test; with no unpaired values (and n_c ≥ 2) its se is the paired test's. The
+    effect size is the independent-samples Hedges' g of the two samples (the standardiser
+    does not depend on the overlap). NaN where a sample has fewer than 2 values, and CI, t
+    and p NaN where se is 0 or df is not positive.
+    """
+    welch = welch_from_summaries(n_a, mean_a, sd_a, n_b, mean_b, sd_b, level)
+    n_a, n_b = np.asarray(n_a, dtype=float), np.asarray(n_b, dtype=float)
+    sd_a, sd_b = np.asarray(sd_a, dtype=float), np.asarray(sd_b, dtype=float)
+    n_c, r = np.asarray(n_pairs, dtype=float), np.asarray(r, dtype=float)
+    if ((n_c < 0) | (n_c > np.minimum(n_a, n_b))).any():
+        raise ValueError("n_pairs must lie between 0 and the smaller sample's n")
+    with quiet():
+        variance = sd_a**2 / n_a + sd_b**2 / n_b - 2 * r * sd_a * sd_b * n_c / (n_a * n_b)
+        se = np.sqrt(np.where(variance > 0, variance, 0.0))
+        se = np.where(np.isnan(welch["se"]), np.nan, se)
+        gamma = welch["df"]
+        df = (n_c - 1) + (gamma - n_c + 1) * (n_a + n_b - 2 * n_c) / (n_a + n_b)
+        df = np.where(np.isfinite(df) & (df > 0), df, np.nan)
+    return _t_test_fields(welch["diff"], se, df, welch["hedges_g"], level)
+
+
+def partially_overlapping_difference(
+    a_only: ArrayLike,
+    b_only: ArrayLike,
+    a_paired: ArrayLike,
+    b_paired: ArrayLike,
+    *,
+    equal_variances: bool = False,
+    level: float = 0.95,
+) -> Difference:
+    """The partially overlapping samples t test on raw values, with the four samples of
+    Derrick et al.'s R package *Partiallyoverlapping* (``Partover.test``): the values only
+    in a, only in b, and the aligned pairs (NaN dropped; a pair with a NaN is dropped).
+
+    ``equal_variances=False`` is T_new2 (``overlapping_from_summaries``). ``True`` is
+    T_new1, with the pooled s_p² = ((n_a − 1) s_a² + (n_b − 1) s_b²) / (n_a + n_b − 2):
+
+        se = s_p √(1 / n_a + 1 / n_b − 2 r n_c / (n_a n_b))
+        df = (n_c − 1) + (n_a + n_b − 2 n_c + n_c − 1) (n_a + n_b − 2 n_c) / (n_a + n_b)
+    """
+    x3, x4 = paired_vectors(a_paired, b_paired)
+    a = np.concatenate([as_vector(a_only), x3])
+    b = np.concatenate([as_vector(b_only), x4])
+    n_a, n_b, n_c = a.size, b.size, x3.size
+    mean_a = float(a.mean()) if n_a else NAN
+    mean_b = float(b.mean()) if n_b else NAN
+    sd_a = float(a.std(ddof=1)) if n_a >= 2 else NAN
+    sd_b = float(b.std(ddof=1)) if n_b >= 2 else NAN
+    r = correlation_from_sums(n_c, x3.sum(), x4.sum(), x3 @ x3, x4 @ x4, x3 @ x4)
+    fields = overlapping_from_summaries(
+        [n_a], [mean_a], [sd_a], [n_b], [mean_b], [sd_b], [n_c], [r], level
+    )
+    if equal_variances:
+        with quiet():
+            pooled = ((n_a - 1) * sd_a**2 + (n_b - 1) * sd_b**2) / (n_a + n_b - 2)
+            se = math.sqrt(pooled * (1 / n_a + 1 / n_b - 2 * float(r) * n_c / (n_a * n_b)))
+        unpaired = n_a + n_b - 2 * n_c
+        df = (n_c - 1) + (unpaired + n_c - 1) * unpaired / (n_a + n_b)
+        fields = _t_test_fields(
+            fields["diff"], np.array([se]), np.array([float(df)]), fields["hedges_g"], level
+        )
+    values = {name: float(np.asarray(value).ravel()[0]) for name, value in fields.items()}
+    return Difference(**values, method="overlapping")
+
+
 # --------------------------------------------------------------------------------------------
 # Multiplicity, profiles, correlation
 # --------------------------------------------------------------------------------------------

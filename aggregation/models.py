@@ -107,13 +107,22 @@ class ComparisonResult(models.Model):
     right_subject = models.CharField(max_length=20, default="")
     right_perspective = models.CharField(max_length=12, default="")
     role = models.ForeignKey(Role, on_delete=models.CASCADE, related_name="+")
-    method = models.CharField(max_length=10)
-    n_left = models.PositiveIntegerField()
+    method = models.CharField(
+        max_length=20,
+        help_text="The t test: welch (independent sides), paired (the same experts on both "
+        "sides) or overlapping (one side pools every panel, the other panel's experts are in "
+        "both; partially overlapping samples).",
+    )
+    n_left = models.PositiveIntegerField(
+        help_text="Ratings with a value on the left side; paired: the complete pairs."
+    )
     mean_left = models.FloatField(null=True)
     sd_left = models.FloatField(null=True)
     ci_low_left = models.FloatField(null=True)
     ci_high_left = models.FloatField(null=True)
-    n_right = models.PositiveIntegerField()
+    n_right = models.PositiveIntegerField(
+        help_text="Ratings with a value on the right side; paired: the complete pairs."
+    )
     mean_right = models.FloatField(null=True)
     sd_right = models.FloatField(null=True)
     ci_low_right = models.FloatField(null=True)
