@@ -417,6 +417,35 @@ def benjamini_hochberg(p_values: ArrayLike) -> NDArray[np.float64]:
     return adjusted
 
 
+FAMILY_COMPARISON = "comparison"
+FAMILY_WAVE_PRESET = "wave_preset"
+BH_FAMILIES = (FAMILY_COMPARISON, FAMILY_WAVE_PRESET)
+"""The Benjamini–Hochberg families a report can choose: the roles of one comparison (what a
+run stores), or every test of one wave and preset (the overview matrix: every subject and
+role of the preset)."""
+
+
+def benjamini_hochberg_by_family(
+    p_values: ArrayLike, families: ArrayLike
+) -> tuple[NDArray[np.float64], NDArray[np.int64]]:
+    """``benjamini_hochberg`` within each family: ``families`` labels each p-value with its
+    family (any hashable labels, aligned with ``p_values``). Returns the adjusted p-values
+    and, per p-value, the size of its family (the p-values of the family that exist, as
+    ``benjamini_hochberg`` counts m), both in the input order."""
+    p = np.asarray(p_values, dtype=float).ravel()
+    labels = np.asarray(families, dtype=object).ravel()
+    if labels.shape != p.shape:
+        raise ValueError(f"p_values and families differ in length: {p.size} vs {labels.size}")
+    adjusted = np.full(p.shape, NAN)
+    sizes = np.zeros(p.shape, dtype=np.int64)
+    _, family = np.unique(labels.astype(str), return_inverse=True)
+    for code in np.unique(family):
+        members = np.flatnonzero(family == code)
+        adjusted[members] = benjamini_hochberg(p[members])
+        sizes[members] = int(np.count_nonzero(~np.isnan(p[members])))
+    return adjusted, sizes
+
+
 def profile_distance(left: Mapping[str, float], right: Mapping[str, float]) -> float:
     """Euclidean distance between two role profiles over their common roles.
 

@@ -17,6 +17,7 @@ Conventions shared by every function:
 
 from __future__ import annotations
 
+import zlib
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 
@@ -93,13 +94,15 @@ COMPARISON_ROLE_COLUMNS = [
     "p_value",
     "p_adjusted",
     "family_size",
+    "family",
     "method",
 ]
 """One role of a comparison. ``n_left`` and ``n_right`` count ratings with a value (welch,
 overlapping), or both the complete pairs (paired). ``se_diff``, ``t`` and ``df`` are the t
 test's (Welch–Satterthwaite, paired, or partially overlapping); ``p_adjusted`` is
 Benjamini–Hochberg over the ``family_size`` p-values of the comparison's roles (the p-values
-that exist)."""
+that exist), ``family`` = "comparison"; a report may adjust over a larger family
+(``stats.benjamini_hochberg_by_family``)."""
 
 WAVE_CHANGE_COLUMNS = [
     column.replace("_left", "_t").replace("_right", "_prev") for column in COMPARISON_ROLE_COLUMNS
@@ -114,6 +117,11 @@ RELIABILITY_COLUMNS = [
     "alpha_ordinal",
     "icc1",
     "icc1k",
+    *(
+        f"{coefficient}_ci_{bound}"
+        for coefficient in stats.RELIABILITY_COEFFICIENTS
+        for bound in ("low", "high")
+    ),
 ]
 
 COUNT_KEYS = ["wave", "panel", "block", "holder", "subject", "perspective", "role"]
@@ -512,6 +520,7 @@ def _welch_sides(
                 "p_value": difference.p_value,
                 "p_adjusted": np.nan,
                 "family_size": 0,
+                "family": stats.FAMILY_COMPARISON,
                 "method": "welch",
             }
         )
@@ -616,6 +625,7 @@ def _role_columns(roles, n_left, left, n_right, right, difference, method) -> di
         "p_value": difference["p_value"],
         "p_adjusted": stats.benjamini_hochberg(difference["p_value"]),
         "family_size": np.full(len(roles), _family_size(difference["p_value"]), dtype=int),
+        "family": np.full(len(roles), stats.FAMILY_COMPARISON, dtype=object),
         "method": np.full(len(roles), method, dtype=object),
     }
 
@@ -808,10 +818,10 @@ UNIT_KEYS = [*SIDE_KEYS, "role"]
 
 
 def _block_reliability(
-    units: NDArray[np.int64], count: NDArray[np.float64], value: NDArray[np.float64]
+    units: NDArray[np.int64], count: NDArray[np.float64], value: NDArray[np.float64], key: tuple
 ) -> dict:
     """Reliability of one (wave, panel, block) from aligned unit codes, counts and values
-    (value NaN: cannot judge)."""
+    (value NaN: cannot judge), with bootstrap intervals seeded by the block's ``key``."""
     _, units = np.unique(units, return_inverse=True)
     n_units_all = int(units.max()) + 1
     answered = np.bincount(units, weights=count, minlength=n_units_all)
@@ -822,6 +832,9 @@ def _block_reliability(
     np.add.at(by_unit, (units, value_index), count)
     n = by_unit.sum(axis=1)
     icc = stats.icc_oneway_from_summaries(n, by_unit @ values, by_unit @ values**2)
+    # The seed depends on the block only, so a split run gives the same intervals.
+    seed = [stats.BOOTSTRAP_SEED, zlib.crc32("|".join(map(str, key)).encode())]
+    intervals = stats.reliability_bootstrap(by_unit, values, seed=seed)
     return {
         "n_raters": int(answered.max()),
         "n_units": int((n > 0).sum()),
@@ -829,6 +842,11 @@ def _block_reliability(
         "alpha_ordinal": stats.krippendorff_alpha_from_counts(by_unit, values, "ordinal"),
         "icc1": icc["ICC1"],
         "icc1k": icc["ICC1k"],
+        **{
+            f"{coefficient}_ci_{bound}": interval[position]
+            for coefficient, interval in intervals.items()
+            for position, bound in enumerate(("low", "high"))
+        },
     }
 
 
@@ -852,7 +870,10 @@ def reliability_from_counts(counts: pd.DataFrame) -> pd.DataFrame:
     * ``alpha_interval``, ``alpha_ordinal``: ``stats.krippendorff_alpha_from_counts``;
     * ``icc1``, ``icc1k``: ``stats.icc_oneway_from_summaries``, the one-way random-effects
       ICC(1,1) and ICC(1,k) of Shrout & Fleiss (1979) with targets = items (unequal numbers
-      of raters per item allowed).
+      of raters per item allowed);
+    * ``<coefficient>_ci_low``/``_ci_high``: 95 % percentile bootstrap intervals of each
+      (``stats.reliability_bootstrap``: B = 1,000 replicates resampling items, seeded by
+      ``stats.BOOTSTRAP_SEED`` and the block's key, so reruns give the same numbers).
 
     Rows are sorted by (wave, panel, block); a block whose ratings are all missing still
     gets a row (zero units, NaN coefficients).
@@ -867,7 +888,7 @@ def reliability_from_counts(counts: pd.DataFrame) -> pd.DataFrame:
     for key in sorted(blocks):
         positions = blocks[key]
         row = dict(zip(RELIABILITY_KEYS, key, strict=True))
-        row.update(_block_reliability(units[positions], count[positions], value[positions]))
+        row.update(_block_reliability(units[positions], count[positions], value[positions], key))
         rows.append(row)
     return pd.DataFrame(rows, columns=RELIABILITY_COLUMNS)
 

@@ -28,10 +28,14 @@ import numpy as np
 from scipy import stats as sps
 
 from aggregation.comparison_stats import (
+    BH_FAMILIES,
+    FAMILY_COMPARISON,
+    FAMILY_WAVE_PRESET,
     PAIRED_G_MIN_PAIRS,
     Correlation,
     Difference,
     benjamini_hochberg,
+    benjamini_hochberg_by_family,
     correlation_ci,
     correlation_from_sums,
     hedges_g,
@@ -49,10 +53,14 @@ from aggregation.consensus import Concordance, kendalls_w
 from aggregation.numeric import NAN, as_matrix, as_vector, quiet, t_quantile, variance_from_sums
 from aggregation.reliability_stats import (
     ALPHA_LEVELS,
+    BOOTSTRAP_REPLICATES,
+    BOOTSTRAP_SEED,
+    RELIABILITY_COEFFICIENTS,
     icc,
     icc_oneway_from_summaries,
     krippendorff_alpha,
     krippendorff_alpha_from_counts,
+    reliability_bootstrap,
 )
 
 if TYPE_CHECKING:
@@ -61,12 +69,19 @@ if TYPE_CHECKING:
 # Its own statistics and those re-exported from their modules.
 __all__ = [
     "ALPHA_LEVELS",
+    "BH_FAMILIES",
+    "BOOTSTRAP_REPLICATES",
+    "BOOTSTRAP_SEED",
+    "FAMILY_COMPARISON",
+    "FAMILY_WAVE_PRESET",
     "PAIRED_G_MIN_PAIRS",
+    "RELIABILITY_COEFFICIENTS",
     "Concordance",
     "Correlation",
     "Difference",
     "MeanCI",
     "benjamini_hochberg",
+    "benjamini_hochberg_by_family",
     "correlation_ci",
     "correlation_from_sums",
     "hedges_g",
@@ -83,6 +98,7 @@ __all__ = [
     "paired_from_sums",
     "partially_overlapping_difference",
     "profile_distance",
+    "reliability_bootstrap",
     "rwg",
     "rwg_j",
     "uniform_null_variance",

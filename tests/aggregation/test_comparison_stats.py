@@ -92,7 +92,7 @@ def test_overlapping_refuses_more_pairs_than_values():
 
 
 def test_correlation_from_sums_by_hand_and_zero_where_undefined():
-    a, b = np.array([1.0, 2.0, 4.0]), np.array([2.0, 1.0, 5.0])
+    # pairs a = (1, 2, 4), b = (2, 1, 5)
     # centred: a (−4/3, −1/3, 5/3), b (−2/3, −5/3, 7/3): Σ products 48/9, Σa'² 42/9, Σb'² 78/9
     expected = (48 / 9) / math.sqrt(42 / 9 * 78 / 9)
     r = stats.correlation_from_sums(
