@@ -267,17 +267,21 @@ def _alpha_batch(
     per_unit = counts.sum(axis=2)
     with quiet():
         scaled = np.where(per_unit[..., None] >= 2, counts / (per_unit - 1)[..., None], 0.0)
-        coincidences = np.einsum("buv,buw->bvw", scaled, counts)
+        coincidences = np.matmul(scaled.transpose(0, 2, 1), counts)
         coincidences -= scaled.sum(axis=1)[:, :, None] * np.eye(values.size)[None]
         marginals = coincidences.sum(axis=2)
         total = marginals.sum(axis=1)
         if level == "ordinal":
             mid_ranks = np.cumsum(marginals, axis=1) - marginals / 2
             delta2 = (mid_ranks[:, None, :] - mid_ranks[:, :, None]) ** 2
+            observed = (coincidences * delta2).sum(axis=(1, 2)) / total
+            expected = np.matmul(marginals[:, None, :], np.matmul(delta2, marginals[:, :, None]))[
+                :, 0, 0
+            ]
         else:
-            delta2 = _squared_distances(values, marginals[0], level)[None]
-        observed = (coincidences * delta2).sum(axis=(1, 2)) / total
-        expected = (marginals[:, :, None] * marginals[:, None, :] * delta2).sum(axis=(1, 2))
+            delta2 = _squared_distances(values, marginals[0], level)
+            observed = (coincidences * delta2).sum(axis=(1, 2)) / total
+            expected = ((marginals @ delta2) * marginals).sum(axis=1)
         expected = expected / (total * (total - 1))
         alpha = 1 - observed / expected
     return np.where((total > 0) & (expected > 0), alpha, np.nan)
