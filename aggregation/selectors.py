@@ -5,6 +5,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
+import pandas as pd
 from django.db.models import Count, F, OuterRef, Q, Subquery
 
 from aggregation.comparison_stats import (
@@ -13,13 +14,9 @@ from aggregation.comparison_stats import (
     FAMILY_WAVE_PRESET,
     benjamini_hochberg_by_family,
 )
-from aggregation.models import (
-    AggregationRun,
-    CellResult,
-    ComparisonResult,
-    PendingAggregation,
-    ReliabilityResult,
-)
+from aggregation.engine import POOLED_PANEL
+from aggregation.models import AggregationRun, CellResult, ComparisonResult, PendingAggregation
+from aggregation.role_network import NETWORK_CELL_COLUMNS
 from surveys.models import Actor, Invitation, Panel, Role, Wave
 from surveys.texts.selectors import text_or_code
 
@@ -523,49 +520,34 @@ def runs_latest_complete_ids(*, estimator: str | None = None):
     )
 
 
+# Role network ------------------------------------------------------------------------------
+
+
 @dataclass(frozen=True)
-class StoredReliability:
-    """Reliability of one panel on one block in a run, with its bootstrap intervals; numbers
-    are None where the coefficient is undefined."""
+class NetworkInputs:
+    """What ``aggregation.role_network`` draws a run from: its cells and the actors."""
 
-    panel: str
-    block: int
-    holder: str
-    subject: str
-    perspective: str
-    n_raters: int
-    n_units: int
-    alpha_interval: float | None
-    alpha_interval_ci_low: float | None
-    alpha_interval_ci_high: float | None
-    alpha_ordinal: float | None
-    alpha_ordinal_ci_low: float | None
-    alpha_ordinal_ci_high: float | None
-    icc1: float | None
-    icc1_ci_low: float | None
-    icc1_ci_high: float | None
-    icc1k: float | None
-    icc1k_ci_low: float | None
-    icc1k_ci_high: float | None
+    cells: pd.DataFrame
+    actors: list[tuple[str, str]]
+    """(code, kind) of every actor, in display order."""
+    home_panel: dict[str, str]
 
 
-def reliability_stored(*, run_id: int) -> list[StoredReliability]:
-    """The reliability rows of a run (one query), by block order, then panel."""
-    names = [
-        name
-        for name in StoredReliability.__dataclass_fields__
-        if name not in {"panel", "block", "holder", "subject", "perspective"}
-    ]
+def network_inputs(*, run_id: int) -> NetworkInputs:
+    """The conception and expectation cell means of a run, in typology order (three queries)."""
     rows = (
-        ReliabilityResult.objects.filter(run_id=run_id)
-        .order_by("block__order", "panel__code")
+        CellResult.objects.filter(run_id=run_id, perspective__in=["conception", "expectation"])
+        .order_by("role__order", "role__code")
         .values_list(
-            "panel__code",
-            "block__order",
-            "block__holder__code",
-            "block__subject__code",
-            "block__perspective",
-            *names,
+            "panel__code", "holder__code", "subject__code", "perspective", "role__code", "mean"
         )
+        .iterator()
     )
-    return [StoredReliability(*row) for row in rows]
+    cells = pd.DataFrame(list(rows), columns=NETWORK_CELL_COLUMNS)
+    cells["panel"] = cells["panel"].fillna(POOLED_PANEL)
+    cells["mean"] = cells["mean"].astype(float)
+    actors = list(Actor.objects.order_by("order", "code").values_list("code", "kind"))
+    home_panel: dict[str, str] = {}
+    for actor, panel in Panel.objects.order_by("code").values_list("actor__code", "code"):
+        home_panel.setdefault(actor, panel)
+    return NetworkInputs(cells=cells, actors=actors, home_panel=home_panel)

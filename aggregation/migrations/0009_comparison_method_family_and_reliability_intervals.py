@@ -5,7 +5,7 @@ from django.db import migrations, models
 
 class Migration(migrations.Migration):
     dependencies = [
-        ("aggregation", "0007_cell_rwg_before_truncation"),
+        ("aggregation", "0008_run_ratings_snapshot"),
     ]
 
     operations = [
