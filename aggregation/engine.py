@@ -17,8 +17,9 @@ Conventions shared by every function:
 
 from __future__ import annotations
 
+import zlib
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 import numpy as np
 import pandas as pd
@@ -93,12 +94,15 @@ COMPARISON_ROLE_COLUMNS = [
     "p_value",
     "p_adjusted",
     "family_size",
+    "family",
     "method",
 ]
-"""One role of a comparison. ``n_left`` and ``n_right`` count ratings with a value (Welch), or
-both the complete pairs (paired). ``se_diff``, ``t`` and ``df`` are the t test's (Welch–
-Satterthwaite or paired); ``p_adjusted`` is Benjamini–Hochberg over the ``family_size``
-p-values of the comparison's roles (the p-values that exist)."""
+"""One role of a comparison. ``n_left`` and ``n_right`` count ratings with a value (welch,
+overlapping), or both the complete pairs (paired). ``se_diff``, ``t`` and ``df`` are the t
+test's (Welch–Satterthwaite, paired, or partially overlapping); ``p_adjusted`` is
+Benjamini–Hochberg over the ``family_size`` p-values of the comparison's roles (the p-values
+that exist), ``family`` = "comparison"; a report may adjust over a larger family
+(``stats.benjamini_hochberg_by_family``)."""
 
 WAVE_CHANGE_COLUMNS = [
     column.replace("_left", "_t").replace("_right", "_prev") for column in COMPARISON_ROLE_COLUMNS
@@ -113,6 +117,11 @@ RELIABILITY_COLUMNS = [
     "alpha_ordinal",
     "icc1",
     "icc1k",
+    *(
+        f"{coefficient}_ci_{bound}"
+        for coefficient in stats.RELIABILITY_COEFFICIENTS
+        for bound in ("low", "high")
+    ),
 ]
 
 COUNT_KEYS = ["wave", "panel", "block", "holder", "subject", "perspective", "role"]
@@ -214,7 +223,8 @@ def conception_vs_performance(
 ) -> tuple[Selector, Selector]:
     """Left: conception X on X's panel; right: performance X pooled over all panels.
 
-    Performance items are read with holder = subject = X (how X enacts its own role).
+    Performance items are read with holder = subject = X (how X enacts its own role). X's
+    panel rated both sides, so the two samples partially overlap (``compare``).
     """
     return (
         Selector(_home(home_panel, subject), subject, subject, "conception"),
@@ -510,6 +520,7 @@ def _welch_sides(
                 "p_value": difference.p_value,
                 "p_adjusted": np.nan,
                 "family_size": 0,
+                "family": stats.FAMILY_COMPARISON,
                 "method": "welch",
             }
         )
@@ -614,6 +625,7 @@ def _role_columns(roles, n_left, left, n_right, right, difference, method) -> di
         "p_value": difference["p_value"],
         "p_adjusted": stats.benjamini_hochberg(difference["p_value"]),
         "family_size": np.full(len(roles), _family_size(difference["p_value"]), dtype=int),
+        "family": np.full(len(roles), stats.FAMILY_COMPARISON, dtype=object),
         "method": np.full(len(roles), method, dtype=object),
     }
 
@@ -644,9 +656,11 @@ def compare(
     Paired (``stats.paired_difference``) when both selectors name the same panel, since the
     same experts rated both sides: respondents are matched and only those with a value on
     both sides enter, so in that case the per-side columns describe the matched respondents
-    and ``diff == mean_left − mean_right``. Otherwise Welch (``stats.welch_difference``) on
-    all ratings of each side. (A pooled side that includes the other side's panel shares some
-    experts with it; Welch ignores that dependence.)
+    and ``diff == mean_left − mean_right``. When one side pools every panel and the other is
+    one panel, that panel's experts are in both samples: the partially overlapping samples
+    t test (``stats.overlapping_from_summaries``) on all ratings of each side, with the
+    correlation of the shared experts' pairs. Otherwise Welch (``stats.welch_difference``)
+    on all ratings of each side.
 
     ``roles`` fixes the roles and their order; by default the sorted union of the roles either
     side has. ``p_adjusted`` is Benjamini–Hochberg across the roles of this comparison.
@@ -654,6 +668,15 @@ def compare(
     _validate(ratings)
     _single_wave(ratings, "compare()")
     slim = _observed_slim(ratings)
+    overlap = _overlap(left, right)
+    if overlap is not None:
+        columns = _overlapping_from_cells(
+            _side_summary(_pick(slim, left)),
+            _side_summary(_pick(slim, right)),
+            _paired_sums_of_sides(_pick(slim, overlap[0]), _pick(slim, overlap[1])),
+            roles=roles,
+        )
+        return _summary_comparison(left, right, columns)
     return _comparison(left, right, _pick(slim, left), _pick(slim, right), roles=roles)
 
 
@@ -679,7 +702,7 @@ def _summary_comparison(left: Selector, right: Selector, columns: Mapping) -> Co
     return ComparisonResult(
         left=left,
         right=right,
-        method="paired" if _paired(left, right) else "welch",
+        method=_method(left, right),
         roles=pd.DataFrame(columns, columns=COMPARISON_ROLE_COLUMNS),
         **_profile_summary(columns),
     )
@@ -795,10 +818,10 @@ UNIT_KEYS = [*SIDE_KEYS, "role"]
 
 
 def _block_reliability(
-    units: NDArray[np.int64], count: NDArray[np.float64], value: NDArray[np.float64]
+    units: NDArray[np.int64], count: NDArray[np.float64], value: NDArray[np.float64], key: tuple
 ) -> dict:
     """Reliability of one (wave, panel, block) from aligned unit codes, counts and values
-    (value NaN: cannot judge)."""
+    (value NaN: cannot judge), with bootstrap intervals seeded by the block's ``key``."""
     _, units = np.unique(units, return_inverse=True)
     n_units_all = int(units.max()) + 1
     answered = np.bincount(units, weights=count, minlength=n_units_all)
@@ -809,6 +832,9 @@ def _block_reliability(
     np.add.at(by_unit, (units, value_index), count)
     n = by_unit.sum(axis=1)
     icc = stats.icc_oneway_from_summaries(n, by_unit @ values, by_unit @ values**2)
+    # The seed depends on the block only, so a split run gives the same intervals.
+    seed = [stats.BOOTSTRAP_SEED, zlib.crc32("|".join(map(str, key)).encode())]
+    intervals = stats.reliability_bootstrap(by_unit, values, seed=seed)
     return {
         "n_raters": int(answered.max()),
         "n_units": int((n > 0).sum()),
@@ -816,6 +842,11 @@ def _block_reliability(
         "alpha_ordinal": stats.krippendorff_alpha_from_counts(by_unit, values, "ordinal"),
         "icc1": icc["ICC1"],
         "icc1k": icc["ICC1k"],
+        **{
+            f"{coefficient}_ci_{bound}": interval[position]
+            for coefficient, interval in intervals.items()
+            for position, bound in enumerate(("low", "high"))
+        },
     }
 
 
@@ -839,7 +870,10 @@ def reliability_from_counts(counts: pd.DataFrame) -> pd.DataFrame:
     * ``alpha_interval``, ``alpha_ordinal``: ``stats.krippendorff_alpha_from_counts``;
     * ``icc1``, ``icc1k``: ``stats.icc_oneway_from_summaries``, the one-way random-effects
       ICC(1,1) and ICC(1,k) of Shrout & Fleiss (1979) with targets = items (unequal numbers
-      of raters per item allowed).
+      of raters per item allowed);
+    * ``<coefficient>_ci_low``/``_ci_high``: 95 % percentile bootstrap intervals of each
+      (``stats.reliability_bootstrap``: B = 1,000 replicates resampling items, seeded by
+      ``stats.BOOTSTRAP_SEED`` and the block's key, so reruns give the same numbers).
 
     Rows are sorted by (wave, panel, block); a block whose ratings are all missing still
     gets a row (zero units, NaN coefficients).
@@ -854,7 +888,7 @@ def reliability_from_counts(counts: pd.DataFrame) -> pd.DataFrame:
     for key in sorted(blocks):
         positions = blocks[key]
         row = dict(zip(RELIABILITY_KEYS, key, strict=True))
-        row.update(_block_reliability(units[positions], count[positions], value[positions]))
+        row.update(_block_reliability(units[positions], count[positions], value[positions], key))
         rows.append(row)
     return pd.DataFrame(rows, columns=RELIABILITY_COLUMNS)
 
@@ -939,9 +973,65 @@ def _welch_from_cells(left: _Side, right: _Side) -> dict[str, np.ndarray]:
     return _role_columns(roles, a["n"], a, b["n"], b, welch, "welch")
 
 
+def _overlapping_from_cells(
+    left: _Side, right: _Side, sums: pd.DataFrame, *, roles: Sequence[str] | None = None
+) -> dict[str, np.ndarray]:
+    """The role columns of two partially overlapping sides: each side's cell summaries and
+    ``sums``, the ``PAIRED_SUM_COLUMNS`` of the experts in both (``_overlap``)."""
+    if roles is None:
+        roles = sorted(set(left.role).union(right.role), key=str)
+    a, b = left.aligned(roles), right.aligned(roles)
+    pairs = sums.set_index("role").reindex(list(roles)).fillna(0.0)
+    n_pairs = pairs["n"].to_numpy(dtype=float)
+    r = stats.correlation_from_sums(
+        n_pairs,
+        pairs["sum_left"],
+        pairs["sum_right"],
+        pairs["sum_left_sq"],
+        pairs["sum_right_sq"],
+        pairs["sum_product"],
+    )
+    difference = stats.overlapping_from_summaries(
+        a["n"], a["mean"], a["sd"], b["n"], b["mean"], b["sd"], n_pairs, r
+    )
+    return _role_columns(roles, a["n"], a, b["n"], b, difference, "overlapping")
+
+
+def _side_summary(side: pd.DataFrame) -> _Side:
+    """A (respondent, role, value) frame summarised per role as its cell would be."""
+    parts = _by_role(side)
+    roles = np.array(sorted(parts, key=str), dtype=object)
+    summaries = [stats.mean_ci(parts[role]["value"].to_numpy(dtype=float)) for role in roles]
+    fields = ("n", "mean", "sd", "ci_low", "ci_high")
+    return _Side(
+        roles,
+        *(
+            np.array([getattr(summary, name) for summary in summaries], dtype=float)
+            for name in fields
+        ),
+    )
+
+
 def _paired(left: Selector, right: Selector) -> bool:
     """Both sides on one panel: the same experts rated both, so the comparison is paired."""
     return left.panel is not None and left.panel == right.panel
+
+
+def _overlap(left: Selector, right: Selector) -> tuple[Selector, Selector] | None:
+    """The shared part of two sides of which one pools every panel and the other is one
+    panel: both sides restricted to that panel, whose experts rated both. None otherwise."""
+    if (left.panel is None) == (right.panel is None):
+        return None
+    panel = left.panel if left.panel is not None else right.panel
+    return replace(left, panel=panel), replace(right, panel=panel)
+
+
+def _method(left: Selector, right: Selector) -> str:
+    """The t test of a comparison: paired, overlapping (partially overlapping samples) or
+    welch (independent samples)."""
+    if _paired(left, right):
+        return "paired"
+    return "overlapping" if _overlap(left, right) is not None else "welch"
 
 
 def _preset_sides(home_panel: Mapping[str, str]):
@@ -960,11 +1050,16 @@ def _preset_sides(home_panel: Mapping[str, str]):
 
 
 def paired_presets(home_panel: Mapping[str, str]) -> list[tuple[Selector, Selector]]:
-    """The (left, right) selectors of the paired preset comparisons: the only ones that need
-    to know which expert gave which rating (``paired_sums``); all else comes from cells."""
-    return [
-        (left, right) for _, _, left, right in _preset_sides(home_panel) if _paired(left, right)
-    ]
+    """The (left, right) selectors whose ``paired_sums`` the preset comparisons need: those of
+    the paired comparisons, and the shared part (``_overlap``) of the partially overlapping
+    ones. Only these need to know which expert gave which rating; all else comes from cells."""
+    pairs = []
+    for _, _, left, right in _preset_sides(home_panel):
+        if _paired(left, right):
+            pairs.append((left, right))
+        elif (overlap := _overlap(left, right)) is not None:
+            pairs.append(overlap)
+    return pairs
 
 
 def all_preset_comparisons(
@@ -1009,8 +1104,9 @@ def preset_comparisons(
     Independent (Welch) comparisons come from the cell statistics ``cells`` (the
     ``cell_statistics`` of the wave); paired ones from ``paired``, the ``paired_sums`` of
     each pair of ``paired_presets(home_panel)`` (a pair missing there has no matched
-    respondent). A preset that needs the panel of an actor missing from ``home_panel`` (a
-    wave without a Moscow panel has no ascribed roles) is left out.
+    respondent); partially overlapping ones from both. A preset that needs the panel of an
+    actor missing from ``home_panel`` (a wave without a Moscow panel has no ascribed roles)
+    is left out.
     """
     if cells.empty:
         return pd.DataFrame(columns=PRESET_COMPARISON_COLUMNS)
@@ -1025,6 +1121,8 @@ def preset_comparisons(
         if _paired(left, right):
             roles = sorted(set(left_side.role).union(right_side.role), key=str)
             columns = _paired_columns(paired.get((left, right), no_pairs), roles)
+        elif (overlap := _overlap(left, right)) is not None:
+            columns = _overlapping_from_cells(left_side, right_side, paired.get(overlap, no_pairs))
         else:
             columns = _welch_from_cells(left_side, right_side)
         headers.append(

@@ -118,13 +118,22 @@ class ComparisonResult(models.Model):
     right_subject = models.CharField(max_length=20, default="")
     right_perspective = models.CharField(max_length=12, default="")
     role = models.ForeignKey(Role, on_delete=models.CASCADE, related_name="+")
-    method = models.CharField(max_length=10)
-    n_left = models.PositiveIntegerField()
+    method = models.CharField(
+        max_length=20,
+        help_text="The t test: welch (independent sides), paired (the same experts on both "
+        "sides) or overlapping (one side pools every panel, the other panel's experts are in "
+        "both; partially overlapping samples).",
+    )
+    n_left = models.PositiveIntegerField(
+        help_text="Ratings with a value on the left side; paired: the complete pairs."
+    )
     mean_left = models.FloatField(null=True)
     sd_left = models.FloatField(null=True)
     ci_low_left = models.FloatField(null=True)
     ci_high_left = models.FloatField(null=True)
-    n_right = models.PositiveIntegerField()
+    n_right = models.PositiveIntegerField(
+        help_text="Ratings with a value on the right side; paired: the complete pairs."
+    )
     mean_right = models.FloatField(null=True)
     sd_right = models.FloatField(null=True)
     ci_low_right = models.FloatField(null=True)
@@ -140,6 +149,12 @@ class ComparisonResult(models.Model):
     p_adjusted = models.FloatField(null=True)
     family_size = models.PositiveIntegerField(
         default=0, help_text="Tests in the Benjamini–Hochberg family of p_adjusted."
+    )
+    family = models.CharField(
+        max_length=20,
+        default="comparison",
+        help_text="The Benjamini–Hochberg family of p_adjusted: comparison (the roles of one "
+        "comparison). Reports may adjust over wave_preset (every test of the wave and preset).",
     )
     dominant_left = models.CharField(max_length=64, blank=True)
     dominant_right = models.CharField(max_length=64, blank=True)
@@ -164,6 +179,32 @@ class ReliabilityResult(models.Model):
     alpha_ordinal = models.FloatField(null=True)
     icc1 = models.FloatField(null=True, help_text="One-way ICC(1,1) over the block's items.")
     icc1k = models.FloatField(null=True, help_text="One-way ICC(1,k): of the mean rating.")
+    # 95 % percentile bootstrap intervals, resampling the block's items (B = 1,000, seeded by
+    # the block: aggregation.reliability_stats.reliability_bootstrap); null where undefined.
+    alpha_interval_ci_low = models.FloatField(
+        null=True, help_text="95 % bootstrap CI of alpha (interval), lower bound."
+    )
+    alpha_interval_ci_high = models.FloatField(
+        null=True, help_text="95 % bootstrap CI of alpha (interval), upper bound."
+    )
+    alpha_ordinal_ci_low = models.FloatField(
+        null=True, help_text="95 % bootstrap CI of alpha (ordinal), lower bound."
+    )
+    alpha_ordinal_ci_high = models.FloatField(
+        null=True, help_text="95 % bootstrap CI of alpha (ordinal), upper bound."
+    )
+    icc1_ci_low = models.FloatField(
+        null=True, help_text="95 % bootstrap CI of ICC(1,1), lower bound."
+    )
+    icc1_ci_high = models.FloatField(
+        null=True, help_text="95 % bootstrap CI of ICC(1,1), upper bound."
+    )
+    icc1k_ci_low = models.FloatField(
+        null=True, help_text="95 % bootstrap CI of ICC(1,k), lower bound."
+    )
+    icc1k_ci_high = models.FloatField(
+        null=True, help_text="95 % bootstrap CI of ICC(1,k), upper bound."
+    )
 
     def __str__(self) -> str:
         return f"{self.panel.code} block {self.block.order}"

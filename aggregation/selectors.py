@@ -1,5 +1,6 @@
 """Reads of stored aggregation results. Readers only ever see complete runs."""
 
+import math
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
@@ -7,6 +8,12 @@ from datetime import datetime
 import pandas as pd
 from django.db.models import Count, F, OuterRef, Q, Subquery
 
+from aggregation.comparison_stats import (
+    BH_FAMILIES,
+    FAMILY_COMPARISON,
+    FAMILY_WAVE_PRESET,
+    benjamini_hochberg_by_family,
+)
 from aggregation.engine import POOLED_PANEL
 from aggregation.models import AggregationRun, CellResult, ComparisonResult, PendingAggregation
 from aggregation.role_network import NETWORK_CELL_COLUMNS
@@ -117,6 +124,8 @@ class ComparisonRoleRow:
     p_value: float | None
     p_adjusted: float | None
     family_size: int
+    family: str
+    """The Benjamini–Hochberg family of ``p_adjusted``: ``comparison`` or ``wave_preset``."""
 
 
 @dataclass(frozen=True)
@@ -143,12 +152,21 @@ _ROLE_ROW_FIELDS = [name for name in ComparisonRoleRow.__dataclass_fields__ if n
 
 
 def comparisons_stored(
-    *, run_id: int, preset: str | None = None, subject: str | None = None
+    *,
+    run_id: int,
+    preset: str | None = None,
+    subject: str | None = None,
+    family: str = FAMILY_COMPARISON,
 ) -> list[StoredComparison]:
     """The stored preset comparisons of a run (one query), optionally of one preset/subject.
 
-    Ordered by preset, the subject's actor order and the roles' typology order.
+    Ordered by preset, the subject's actor order and the roles' typology order. ``family``
+    chooses the Benjamini–Hochberg family of ``p_adjusted``: ``comparison``, the roles of one
+    comparison, as stored; or ``wave_preset``, every test of the run's preset (all subjects
+    and roles: the overview matrix), adjusted here from the stored p-values (one more query).
     """
+    if family not in BH_FAMILIES:
+        raise ValueError(f"family must be one of {BH_FAMILIES}, got {family!r}")
     results = ComparisonResult.objects.filter(run_id=run_id)
     if preset is not None:
         results = results.filter(preset=preset)
@@ -161,6 +179,7 @@ def comparisons_stored(
         )
         .order_by("preset", "subject__order", "subject__code", "role__order")
         .values(
+            "pk",
             "preset",
             "subject__code",
             "subject_name",
@@ -175,6 +194,9 @@ def comparisons_stored(
             *(name for name in _ROLE_ROW_FIELDS if name != "role_name"),
         )
     )
+    rows = list(rows)
+    if family == FAMILY_WAVE_PRESET:
+        rows = _adjusted_over_presets(run_id, rows)
     grouped: dict[tuple[str, str], dict] = {}
     for row in rows:
         key = (row["preset"], row["subject__code"])
@@ -204,6 +226,33 @@ def comparisons_stored(
             rows=tuple(group["rows"]),
         )
         for (preset_code, subject_code), group in grouped.items()
+    ]
+
+
+def _adjusted_over_presets(run_id: int, rows: list[dict]) -> list[dict]:
+    """``rows`` with ``p_adjusted`` and ``family_size`` of the wave-and-preset family: BH over
+    every stored p-value of the run's preset (``stats.benjamini_hochberg_by_family``)."""
+    presets = sorted({row["preset"] for row in rows})
+    tests = list(
+        ComparisonResult.objects.filter(run_id=run_id, preset__in=presets)
+        .order_by()
+        .values_list("pk", "preset", "p_value")
+    )
+    if not tests:
+        return rows
+    ids, labels, p_values = zip(*tests, strict=True)
+    adjusted, sizes = benjamini_hochberg_by_family(
+        [math.nan if p is None else p for p in p_values], labels
+    )
+    by_id = {pk: (float(a), int(m)) for pk, a, m in zip(ids, adjusted, sizes, strict=True)}
+    return [
+        {
+            **row,
+            "p_adjusted": None if math.isnan(by_id[row["pk"]][0]) else by_id[row["pk"]][0],
+            "family_size": by_id[row["pk"]][1],
+            "family": FAMILY_WAVE_PRESET,
+        }
+        for row in rows
     ]
 
 

@@ -158,7 +158,7 @@ COMPARISON_NUMBERS = [
     *(
         name
         for name in engine.COMPARISON_ROLE_COLUMNS
-        if name not in {"role", "n_left", "n_right", "family_size", "method"}
+        if name not in {"role", "n_left", "n_right", "family_size", "family", "method"}
     ),
     "profile_distance",
 ]
@@ -177,6 +177,7 @@ COMPARISON_FIELDS = [
     "n_left",
     "n_right",
     "family_size",
+    "family",
     "dominant_left",
     "dominant_right",
     *COMPARISON_NUMBERS,
@@ -201,6 +202,7 @@ def _comparison_rows(
             int(row.n_left),
             int(row.n_right),
             int(row.family_size),
+            row.family,
             row.dominant_left or "",
             row.dominant_right or "",
             *(getattr(row, name) for name in COMPARISON_NUMBERS),
@@ -209,7 +211,11 @@ def _comparison_rows(
     ]
 
 
-RELIABILITY_NUMBERS = ["alpha_interval", "alpha_ordinal", "icc1", "icc1k"]
+RELIABILITY_NUMBERS = [
+    name
+    for name in engine.RELIABILITY_COLUMNS
+    if name not in {*engine.RELIABILITY_KEYS, "n_raters", "n_units"}
+]
 RELIABILITY_FIELDS = ["run_id", "panel_id", "block_id", "n_raters", "n_units", *RELIABILITY_NUMBERS]
 
 

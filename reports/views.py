@@ -1,4 +1,5 @@
-"""Admin report pages: role comparison, overview matrix, dyad, trends and the role network.
+"""Admin report pages: role comparison, overview matrix, dyad, trends, the role network and
+reliability.
 
 Thin views inside the Django admin (staff only, ``aggregation.view_aggregationrun``). They
 read stored aggregation results with ``aggregation.selectors`` (the newest complete run of a
@@ -20,8 +21,10 @@ from django.shortcuts import render
 
 from aggregation import selectors
 from aggregation.engine import PERSPECTIVES, PRESET_LABELS, PRESETS
+from aggregation.reliability_selectors import reliability_stored
+from aggregation.reliability_stats import BOOTSTRAP_REPLICATES, RELIABILITY_COEFFICIENTS
 from aggregation.role_network import network_layout, role_network
-from reports import formats, network, tables, wording
+from reports import formats, network, reliability, tables, wording
 from reports.downloads import EXPORT_PERMISSION, csv_download, file_download
 
 VIEW_PERMISSION = "aggregation.view_aggregationrun"
@@ -94,6 +97,11 @@ def _wants_csv(request: HttpRequest) -> bool:
     return request.GET.get("format") == "csv"
 
 
+def _family(request: HttpRequest, default: str) -> str:
+    """The Benjamini–Hochberg family the page adjusts over (``?family=``)."""
+    return _pick(request, "family", [code for code, _ in tables.FAMILY_OPTIONS], default)
+
+
 def _preset_options(chosen: str) -> list[Option]:
     return _options([(code, PRESET_LABELS.get(code, code)) for code in PRESETS], chosen)
 
@@ -109,8 +117,11 @@ def comparison(request: HttpRequest) -> HttpResponse:
     subjects = selectors.comparison_subjects(run_id=wave.run_id) if wave and wave.run_id else []
     codes = [code for code, _ in subjects]
     subject = _pick(request, "subject", codes, "ARM" if "ARM" in codes else next(iter(codes), None))
+    family = _family(request, "comparison")
     stored = (
-        selectors.comparisons_stored(run_id=wave.run_id, preset=preset, subject=subject)
+        selectors.comparisons_stored(
+            run_id=wave.run_id, preset=preset, subject=subject, family=family
+        )
         if subject
         else []
     )
@@ -125,6 +136,7 @@ def comparison(request: HttpRequest) -> HttpResponse:
                 "wave": wave and wave.slug,
                 "preset": preset,
                 "subject": subject,
+                "family": family,
             },
         )
     view = tables.comparison_view(stored[0], selectors.actor_places()) if stored else None
@@ -140,6 +152,8 @@ def comparison(request: HttpRequest) -> HttpResponse:
             subject_options=_options(subjects, subject),
             preset_label=PRESET_LABELS.get(preset, preset),
             comparison=view,
+            family_options=_options(tables.FAMILY_OPTIONS, family),
+            family_note=tables.family_note(stored),
             legend=formats.heat_legend(),
         ),
     )
@@ -150,8 +164,10 @@ def overview(request: HttpRequest) -> HttpResponse:
     """Subjects × roles: each cell a preset's difference (left − right) as a heat map."""
     waves, wave = _wave_choice(request)
     preset = _pick(request, "preset", list(PRESETS), DEFAULT_PRESET)
+    # The matrix shows every test of the wave and preset: by default they are one family.
+    family = _family(request, "wave_preset")
     stored = (
-        selectors.comparisons_stored(run_id=wave.run_id, preset=preset)
+        selectors.comparisons_stored(run_id=wave.run_id, preset=preset, family=family)
         if wave and wave.run_id
         else []
     )
@@ -161,7 +177,12 @@ def overview(request: HttpRequest) -> HttpResponse:
             name=["overview", wave and wave.slug, preset],
             header=tables.COMPARISON_CSV_HEADER,
             rows=tables.comparison_csv_rows(wave.slug if wave else "", stored),
-            detail={"page": "overview", "wave": wave and wave.slug, "preset": preset},
+            detail={
+                "page": "overview",
+                "wave": wave and wave.slug,
+                "preset": preset,
+                "family": family,
+            },
         )
     places = selectors.actor_places()
     sides = wording.overview_sides(stored, places)
@@ -178,6 +199,9 @@ def overview(request: HttpRequest) -> HttpResponse:
             preset_label=PRESET_LABELS.get(preset, preset),
             sides=sides,
             matrix=tables.overview_matrix(stored),
+            family=family,
+            family_options=_options(tables.FAMILY_OPTIONS, family),
+            family_note=tables.family_note(stored),
             legend=formats.heat_legend(),
         ),
     )
@@ -190,7 +214,12 @@ def dyad(request: HttpRequest) -> HttpResponse:
     subjects = selectors.comparison_subjects(run_id=wave.run_id) if wave and wave.run_id else []
     codes = [code for code, _ in subjects]
     subject = _pick(request, "subject", codes, "ARM" if "ARM" in codes else next(iter(codes), None))
-    stored = selectors.comparisons_stored(run_id=wave.run_id, subject=subject) if subject else []
+    family = _family(request, "comparison")
+    stored = (
+        selectors.comparisons_stored(run_id=wave.run_id, subject=subject, family=family)
+        if subject
+        else []
+    )
     order = {code: position for position, code in enumerate(DYAD_ORDER)}
     stored.sort(key=lambda comparison: order.get(comparison.preset, len(order)))
     if _wants_csv(request):
@@ -199,7 +228,12 @@ def dyad(request: HttpRequest) -> HttpResponse:
             name=["dyad", wave and wave.slug, "RUS", subject],
             header=tables.COMPARISON_CSV_HEADER,
             rows=tables.comparison_csv_rows(wave.slug if wave else "", stored),
-            detail={"page": "dyad", "wave": wave and wave.slug, "subject": subject},
+            detail={
+                "page": "dyad",
+                "wave": wave and wave.slug,
+                "subject": subject,
+                "family": family,
+            },
         )
     places = selectors.actor_places()
     sections = [
@@ -223,6 +257,8 @@ def dyad(request: HttpRequest) -> HttpResponse:
             subject_options=_options(subjects, subject),
             subject=subject,
             sections=sections,
+            family_options=_options(tables.FAMILY_OPTIONS, family),
+            family_note=tables.family_note(stored),
             legend=formats.heat_legend(),
         ),
     )
@@ -323,6 +359,36 @@ def trends(request: HttpRequest) -> HttpResponse:
             panel_options=_options([*panels, ("ALL", "All panels")], panel),
             preset_options=_preset_options(preset),
             role_options=_options(role_choices, roles),
+        ),
+    )
+
+
+@report_view
+def reliability_report(request: HttpRequest) -> HttpResponse:
+    """Agreement of each panel on each block of a wave, with 95 % bootstrap intervals."""
+    waves, wave = _wave_choice(request)
+    stored = reliability_stored(run_id=wave.run_id) if wave and wave.run_id else []
+    if _wants_csv(request):
+        return csv_download(
+            request,
+            name=["reliability", wave and wave.slug],
+            header=reliability.RELIABILITY_CSV_HEADER,
+            rows=reliability.reliability_csv_rows(wave.slug if wave else "", stored),
+            detail={"page": "reliability", "wave": wave and wave.slug},
+        )
+    return render(
+        request,
+        "admin/reports/reliability.html",
+        _context(
+            request,
+            title="Reliability",
+            wave=wave,
+            wave_options=_options([(w.slug, w.title) for w in waves], wave and wave.slug),
+            coefficient_names=[
+                reliability.COEFFICIENT_NAMES[name] for name in RELIABILITY_COEFFICIENTS
+            ],
+            rows=reliability.reliability_table(stored),
+            replicates=f"{BOOTSTRAP_REPLICATES:,}",
         ),
     )
 

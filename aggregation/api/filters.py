@@ -28,7 +28,11 @@ from surveys.api.filters import (
 from surveys.models import Rating
 
 SMALLINT = {"min_value": -32768, "max_value": 32767}
-COMPARISON_METHODS = ("welch", "paired")  # the values of aggregation.stats.Difference.method
+COMPARISON_METHODS = (
+    "welch",
+    "paired",
+    "overlapping",
+)  # the values of aggregation.stats.Difference.method
 
 
 def _complete_runs():
@@ -96,7 +100,8 @@ class ComparisonFilter(LatestRunFilterSet):
     method = ListFilter(
         "method",
         vocabulary=Vocabulary(fixed=COMPARISON_METHODS),
-        help_text="welch: independent samples; paired: the same experts on both sides.",
+        help_text="welch: independent samples; paired: the same experts on both sides; "
+        "overlapping: one side pools every panel, the other panel's experts are in both.",
     )
 
     class Meta:

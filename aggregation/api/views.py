@@ -29,6 +29,7 @@ from aggregation.api import filters, serializers
 from aggregation.api.filters import SnapshotConflict
 from aggregation.exports.jobs import RELEASE_TABLE
 from aggregation.models import AggregationRun, CellResult, ComparisonResult, ReliabilityResult
+from aggregation.reliability_stats import RELIABILITY_COEFFICIENTS
 from surveys.api.pagination import (
     IdCursorPagination,
     PseudonymCursorPagination,
@@ -137,6 +138,7 @@ class ComparisonViewSet(ResultViewSet):
             "p_value",
             "p_adjusted",
             "family_size",
+            "family",
             "dominant_left",
             "dominant_right",
             "profile_distance",
@@ -163,6 +165,11 @@ class ReliabilityViewSet(ResultViewSet):
             "alpha_ordinal",
             "icc1",
             "icc1k",
+            *(
+                f"{coefficient}_ci_{bound}"
+                for coefficient in RELIABILITY_COEFFICIENTS
+                for bound in ("low", "high")
+            ),
             panel_code=F("panel__code"),
             block_order=F("block__order"),
             holder_code=F("block__holder__code"),
