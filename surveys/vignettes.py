@@ -60,6 +60,7 @@ def vignette_order_set(
     """Write the order assumed for the wave's vignettes on ``role``, lowest first, in place of
     any before; all or nothing. Refused while the wave is not a draft (the order is stated
     before the answers are seen) and when ``vignette_order_problems`` finds any problem."""
+    wave = Wave.objects.select_for_update().get(pk=wave.pk)
     instrument_assert_editable(wave=wave)
     problems = vignette_order_problems(wave=wave, role=role, vignettes=vignettes)
     if problems:

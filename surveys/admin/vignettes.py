@@ -33,7 +33,7 @@ class VignetteRankFormSet(forms.BaseInlineFormSet):
         return [vignette for _rank, vignette in sorted(rows, key=lambda row: row[0])]
 
     def clean(self):
-        super().clean()
+        # Before the formset's own checks, which would name a shared rank less plainly.
         if any(self.errors):
             return
         order = self.instance
@@ -54,6 +54,7 @@ class VignetteRankFormSet(forms.BaseInlineFormSet):
         )
         if problems:
             raise ValidationError(problems)
+        super().clean()
 
 
 class VignetteRankInline(admin.TabularInline):
@@ -118,3 +119,4 @@ class VignetteOrderAdmin(FrozenInstrumentMixin, admin.ModelAdmin):
             user=request.user,
         )
         form.instance.pk = order.pk
+        ranks.new_objects, ranks.changed_objects, ranks.deleted_objects = [], [], []
