@@ -314,10 +314,14 @@ def test_a_vignette_without_a_description_keeps_the_wave_from_opening(wave, vign
 
 
 @pytest.mark.parametrize(
-    ("language", "label"), [("ru", "Гипотетический случай"), ("hy", "Հիպոթետիկ դեպք")]
+    ("language", "label", "prompt"),
+    [
+        ("ru", "Гипотетический случай", "Судя только по описанию выше"),
+        ("hy", "Հիպոթետիկ դեպք", "միայն վերևի նկարագրությունից ելնելով"),
+    ],
 )
 def test_the_block_page_shows_the_hypothetical_case_above_the_roles(
-    client, vignettes, language, label
+    client, vignettes, language, label, prompt
 ):
     survey = survey_open(
         language=language,
@@ -333,3 +337,4 @@ def test_the_block_page_shows_the_hypothetical_case_above_the_roles(
     assert label in body, "the page marks the case as hypothetical, in the page's language"
     assert '<section class="vignette" aria-labelledby="vignette-label">' in body
     assert name in body
+    assert prompt in body, "without a prompt of its own, the standard vignette wording"
