@@ -391,17 +391,19 @@ def _fill_wave(
     wave: Wave,
     experts: dict[str, list[Expert]],
     rng: np.random.Generator,
-    scale_rng: np.random.Generator,
     *,
     open_wave: bool,
     now: datetime,
+    scale_rng: np.random.Generator | None = None,
 ) -> None:
     """Invite every expert and write synthetic ratings for those who answered.
 
     ``rng`` draws what the demo drew before it had vignettes (the experts' shifts, the real
     states' ratings), ``scale_rng`` the experts' stretches and the vignettes' ratings, so
-    that adding the vignettes changed the real ratings by the stretch alone.
+    that adding the vignettes changed the real ratings by the stretch alone (by default
+    ``rng`` draws both).
     """
+    scale_rng = scale_rng or rng
     blocks = list(wave.blocks.select_related("holder", "subject").prefetch_related("panels"))
     items = {block.pk: list(block.items.select_related("role")) for block in blocks}
     ratings = []
@@ -499,11 +501,16 @@ def demo_seed(*, base_url: str, admin_username: str, admin_password: str) -> Dem
         scale_rng = np.random.default_rng(RNG_SEED + 1)
         old = wave_open(wave=_build_wave("2021", panels), now=datetime(2021, 3, 1, tzinfo=UTC))
         _fill_wave(
-            old, experts, rng, scale_rng, open_wave=False, now=datetime(2021, 4, 15, tzinfo=UTC)
+            old,
+            experts,
+            rng,
+            open_wave=False,
+            now=datetime(2021, 4, 15, tzinfo=UTC),
+            scale_rng=scale_rng,
         )
         wave_close(wave=old, now=datetime(2021, 5, 31, tzinfo=UTC))
         new = wave_open(wave=_build_wave("2025", panels))
-        _fill_wave(new, experts, rng, scale_rng, open_wave=True, now=timezone.now())
+        _fill_wave(new, experts, rng, open_wave=True, now=timezone.now(), scale_rng=scale_rng)
         delphi_demo_seed(experts=experts, panels=panels)
     elif not Wave.objects.filter(slug="2025").exists():
         raise ValueError("The demo waves are half there; delete wave 2021 and run seed_demo again.")
