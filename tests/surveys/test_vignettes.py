@@ -338,3 +338,27 @@ def test_the_block_page_shows_the_hypothetical_case_above_the_roles(
     assert '<section class="vignette" aria-labelledby="vignette-label">' in body
     assert name in body
     assert prompt in body, "without a prompt of its own, the standard vignette wording"
+
+
+def test_the_admin_reorders_an_order_by_swapping_ranks(admin_client, wave, vignettes, roles):
+    v = vignettes
+    order = vignette_order_set(
+        wave=wave, role=roles["protectee"], vignettes=[v["VIGA"], v["VIGB"], v["VIGC"]]
+    )
+    ranks = {rank.vignette.code: rank for rank in order.ranks.select_related("vignette")}
+    swapped = {"VIGA": 2, "VIGB": 1, "VIGC": 3}
+    data = {
+        "ranks-TOTAL_FORMS": "3",
+        "ranks-INITIAL_FORMS": "3",
+        "ranks-MIN_NUM_FORMS": "0",
+        "ranks-MAX_NUM_FORMS": "1000",
+    }
+    for index, (code, rank) in enumerate(swapped.items()):
+        data[f"ranks-{index}-id"] = str(ranks[code].pk)
+        data[f"ranks-{index}-order"] = str(order.pk)
+        data[f"ranks-{index}-rank"] = str(rank)
+        data[f"ranks-{index}-vignette"] = str(v[code].pk)
+    url = reverse("admin:surveys_vignetteorder_change", args=[order.pk])
+    page = admin_client.post(url, data)
+    assert page.status_code == 302, html.unescape(page.content.decode())[-3000:]
+    assert ranking(VignetteOrder.objects.get(pk=order.pk)) == ["VIGB", "VIGA", "VIGC"]
