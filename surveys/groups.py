@@ -23,6 +23,8 @@ INSTRUMENT_VIEW = [
     "surveys.view_block",
     "surveys.view_item",
     "surveys.view_instrumenttext",
+    "surveys.view_vignetteorder",
+    "surveys.view_vignetterank",
 ]
 
 # app_label.codename of each group's permissions
