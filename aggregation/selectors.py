@@ -141,11 +141,12 @@ _ROLE_ROW_FIELDS = [name for name in ComparisonRoleRow.__dataclass_fields__ if n
 def comparisons_stored(
     *, run_id: int, preset: str | None = None, subject: str | None = None
 ) -> list[StoredComparison]:
-    """The stored preset comparisons of a run (one query), optionally of one preset/subject.
+    """The stored preset comparisons of a run (one query), optionally of one preset/subject
+    (saved comparisons are ``aggregation.research_questions``'s).
 
     Ordered by preset, the subject's actor order and the roles' typology order.
     """
-    results = ComparisonResult.objects.filter(run_id=run_id)
+    results = ComparisonResult.objects.filter(run_id=run_id, saved_version__isnull=True)
     if preset is not None:
         results = results.filter(preset=preset)
     if subject is not None:
@@ -207,7 +208,9 @@ def comparison_subjects(*, run_id: int) -> list[tuple[str, str]]:
     """(code, name) of the subjects with stored comparisons in a run, in actor order."""
     return list(
         Actor.objects.filter(
-            pk__in=ComparisonResult.objects.filter(run_id=run_id).values("subject_id")
+            pk__in=ComparisonResult.objects.filter(
+                run_id=run_id, saved_version__isnull=True
+            ).values("subject_id")
         )
         .annotate(name=_english("actor", "name"))
         .values_list("code", "name")
