@@ -225,7 +225,9 @@ class SavedComparison(models.Model):
         INTER_ROLE = "inter_role", _("Russia's global roles against its regional leader role")
         ORGANIZED_OTHER = "organized_other", _("The organized other against the significant others")
 
-    slug = models.SlugField(max_length=80, unique=True)
+    slug = models.SlugField(
+        max_length=50, unique=True, help_text="Stored as the results' comparison name."
+    )
     name = models.CharField(max_length=200)
     question = models.CharField(
         max_length=20,

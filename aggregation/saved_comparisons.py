@@ -21,6 +21,7 @@ from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
+from django.core.exceptions import PermissionDenied
 from django.db import transaction
 from django.db.models import Max, OuterRef, Q, Subquery
 
@@ -42,6 +43,7 @@ from aggregation.models import (
     SavedComparison,
     SavedComparisonVersion,
 )
+from aggregation.selectors import ComparisonRoleRow, StoredComparison, role_options
 from aggregation.services import (
     COMPARISON_FIELDS,
     CodeMaps,
@@ -98,7 +100,8 @@ def builder_choices() -> BuilderChoices:
 
 
 def side_errors(side: Mapping[str, str], choices: BuilderChoices, *, wave: bool) -> dict:
-    """Each field of a side whose value is not allowed, with the allowed values."""
+    """Each field of a side whose value is missing or not allowed → the allowed values
+    (no message quotes the value sent)."""
     allowed = {
         "panel": choices.panels,
         "holder": choices.actors,
@@ -107,12 +110,10 @@ def side_errors(side: Mapping[str, str], choices: BuilderChoices, *, wave: bool)
         "estimator": choices.estimators,
     }
     if wave:
-        allowed["wave"] = choices.waves
-    return {
-        name: f"{side.get(name)!r} is not one of: {', '.join(values) or '(none)'}"
-        for name, values in allowed.items()
-        if side.get(name) not in values
-    }
+        allowed = {"wave": choices.waves, **allowed}
+    given = {**side}
+    given.setdefault("estimator", engine.ESTIMATOR_NAME)
+    return {name: values for name, values in allowed.items() if given.get(name) not in values}
 
 
 # Reads ----------------------------------------------------------------------------------------
@@ -399,3 +400,95 @@ def _finite(values: dict[str, float]) -> dict[str, float | None]:
         name: float(value) if value is not None and np.isfinite(value) else None
         for name, value in values.items()
     }
+
+
+# Who may compare what ----------------------------------------------------------------------
+
+COMPARISON_PERMISSION = "aggregation.view_comparisonresult"
+RUN_PERMISSION = "aggregation.view_aggregationrun"
+
+
+def builder_panels(user) -> frozenset[str] | None:
+    """The panels whose data ``user`` may compare: None for every panel (researchers and
+    superusers, who may read stored comparisons), the codes of the panels a panel admin
+    administers (never the pooled ``ALL``, which holds other panels' ratings), and
+    ``PermissionDenied`` for anyone else."""
+    if user.has_perm(COMPARISON_PERMISSION):
+        return None
+    if user.has_perm(RUN_PERMISSION):
+        return frozenset(user.administered_panels.values_list("code", flat=True))
+    raise PermissionDenied
+
+
+def builder_panel_errors(sides: Mapping[str, Mapping[str, str]], panels) -> dict:
+    """Each side whose panel the user may not compare (``builder_panels``) → the panels
+    they may."""
+    if panels is None:
+        return {}
+    return {
+        name: tuple(sorted(panels))
+        for name, side in sides.items()
+        if side.get("panel") not in panels
+    }
+
+
+def side_from(data: Mapping[str, str]) -> SideSelector:
+    """A validated side (``side_errors`` found nothing) as a ``SideSelector``."""
+    return SideSelector(
+        wave=data["wave"],
+        panel=None if data["panel"] == engine.POOLED_PANEL else data["panel"],
+        holder=data["holder"],
+        subject=data["subject"],
+        perspective=data["perspective"],
+        estimator=data.get("estimator") or engine.ESTIMATOR_NAME,
+    )
+
+
+def side_label(side: SideSelector) -> str:
+    """E.g. "2025: expectation RUS→ARM, MOW panel (plain_means)"."""
+    return f"{side.wave}: {side.cube().label()} ({side.estimator})"
+
+
+def comparison_adhoc_stored(*, left: SideSelector, right: SideSelector):
+    """``comparison_adhoc`` in the shape of a stored comparison (``StoredComparison``, roles
+    named and in typology order), for the report pages and the API; None without data."""
+    result = comparison_adhoc(left=left, right=right)
+    if result is None:
+        return None
+    roles = dict(role_options())
+    order = {code: position for position, code in enumerate(roles)}
+    table = result.roles.assign(order=result.roles["role"].map(order)).sort_values("order")
+    rows = tuple(
+        ComparisonRoleRow(
+            role=row["role"],
+            role_name=roles.get(row["role"]) or row["role"],
+            **{
+                name: _plain(row[name])
+                for name in ComparisonRoleRow.__dataclass_fields__
+                if name not in {"role", "role_name"}
+            },
+        )
+        for row in table.to_dict("records")
+    )
+    subject = comparison_subject(left.cube(), right.cube())
+    return StoredComparison(
+        run_id=0,
+        preset="builder",
+        subject=subject,
+        subject_name=subject,
+        left_label=side_label(left),
+        right_label=side_label(right),
+        method=result.method,
+        dominant_left=result.dominant_left or "",
+        dominant_right=result.dominant_right or "",
+        profile_distance=_plain(result.profile_distance),
+        rows=rows,
+    )
+
+
+def _plain(value):
+    """A number as Python int/float, NaN as None."""
+    if isinstance(value, int | np.integer):
+        return int(value)
+    value = float(value)
+    return value if np.isfinite(value) else None

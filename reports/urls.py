@@ -2,7 +2,9 @@
 
 from django.urls import path
 
+from reports.builder import comparison_builder
 from reports.delphi import delphi_report
+from reports.research_questions import research_questions_view
 from reports.views import comparison, dyad, overview, trends
 
 app_name = "reports"
@@ -12,4 +14,6 @@ urlpatterns = [
     path("dyad/", dyad, name="dyad"),
     path("trends/", trends, name="trends"),
     path("delphi/<int:study_id>/", delphi_report, name="delphi"),
+    path("research-questions/", research_questions_view, name="research_questions"),
+    path("builder/", comparison_builder, name="builder"),
 ]

@@ -142,7 +142,14 @@ class Migration(migrations.Migration):
                         auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
                     ),
                 ),
-                ("slug", models.SlugField(max_length=80, unique=True)),
+                (
+                    "slug",
+                    models.SlugField(
+                        help_text="Stored as the results' comparison name.",
+                        max_length=50,
+                        unique=True,
+                    ),
+                ),
                 ("name", models.CharField(max_length=200)),
                 (
                     "question",
