@@ -1,129 +1,8 @@
-"""Saved comparisons: versioned definitions, results beside the presets, inter-role
-results; and the research questions of the study shipped as saved comparisons."""
+"""Saved comparisons: versioned definitions, results beside the presets, inter-role results."""
 
 import django.db.models.deletion
 from django.conf import settings
 from django.db import migrations, models
-
-# The research questions of the study, shipped as saved comparisons (codes of the standard
-# panels: MOW, AST, YER, BIS, DYU). Frozen here as a migration must be; an admin revises a
-# definition in the admin, which adds a version.
-HOME = {"RUS": "MOW", "KAZ": "AST", "ARM": "YER", "KGZ": "BIS", "TJK": "DYU"}
-ALLIES = ["ARM", "KAZ", "KGZ", "TJK"]
-NAMES = {"ARM": "Armenia", "KAZ": "Kazakhstan", "KGZ": "Kyrgyzstan", "TJK": "Tajikistan"}
-GLOBAL_ROLES = ["great_power", "bastion_of_revolution", "defender_of_faith"]
-
-
-def _side(side, panel, holder, subject, perspective):
-    return {
-        f"{side}_panel": panel,
-        f"{side}_holder": holder,
-        f"{side}_subject": subject,
-        f"{side}_perspective": perspective,
-        f"{side}_estimator": "plain_means",
-    }
-
-
-def research_questions():
-    """(slug, name, question, definition) of every shipped comparison, in page order."""
-    shipped = []
-    for ally in ALLIES:
-        shipped.append(
-            (
-                f"rq-ego-alter-{ally.lower()}",
-                f"Russia's ego role against the alter part: {NAMES[ally]}",
-                "ego_alter",
-                {
-                    **_side("left", "MOW", "RUS", "RUS", "conception"),
-                    **_side("right", "MOW", ally, "RUS", "expectation"),
-                },
-            )
-        )
-    for ally in ALLIES:
-        shipped += [
-            (
-                f"rq-ascribed-conceived-{ally.lower()}",
-                f"Ascribed by Russia against self-conceived: {NAMES[ally]}",
-                "ascribed",
-                {
-                    **_side("left", "MOW", "RUS", ally, "expectation"),
-                    **_side("right", HOME[ally], ally, ally, "conception"),
-                },
-            ),
-            (
-                f"rq-ascribed-enacted-{ally.lower()}",
-                f"Ascribed by Russia against enacted, as Moscow sees it: {NAMES[ally]}",
-                "ascribed",
-                {
-                    **_side("left", "MOW", "RUS", ally, "expectation"),
-                    **_side("right", "MOW", ally, ally, "performance"),
-                },
-            ),
-        ]
-    for ally in ["ARM", "KAZ"]:
-        home = HOME[ally]
-        shipped.append(
-            (
-                f"rq-inter-role-expected-{ally.lower()}",
-                f"Great power against regional leader, expected of Russia: {NAMES[ally]}",
-                "inter_role",
-                {
-                    "kind": "inter_role",
-                    **_side("left", home, ally, "RUS", "expectation"),
-                    "role_a": "great_power",
-                    "role_b": "regional_leader",
-                },
-            )
-        )
-        for role in GLOBAL_ROLES:
-            shipped.append(
-                (
-                    f"rq-inter-role-{role.replace('_', '-')}-{ally.lower()}",
-                    f"{role} against regional leader, Russia's performance: {NAMES[ally]}",
-                    "inter_role",
-                    {
-                        "kind": "inter_role",
-                        **_side("left", home, "RUS", "RUS", "performance"),
-                        "role_a": role,
-                        "role_b": "regional_leader",
-                    },
-                )
-            )
-    for organisation in ["CSTO", "EAEU"]:
-        for ally in ["ARM", "KAZ"]:
-            shipped.append(
-                (
-                    f"rq-organized-{organisation.lower()}-{ally.lower()}",
-                    f"Organized other against significant other: {organisation}, {NAMES[ally]}",
-                    "organized_other",
-                    {
-                        **_side("left", "MOW", organisation, "RUS", "expectation"),
-                        **_side("right", "MOW", ally, "RUS", "expectation"),
-                    },
-                )
-            )
-    return shipped
-
-
-def research_questions_add(apps, schema_editor):
-    saved_model = apps.get_model("aggregation", "SavedComparison")
-    version_model = apps.get_model("aggregation", "SavedComparisonVersion")
-    for order, (slug, name, question, definition) in enumerate(research_questions()):
-        saved, created = saved_model.objects.get_or_create(
-            slug=slug, defaults={"name": name, "question": question, "order": order}
-        )
-        if created:
-            version_model.objects.create(
-                saved_comparison=saved,
-                number=1,
-                kind=definition.get("kind", "roles"),
-                **{key: value for key, value in definition.items() if key != "kind"},
-            )
-
-
-def research_questions_remove(apps, schema_editor):
-    saved_model = apps.get_model("aggregation", "SavedComparison")
-    saved_model.objects.filter(slug__in=[slug for slug, *_ in research_questions()]).delete()
 
 
 class Migration(migrations.Migration):
@@ -359,5 +238,4 @@ class Migration(migrations.Migration):
                 fields=["run", "saved_version"], name="aggregation_run_id_3da2ac_idx"
             ),
         ),
-        migrations.RunPython(research_questions_add, research_questions_remove),
     ]
