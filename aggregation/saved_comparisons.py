@@ -445,8 +445,10 @@ def side_from(data: Mapping[str, str]) -> SideSelector:
 
 
 def side_label(side: SideSelector) -> str:
-    """E.g. "2025: expectation RUS→ARM, MOW panel (plain_means)"."""
-    return f"{side.wave}: {side.cube().label()} ({side.estimator})"
+    """E.g. "2025: expectation RUS→ARM, MOW panel"; an estimator other than plain means is
+    named after it."""
+    label = f"{side.wave}: {side.cube().label()}"
+    return label if side.estimator == engine.ESTIMATOR_NAME else f"{label} ({side.estimator})"
 
 
 def comparison_adhoc_stored(*, left: SideSelector, right: SideSelector):

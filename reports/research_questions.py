@@ -173,13 +173,23 @@ def _filled(template: str, values: Mapping[str, object]) -> SafeString:
     return format_html(template.replace("{", "{{").replace("}", "}}") % pieces, **values)
 
 
+VERDICTS = {
+    "unclear": gettext_lazy("no clear change"),
+    "widening": gettext_lazy("the gap is widening"),
+    "narrowing": gettext_lazy("the gap is narrowing"),
+}
+
+
 def _verdict(diff, change, low, high) -> str:
+    """``VERDICTS`` key of a change: unclear when its interval holds 0, widening when it
+    moves the difference further from 0 (same sign as the difference), narrowing otherwise;
+    "" without an interval."""
     if not (formats.is_number(change) and formats.is_number(low) and formats.is_number(high)):
         return ""
     if low <= 0 <= high:
-        return _("no clear change")
-    widening = (change > 0) == (diff > 0) if formats.is_number(diff) and diff != 0 else False
-    return _("the gap is widening") if widening else _("the gap is narrowing")
+        return "unclear"
+    widening = formats.is_number(diff) and diff != 0 and (change > 0) == (diff > 0)
+    return "widening" if widening else "narrowing"
 
 
 def _card(
@@ -249,6 +259,7 @@ def _card(
             verdict = _verdict(
                 last["diff"], last["change"], last["change_ci_low"], last["change_ci_high"]
             )
+        if verdict in {"widening", "narrowing"}:
             trend_sentences.append(
                 _filled(
                     _(
@@ -264,11 +275,26 @@ def _card(
                         "change": _value(
                             last["change"], last["change_ci_low"], last["change_ci_high"]
                         ),
-                        "verdict": verdict,
+                        "verdict": VERDICTS[verdict],
                     },
                 )
             )
-        rows.append(TrendRow(_role_label(role, role_b, names), tuple(cells), change, verdict))
+        rows.append(
+            TrendRow(
+                _role_label(role, role_b, names),
+                tuple(cells),
+                change,
+                str(VERDICTS.get(verdict, "")),
+            )
+        )
+    if len(shown) > 1 and not trend_sentences:
+        trend_sentences.append(
+            format_html(
+                "{}",
+                _("From %(previous)s to %(wave)s none of these differences changed clearly.")
+                % {"previous": shown[-2], "wave": shown[-1]},
+            )
+        )
     disagreement = corrected_disagreement(latest[0])
     if disagreement is None:
         corrected_note = _("Corrected estimators: no result stored yet to check against.")
