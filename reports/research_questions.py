@@ -209,7 +209,7 @@ def _card(
             _(
                 "In %(wave)s %(panel)s rates %(role_a)s %(mean_a)s and %(role_b)s %(mean_b)s "
                 "(%(perspective)s %(holder)s → %(subject)s): difference %(diff)s, correlation "
-                "across %(n)s experts r = %(r)s."
+                "across %(n)s experts %(r)s."
             ),
             {
                 "wave": row.wave,
@@ -223,7 +223,7 @@ def _card(
                 "subject": names.actors.get(row.left_subject, row.left_subject),
                 "diff": _value(row.diff, row.diff_ci_low, row.diff_ci_high),
                 "n": row.n_left,
-                "r": _value(row.r, row.r_ci_low, row.r_ci_high),
+                "r": format_html("r = {}", _value(row.r, row.r_ci_low, row.r_ci_high)),
             },
         )
         focus = [(row.role, row.role_b)]
