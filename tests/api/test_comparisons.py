@@ -97,3 +97,11 @@ def test_research_questions_rows_say_the_estimator_and_the_change_per_wave(demo)
 
 def test_research_questions_need_the_results_permission(demo):
     assert api_client(demo.panel_admin).get(QUESTIONS).status_code == 403
+
+
+def test_saved_comparisons_are_listed_beside_the_presets_under_their_slug(demo):
+    client = api_client(demo.researcher)
+    rows = client.get("/api/v1/comparisons/", {"preset": "rq-ascribed-conceived-arm"}).json()
+    assert rows["results"]
+    assert {row["preset"] for row in rows["results"]} == {"rq-ascribed-conceived-arm"}
+    assert client.get("/api/v1/comparisons/", {"preset": "nope"}).status_code == 400
