@@ -105,3 +105,48 @@ def test_saved_comparisons_are_listed_beside_the_presets_under_their_slug(demo):
     assert rows["results"]
     assert {row["preset"] for row in rows["results"]} == {"rq-ascribed-conceived-arm"}
     assert client.get("/api/v1/comparisons/", {"preset": "nope"}).status_code == 400
+
+
+@pytest.mark.parametrize("preset", ["ego_vs_perceived_alter", "perceived_vs_actual_expectation"])
+def test_adhoc_with_a_presets_selectors_gives_the_stored_presets_numbers(demo, preset):
+    from aggregation import engine
+
+    homes = {"RUS": "MOW", "KAZ": "AST"}
+    left, right = engine.PRESETS[preset]("KAZ", homes)
+
+    def side(selector):
+        panel = selector.panel or "ALL"
+        return {
+            "wave": "2025",
+            "panel": panel,
+            "holder": selector.holder,
+            "subject": selector.subject,
+            "perspective": selector.perspective,
+        }
+
+    client = api_client(demo.researcher)
+    adhoc = client.post(ADHOC, {"left": side(left), "right": side(right)}, format="json").json()
+    stored = client.get(
+        "/api/v1/comparisons/",
+        {"wave": "2025", "preset": preset, "subject": "KAZ", "page_size": 100},
+    ).json()["results"]
+    numbers = [
+        "n_left",
+        "mean_left",
+        "sd_left",
+        "n_right",
+        "mean_right",
+        "diff",
+        "diff_ci_low",
+        "diff_ci_high",
+        "t",
+        "df",
+        "hedges_g",
+        "p_value",
+        "p_adjusted",
+    ]
+    by_role = {row["role"]: row for row in stored}
+    assert adhoc["method"] == stored[0]["method"]
+    assert {row["role"] for row in adhoc["roles"]} == set(by_role)
+    for row in adhoc["roles"]:
+        assert [row[name] for name in numbers] == [by_role[row["role"]][name] for name in numbers]
