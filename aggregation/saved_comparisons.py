@@ -196,6 +196,19 @@ def saved_versions_current() -> list[SavedComparisonVersion]:
     )
 
 
+def saved_definitions_fingerprint() -> str:
+    """The saved comparisons' current versions as text: part of a run's input fingerprint, so
+    that the next run after a comparison is saved or revised computes it."""
+    versions = SavedComparisonVersion.objects.filter(
+        number=Subquery(
+            SavedComparisonVersion.objects.filter(saved_comparison=OuterRef("saved_comparison"))
+            .order_by("-number")
+            .values("number")[:1]
+        )
+    ).order_by("pk")
+    return ",".join(str(pk) for pk in versions.values_list("pk", flat=True))
+
+
 def version_definition(version: SavedComparisonVersion) -> dict[str, str]:
     return {name: getattr(version, name) for name in DEFINITION_FIELDS}
 

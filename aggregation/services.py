@@ -492,9 +492,13 @@ class WaveInputs:
     def load(
         cls, *, wave: Wave, homes: dict[str, str], item_ids: list[int] | None = None
     ) -> "WaveInputs":
+        from aggregation.saved_comparisons import saved_definitions_fingerprint
+
         counts = counts_load(wave_id=wave.pk, wave_slug=wave.slug, item_ids=item_ids)
         paired = paired_sums(wave=wave, homes=homes)
         digest = hashlib.sha256(counts.fingerprint.encode())
+        # A run stores the saved comparisons too: saving or revising one is a new input.
+        digest.update(saved_definitions_fingerprint().encode())
         for (left, right), sums in sorted(
             paired.items(), key=lambda item: (item[0][0].label(), item[0][1].label())
         ):

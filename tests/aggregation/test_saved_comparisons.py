@@ -124,3 +124,13 @@ def test_gap_change_is_the_difference_of_differences_with_a_satterthwaite_interv
 def test_shipped_research_questions_exist_after_migrate():
     assert SavedComparison.objects.filter(question="ascribed").count() == 8
     assert SavedComparison.objects.filter(question="inter_role").count() == 8
+
+
+def test_saving_a_comparison_makes_the_next_run_of_unchanged_ratings_compute_it(rated_wave):
+    first = aggregation_run_wave(wave_id=rated_wave.pk)
+    left, right = engine.PRESETS["ascribed_vs_conceived"]("ARM", {"RUS": "MOW", "ARM": "YER"})
+    saved_comparison_create(slug="later", name="Later", definition=_sides(left, right))
+    second = aggregation_run_wave(wave_id=rated_wave.pk)
+    again = aggregation_run_wave(wave_id=rated_wave.pk)
+    assert second.pk != first.pk and again.pk == second.pk
+    assert ComparisonResult.objects.filter(run=second, preset="later").exists()
