@@ -86,7 +86,7 @@ def _initial(choices: builder.BuilderChoices) -> dict[str, str]:
     }
 
 
-def comparison_builder(request: HttpRequest) -> HttpResponse:
+def builder_page(request: HttpRequest) -> HttpResponse:
     """The builder: the form, and below it the comparison it asks for."""
     panels = builder.builder_panels(request.user)
     choices = builder.builder_choices()
@@ -127,4 +127,4 @@ def comparison_builder(request: HttpRequest) -> HttpResponse:
     )
 
 
-comparison_builder = admin.site.admin_view(comparison_builder)
+comparison_builder = admin.site.admin_view(builder_page)
