@@ -158,7 +158,8 @@ def comparisons_stored(
     subject: str | None = None,
     family: str = FAMILY_COMPARISON,
 ) -> list[StoredComparison]:
-    """The stored preset comparisons of a run (one query), optionally of one preset/subject.
+    """The stored preset comparisons of a run (one query), optionally of one preset/subject
+    (saved comparisons are ``aggregation.research_questions``'s).
 
     Ordered by preset, the subject's actor order and the roles' typology order. ``family``
     chooses the Benjamini–Hochberg family of ``p_adjusted``: ``comparison``, the roles of one
@@ -167,7 +168,7 @@ def comparisons_stored(
     """
     if family not in BH_FAMILIES:
         raise ValueError(f"family must be one of {BH_FAMILIES}, got {family!r}")
-    results = ComparisonResult.objects.filter(run_id=run_id)
+    results = ComparisonResult.objects.filter(run_id=run_id, saved_version__isnull=True)
     if preset is not None:
         results = results.filter(preset=preset)
     if subject is not None:
@@ -260,7 +261,9 @@ def comparison_subjects(*, run_id: int) -> list[tuple[str, str]]:
     """(code, name) of the subjects with stored comparisons in a run, in actor order."""
     return list(
         Actor.objects.filter(
-            pk__in=ComparisonResult.objects.filter(run_id=run_id).values("subject_id")
+            pk__in=ComparisonResult.objects.filter(
+                run_id=run_id, saved_version__isnull=True
+            ).values("subject_id")
         )
         .annotate(name=_english("actor", "name"))
         .values_list("code", "name")

@@ -181,6 +181,7 @@ COMPARISON_FIELDS = [
     "dominant_left",
     "dominant_right",
     *COMPARISON_NUMBERS,
+    "saved_version_id",
 ]
 
 
@@ -206,6 +207,7 @@ def _comparison_rows(
             row.dominant_left or "",
             row.dominant_right or "",
             *(getattr(row, name) for name in COMPARISON_NUMBERS),
+            getattr(row, "saved_version_id", None),  # None: a preset
         )
         for row in comparisons.itertuples(index=False)
     ]
@@ -441,8 +443,12 @@ def _changes_store(run: AggregationRun) -> None:
 
 
 def _run_complete(run: AggregationRun) -> None:
-    """Store the changes since the previous wave, then make the run the one readers see."""
+    """Store the changes since the previous wave and the saved comparisons (from the run's
+    stored cells), then make the run the one readers see."""
+    from aggregation.saved_comparisons import saved_comparisons_store
+
     _changes_store(run)
+    saved_comparisons_store(run=run)
     run.status = AggregationRun.Status.COMPLETE
     run.finished_at = timezone.now()
     run.save(update_fields=["status", "finished_at"])
@@ -452,7 +458,14 @@ def _run_complete(run: AggregationRun) -> None:
 def paired_sums(*, wave: Wave, homes: dict[str, str]) -> dict:
     """The ``engine.paired_sums`` of every paired preset comparison of a wave, computed by
     the database (``loaders.paired_sums_load``), keyed by its (left, right) selectors."""
-    pairs = engine.paired_presets(homes)
+    return paired_sums_of_pairs(wave=wave, pairs=engine.paired_presets(homes))
+
+
+def paired_sums_of_pairs(
+    *, wave: Wave, pairs: list[tuple[engine.Selector, engine.Selector]]
+) -> dict:
+    """The ``engine.paired_sums`` of same-panel (left, right) selector pairs of a wave,
+    computed by the database, keyed by the pair; a pair no response rated is missing."""
     blocks = {
         (holder, subject, perspective): block_id
         for block_id, holder, subject, perspective in Block.objects.filter(wave=wave).values_list(
@@ -502,6 +515,8 @@ class WaveInputs:
         """The wave's inputs; for the whole wave (no ``item_ids``) with the identity of the
         ratings they came from, which is part of the fingerprint (``aggregation.snapshots``)."""
 
+        from aggregation.saved_comparisons import saved_definitions_fingerprint
+
         def load():
             return (
                 counts_load(wave_id=wave.pk, wave_slug=wave.slug, item_ids=item_ids),
@@ -514,6 +529,8 @@ class WaveInputs:
             (counts, paired), ratings = load(), RatingsIdentity.unknown()
         digest = hashlib.sha256(counts.fingerprint.encode())
         digest.update(ratings.fingerprint.encode())
+        # A run stores the saved comparisons too: saving or revising one is a new input.
+        digest.update(saved_definitions_fingerprint().encode())
         for (left, right), sums in sorted(
             paired.items(), key=lambda item: (item[0][0].label(), item[0][1].label())
         ):

@@ -2,7 +2,9 @@
 
 from django.urls import path
 
+from reports.builder import comparison_builder
 from reports.delphi import delphi_report
+from reports.research_questions import research_questions_view
 from reports.views import (
     comparison,
     dyad,
@@ -21,4 +23,6 @@ urlpatterns = [
     path("reliability/", reliability_report, name="reliability"),
     path("network/", role_network_map, name="network"),
     path("delphi/<int:study_id>/", delphi_report, name="delphi"),
+    path("research-questions/", research_questions_view, name="research_questions"),
+    path("builder/", comparison_builder, name="builder"),
 ]

@@ -11,7 +11,13 @@ from django.db.models import Q
 from rest_framework.exceptions import APIException
 
 from aggregation import engine
-from aggregation.models import AggregationRun, CellResult, ComparisonResult, ReliabilityResult
+from aggregation.models import (
+    AggregationRun,
+    CellResult,
+    ComparisonResult,
+    ReliabilityResult,
+    SavedComparison,
+)
 from aggregation.selectors import runs_latest_complete_ids
 from aggregation.snapshots import SnapshotError, run_snapshot
 from surveys.api.filtering import BooleanValueFilter, IntegerFilter, ListFilter, Vocabulary
@@ -47,7 +53,11 @@ ESTIMATORS = Vocabulary(
         {engine.ESTIMATOR_NAME, *_complete_runs().values_list("estimator_name", flat=True)}
     )
 )
-PRESETS = Vocabulary(fixed=tuple(engine.PRESETS))
+PRESETS = Vocabulary(
+    fixed=tuple(engine.PRESETS),
+    # saved comparisons are stored under their slug (aggregation.saved_comparisons)
+    stored=lambda: SavedComparison.objects.order_by("slug").values_list("slug", flat=True),
+)
 
 
 class LatestRunFilterSet(django_filters.FilterSet):
@@ -94,7 +104,11 @@ class TrendFilter(CellFilter):
 
 
 class ComparisonFilter(LatestRunFilterSet):
-    preset = ListFilter("preset", vocabulary=PRESETS, help_text="The named comparison.")
+    preset = ListFilter(
+        "preset",
+        vocabulary=PRESETS,
+        help_text="The named comparison: a preset or a saved comparison's slug.",
+    )
     subject = actor_filter("subject__code", "Subject")
     role = role_filter("role__code")
     method = ListFilter(
