@@ -61,7 +61,7 @@ def pairable(left: SideSelector, right: SideSelector) -> bool:
     return (
         left.wave == right.wave
         and left.estimator == right.estimator
-        and engine._paired(left.cube(), right.cube())
+        and engine.is_paired(left.cube(), right.cube())
     )
 
 
@@ -94,23 +94,23 @@ def builder_compare(
     (``engine.PAIRED_SUM_COLUMNS``) are the sums over the responses that rated both sides,
     None or empty when there are none: then the comparison is Welch.
     """
-    left_side = engine._CellSides(left_cells).pick(left.cube())
-    right_side = engine._CellSides(right_cells).pick(right.cube())
+    left_side = engine.CellSides(left_cells).pick(left.cube())
+    right_side = engine.CellSides(right_cells).pick(right.cube())
     if left_side is None or right_side is None:
         return None
     if pairable(left, right) and paired_sums is not None and not paired_sums.empty:
         roles = sorted(set(left_side.role).union(right_side.role), key=str)
-        columns = engine._paired_columns(paired_sums, roles)
+        columns = engine.paired_columns(paired_sums, roles)
         method = "paired"
     else:
-        columns = engine._welch_from_cells(left_side, right_side)
+        columns = engine.welch_from_cells(left_side, right_side)
         method = "welch"
     return BuilderResult(
         left=left,
         right=right,
         method=method,
         roles=pd.DataFrame(columns, columns=engine.COMPARISON_ROLE_COLUMNS),
-        **engine._profile_summary(columns),
+        **engine.profile_summary(columns),
     )
 
 
@@ -118,8 +118,8 @@ def builder_rows(result: BuilderResult, *, header: Mapping[str, object]) -> pd.D
     """The result as rows of ``engine.PRESET_COMPARISON_COLUMNS`` (plus ``header``'s extra
     columns), the shape in which the presets are stored."""
     sides = {
-        **engine._selector_columns("left", result.left.cube()),
-        **engine._selector_columns("right", result.right.cube()),
+        **engine.selector_columns("left", result.left.cube()),
+        **engine.selector_columns("right", result.right.cube()),
     }
     summary = {
         "dominant_left": result.dominant_left,

@@ -24,15 +24,15 @@ NUMBERS = [name for name in engine.COMPARISON_ROLE_COLUMNS if name not in {"role
 
 def _definition(left: engine.Selector, right: engine.Selector) -> dict[str, str]:
     return {
-        **{f"left_{k}": v for k, v in engine._selector_columns("left", left).items()},
-        **{f"right_{k}": v for k, v in engine._selector_columns("right", right).items()},
+        **{f"left_{k}": v for k, v in engine.selector_columns("left", left).items()},
+        **{f"right_{k}": v for k, v in engine.selector_columns("right", right).items()},
         "left_estimator": "plain_means",
         "right_estimator": "plain_means",
     }
 
 
 def _sides(left: engine.Selector, right: engine.Selector) -> dict[str, str]:
-    columns = {**engine._selector_columns("left", left), **engine._selector_columns("right", right)}
+    columns = {**engine.selector_columns("left", left), **engine.selector_columns("right", right)}
     return {**columns, "left_estimator": "plain_means", "right_estimator": "plain_means"}
 
 
