@@ -16,7 +16,7 @@ from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 from django.utils import timezone
 
-from surveys import questionnaire, selectors
+from surveys import questionnaire, questionnaire_cache, selectors
 from surveys.models import (
     AppliedBlockChange,
     BlockComment,
@@ -736,8 +736,8 @@ def test_actor_names_edited_while_open_show_once_the_kept_copy_expires(client, s
         text="The Russian Federation"
     )
     assert "Russia expect" in client.get(block_url(survey, 0)).content.decode(), "kept"
-    later = selectors._clock() + selectors.QUESTIONNAIRE_CACHE_SECONDS + 1
-    mocker.patch("surveys.selectors._clock", return_value=later)
+    later = questionnaire_cache._clock() + questionnaire_cache.QUESTIONNAIRE_CACHE_SECONDS + 1
+    mocker.patch("surveys.questionnaire_cache._clock", return_value=later)
     html = client.get(block_url(survey, 0)).content.decode()
     assert "How strongly does The Russian Federation expect" in html
 
