@@ -2,13 +2,20 @@
 
 No Django here. A ``SideSelector`` is an engine ``Selector`` plus the wave and the estimator
 whose cells it reads. ``builder_compare`` compares two sides with the statistics of the
-presets (``engine.preset_comparisons``): paired (``stats.paired_from_sums``) when the same
-responses rated both sides, Welch from the cell summaries (``stats.welch_from_summaries``)
-otherwise. Which one is decided from the data: the sides must sit in one wave and on one
-panel, and the database must have found at least one response with a value on both sides
-(``paired_sums``); a same-panel comparison whose sides no response shares falls back to
-Welch. The presets are the same mechanism, so a builder comparison with a preset's
-selectors gives the preset's numbers.
+presets (``engine.preset_comparisons``), and decides the test as they do
+(``engine.comparison_method``) for two sides in one wave under one estimator:
+
+* paired (``engine.paired_columns``) when both sides are on one panel;
+* overlapping (``engine.overlapping_from_cells``, the partially overlapping samples test of
+  Derrick et al. 2017) when one side pools every panel and the other is one panel, from
+  both sides' cell summaries and the paired sums of that panel's experts, who are in both;
+* Welch from the cell summaries (``engine.welch_from_cells``) otherwise, and always for
+  sides in different waves or under different estimators (their responses are distinct).
+
+The paired sums (``engine.PAIRED_SUM_COLUMNS``) of the pair ``shared_sides`` names come from
+the database; a pair no response rated gives the presets' answer too (a paired comparison
+without pairs has n = 0). So a builder comparison with a preset's selectors gives the
+preset's numbers.
 
 Estimators: ``ESTIMATORS`` lists the estimators a side may name. Only ``plain_means`` (the
 cells of ``engine.cell_statistics``) exists so far; a corrected estimator plugs in by adding
@@ -55,14 +62,26 @@ class SideSelector:
         return engine.POOLED_PANEL if self.panel is None else self.panel
 
 
-def pairable(left: SideSelector, right: SideSelector) -> bool:
-    """Whether the same responses can have rated both sides: one wave, one panel (not
-    pooled), one estimator. Whether they did is up to the data (``paired_sums``)."""
-    return (
-        left.wave == right.wave
-        and left.estimator == right.estimator
-        and engine.is_paired(left.cube(), right.cube())
-    )
+def comparison_method(left: SideSelector, right: SideSelector) -> str:
+    """The t test of two sides: the presets' (``engine.comparison_method``) when they are in
+    one wave under one estimator, else welch (different responses rated them)."""
+    if left.wave != right.wave or left.estimator != right.estimator:
+        return "welch"
+    return engine.comparison_method(left.cube(), right.cube())
+
+
+def shared_sides(
+    left: SideSelector, right: SideSelector
+) -> tuple[engine.Selector, engine.Selector] | None:
+    """The same-panel pair of selectors whose paired sums the comparison needs: both sides
+    (paired), both restricted to the single side's panel (overlapping,
+    ``engine.overlap_sides``), or None (welch)."""
+    method = comparison_method(left, right)
+    if method == "paired":
+        return left.cube(), right.cube()
+    if method == "overlapping":
+        return engine.overlap_sides(left.cube(), right.cube())
+    return None
 
 
 @dataclass(frozen=True)
@@ -91,20 +110,23 @@ def builder_compare(
     ``left_cells``/``right_cells`` are stored cell statistics (columns ``panel``, ``holder``,
     ``subject``, ``perspective``, ``role``, ``n``, ``mean``, ``sd``, ``ci_low``, ``ci_high``;
     pooled panel ``"ALL"``) of each side's wave and estimator. ``paired_sums``
-    (``engine.PAIRED_SUM_COLUMNS``) are the sums over the responses that rated both sides,
-    None or empty when there are none: then the comparison is Welch.
+    (``engine.PAIRED_SUM_COLUMNS``) are the sums over the responses in both sides of
+    ``shared_sides(left, right)``, None when there are none (or the comparison is Welch).
+    The columns are those ``engine.preset_comparisons`` computes for the same sides.
     """
     left_side = engine.CellSides(left_cells).pick(left.cube())
     right_side = engine.CellSides(right_cells).pick(right.cube())
     if left_side is None or right_side is None:
         return None
-    if pairable(left, right) and paired_sums is not None and not paired_sums.empty:
+    method = comparison_method(left, right)
+    sums = pd.DataFrame(columns=engine.PAIRED_SUM_COLUMNS) if paired_sums is None else paired_sums
+    if method == "paired":
         roles = sorted(set(left_side.role).union(right_side.role), key=str)
-        columns = engine.paired_columns(paired_sums, roles)
-        method = "paired"
+        columns = engine.paired_columns(sums, roles)
+    elif method == "overlapping":
+        columns = engine.overlapping_from_cells(left_side, right_side, sums)
     else:
         columns = engine.welch_from_cells(left_side, right_side)
-        method = "welch"
     return BuilderResult(
         left=left,
         right=right,

@@ -5,8 +5,9 @@ and revising a definition, storing saved comparisons under a run) of the compari
 builder; the statistics are ``aggregation.comparison_builder``'s.
 
 * Cell statistics come from the newest complete run of the side's wave and estimator: the
-  Welch comparison needs nothing else. Paired comparisons need the responses that rated
-  both sides, which the database sums in one ``GROUP BY`` (``services.paired_sums_of_pairs``).
+  Welch comparison needs nothing else. Paired and partially overlapping comparisons also
+  need the responses in both sides (``comparison_builder.shared_sides``), which the database
+  sums in one ``GROUP BY`` (``services.paired_sums_of_pairs``), as it does for the presets.
 * A saved comparison's definition is a ``SavedComparisonVersion``; revising it adds a
   version. ``saved_comparisons_store`` runs inside the transaction that completes a run and
   stores each saved comparison's current version beside the presets (``ComparisonResult``
@@ -32,7 +33,7 @@ from aggregation.comparison_builder import (
     SideSelector,
     builder_compare,
     builder_rows,
-    pairable,
+    shared_sides,
 )
 from aggregation.loaders import ratings_frame
 from aggregation.models import (
@@ -162,8 +163,8 @@ def cells_load(*, run_id: int, selectors: Iterable[engine.Selector]) -> pd.DataF
 
 
 def comparison_adhoc(*, left: SideSelector, right: SideSelector) -> BuilderResult | None:
-    """Two sides compared now, from stored cells (and, when the same responses rated both,
-    from the database's paired sums); None when a side has no observed cell."""
+    """Two sides compared now, from stored cells (and, when experts are in both sides, the
+    database's paired sums of ``shared_sides``); None when a side has no observed cell."""
     cells = {}
     for side in (left, right):
         run = run_for(wave=side.wave, estimator=side.estimator)
@@ -173,9 +174,8 @@ def comparison_adhoc(*, left: SideSelector, right: SideSelector) -> BuilderResul
             )
         cells[side] = cells_load(run_id=run.pk, selectors=[side.cube()])
     sums = None
-    if pairable(left, right):
+    if (pair := shared_sides(left, right)) is not None:
         wave = Wave.objects.get(slug=left.wave)
-        pair = (left.cube(), right.cube())
         sums = paired_sums_of_pairs(wave=wave, pairs=[pair]).get(pair)
     return builder_compare(
         left, right, left_cells=cells[left], right_cells=cells[right], paired_sums=sums
@@ -318,7 +318,8 @@ def _saved_roles_store(run: AggregationRun, versions: list, *, wave: str) -> Non
     cells = cells_load(
         run_id=run.pk, selectors=[side.cube() for pair in sides.values() for side in pair]
     )
-    pairs = [(left.cube(), right.cube()) for left, right in sides.values() if pairable(left, right)]
+    shared = {pk: shared_sides(left, right) for pk, (left, right) in sides.items()}
+    pairs = list(dict.fromkeys(pair for pair in shared.values() if pair is not None))
     sums = paired_sums_of_pairs(wave=run.wave, pairs=pairs) if pairs else {}
     frames = []
     for version in versions:
@@ -328,7 +329,7 @@ def _saved_roles_store(run: AggregationRun, versions: list, *, wave: str) -> Non
             right,
             left_cells=cells,
             right_cells=cells,
-            paired_sums=sums.get((left.cube(), right.cube())),
+            paired_sums=sums.get(shared[version.pk]),
         )
         if result is None:
             continue
@@ -477,10 +478,11 @@ def comparison_adhoc_stored(*, left: SideSelector, right: SideSelector):
         ComparisonRoleRow(
             role=row["role"],
             role_name=roles.get(row["role"]) or row["role"],
+            family=row["family"],
             **{
                 name: _plain(row[name])
                 for name in ComparisonRoleRow.__dataclass_fields__
-                if name not in {"role", "role_name"}
+                if name not in {"role", "role_name", "family"}
             },
         )
         for row in table.to_dict("records")

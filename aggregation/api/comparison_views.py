@@ -1,8 +1,9 @@
 """API of the comparison builder and the research questions.
 
 ``POST comparisons/adhoc/`` compares two selectors now, role by role, with the presets'
-statistics (``aggregation.saved_comparisons.comparison_adhoc``); ``GET research-questions/``
-returns the research questions' table (``aggregation.research_questions``). Reads only.
+statistics and their choice of test (``aggregation.saved_comparisons.comparison_adhoc``);
+``GET research-questions/`` returns the research questions' table
+(``aggregation.research_questions``). Reads only.
 """
 
 import math
@@ -61,16 +62,25 @@ class AdhocRoleSerializer(serializers.Serializer):
     df = serializers.FloatField(allow_null=True)
     hedges_g = serializers.FloatField(allow_null=True)
     p_value = serializers.FloatField(allow_null=True)
-    p_adjusted = serializers.FloatField(allow_null=True)
-    family_size = serializers.IntegerField()
+    p_adjusted = serializers.FloatField(
+        allow_null=True, help_text="Benjamini–Hochberg within the family named by family."
+    )
+    family_size = serializers.IntegerField(
+        help_text="Number of p-values in the Benjamini–Hochberg family."
+    )
+    family = serializers.CharField(
+        help_text="The Benjamini–Hochberg family: comparison (the roles of this comparison)."
+    )
 
 
 class AdhocResponseSerializer(serializers.Serializer):
     left = SelectorSerializer()
     right = SelectorSerializer()
     method = serializers.ChoiceField(
-        choices=["paired", "welch"],
-        help_text="paired: the same responses rated both sides; welch: independent sides.",
+        choices=["paired", "overlapping", "welch"],
+        help_text="As for the presets. paired: both sides on one panel in one wave (the same "
+        "experts); overlapping: partially overlapping samples (one side pools every panel, the "
+        "other is one panel in the same wave); welch: independent sides.",
     )
     dominant_left = serializers.CharField()
     dominant_right = serializers.CharField()

@@ -1,6 +1,7 @@
 """Saved and ad hoc comparisons: the presets' statistics for any two selectors."""
 
 import pytest
+from django.utils import timezone
 
 from aggregation import engine
 from aggregation.comparison_builder import SideSelector, gap_change
@@ -11,6 +12,8 @@ from aggregation.saved_comparisons import (
     saved_comparison_revise,
 )
 from aggregation.services import aggregation_run_wave
+from surveys import services
+from surveys.models import Rating, Response
 
 pytestmark = pytest.mark.django_db
 
@@ -36,11 +39,57 @@ def _sides(left: engine.Selector, right: engine.Selector) -> dict[str, str]:
     return {**columns, "left_estimator": "plain_means", "right_estimator": "plain_means"}
 
 
-@pytest.mark.parametrize("preset", ["ascribed_vs_conceived", "conception_vs_performance"])
-def test_saved_comparison_equal_to_a_preset_gets_the_presets_numbers_exactly(rated_wave, preset):
+@pytest.fixture
+def four_preset_wave(draft_wave, actors, roles, panels):
+    """The test wave with the blocks of all four presets for Armenia (Russia's conception on
+    the Moscow panel, Armenia's expectation of Russia on both panels added), opened and
+    rated by five responses per panel with values that vary by response, block and role."""
+    role_set = [roles["protectee"], roles["independent"], roles["faithful_ally"]]
+    services.block_create(
+        wave=draft_wave,
+        holder=actors["RUS"],
+        subject=actors["RUS"],
+        perspective="conception",
+        roles=role_set,
+        panels=[panels["MOW"]],
+    )
+    services.block_create(
+        wave=draft_wave,
+        holder=actors["ARM"],
+        subject=actors["RUS"],
+        perspective="expectation",
+        roles=role_set,
+        panels=[panels["MOW"], panels["YER"]],
+    )
+    wave = services.wave_open(wave=draft_wave)
+    blocks = list(wave.blocks.order_by("pk").prefetch_related("panels", "items__role"))
+    ratings = []
+    for panel_index, panel in enumerate(panels.values()):
+        for offset in range(5):
+            response = Response.objects.create(
+                wave=wave,
+                panel=panel,
+                pseudonym=services.pseudonym_new(),
+                status=Response.Status.SUBMITTED,
+                submitted_at=timezone.now(),
+            )
+            for block_index, block in enumerate(blocks):
+                if panel not in block.panels.all():
+                    continue
+                for role_index, item in enumerate(block.items.order_by("pk")):
+                    value = (2 + 3 * role_index + (block_index + 1) * offset + panel_index) % 11
+                    ratings.append(Rating(response=response, item=item, value=value))
+    Rating.objects.bulk_create(ratings)
+    return wave
+
+
+@pytest.mark.parametrize("preset", list(engine.PRESETS))
+def test_saved_comparison_equal_to_a_preset_gets_the_presets_numbers_exactly(
+    four_preset_wave, preset
+):
     left, right = engine.PRESETS[preset]("ARM", {"RUS": "MOW", "ARM": "YER"})
     saved_comparison_create(slug="mine", name="Mine", definition=_sides(left, right))
-    run = aggregation_run_wave(wave_id=rated_wave.pk)
+    run = aggregation_run_wave(wave_id=four_preset_wave.pk)
     fields = ["role__code", *NUMBERS]
     presets = list(
         ComparisonResult.objects.filter(run=run, preset=preset, subject__code="ARM")
@@ -53,6 +102,7 @@ def test_saved_comparison_equal_to_a_preset_gets_the_presets_numbers_exactly(rat
         .values_list(*fields)
     )
     assert presets and saved == presets
+    assert {row[-1] for row in saved} == {engine.comparison_method(left, right)}
 
 
 def test_paired_preset_selectors_are_paired_in_the_builder_too(rated_wave):

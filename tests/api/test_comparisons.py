@@ -42,6 +42,29 @@ def test_adhoc_across_panels_is_welch(demo):
     assert body["method"] == "welch"
 
 
+def test_adhoc_pooled_against_one_panel_is_overlapping_with_the_presets_numbers(demo):
+    """Armenia's conception (Yerevan) against its performance over all panels is the preset
+    conception_vs_performance: the same test and the same stored numbers."""
+    sides = {
+        "left": _side(panel="YER", holder="ARM", subject="ARM", perspective="conception"),
+        "right": _side(panel="ALL", holder="ARM", subject="ARM", perspective="performance"),
+    }
+    client = api_client(demo.researcher)
+    body = client.post(ADHOC, sides, format="json").json()
+    stored = client.get(
+        "/api/v1/comparisons/",
+        {"wave": "2025", "preset": "conception_vs_performance", "subject": "ARM"},
+    ).json()["results"]
+    preset = {row["role"]: row for row in stored}
+    assert body["method"] == "overlapping"
+    assert {row["role"] for row in body["roles"]} == set(preset)
+    for row in body["roles"]:
+        assert row["family"] == preset[row["role"]]["family"] == "comparison"
+        for name in ("n_left", "n_right", "diff", "se_diff", "df", "p_value", "p_adjusted"):
+            assert row[name] == preset[row["role"]][name], name
+        assert row["family_size"] == preset[row["role"]]["family_size"]
+
+
 def test_adhoc_bad_values_are_a_400_naming_the_allowed_values(demo):
     sides = {
         "left": {**ASCRIBED_VS_ENACTED["left"], "panel": "XXX", "estimator": "irt"},

@@ -194,6 +194,8 @@ def test_research_questions_and_the_builder_name_the_planted_role_conflicts(
 
     page.set_viewport_size({"width": 1360, "height": 1000})
     page.goto(f"{live_server.url}{BUILDER_ASCRIBED_VS_ENACTED}")
-    expect(page.locator(".report-meta")).to_contain_text("paired t (the same experts)")
+    expect(page.locator(".report-meta")).to_contain_text(
+        "paired t (the same experts; n counts pairs)"
+    )
     expect(page.locator(".dominant.left .role")).to_have_text("Protectee")
     page.screenshot(path=str(folder / "builder.png"))

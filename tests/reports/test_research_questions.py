@@ -61,8 +61,10 @@ def researcher_client(client, demo_data):
 def test_page_names_protectee_against_independent_for_armenia(researcher_client):
     html = researcher_client.get(PAGE).content.decode()
     card = _card(html, "rq-ascribed-conceived-arm")
-    assert "In 2025 Moscow's panel ascribes Protectee, 8.8 [" in card
-    assert "Yerevan's panel conceives of Armenia as Independent, 8.2 [" in card
+    # The demo's 2025 cells: Moscow's 12 experts rate protectee 8.58 on average, Yerevan's 11
+    # rate Armenia independent 7.91 (ratings through each expert's stretch of the scale).
+    assert "In 2025 Moscow's panel ascribes Protectee, 8.6 [" in card
+    assert "Yerevan's panel conceives of Armenia as Independent, 7.9 [" in card
     assert "Estimator: plain means." in card
 
 
@@ -121,8 +123,20 @@ def test_builder_compares_ascribed_against_enacted_paired(researcher_client):
         "&right_subject=ARM&right_perspective=performance&right_estimator=plain_means"
     )
     text = _text(researcher_client.get(f"{BUILDER}?{query}").content.decode())
-    assert "paired t (the same experts)" in text
+    assert "paired t (the same experts; n counts pairs)" in text
     assert "Protectee" in text
+
+
+def test_builder_compares_a_panel_against_all_panels_with_the_overlapping_test(
+    researcher_client,
+):
+    query = (
+        "left_wave=2025&left_panel=YER&left_holder=ARM&left_subject=ARM&left_perspective="
+        "conception&left_estimator=plain_means&right_wave=2025&right_panel=ALL&right_holder=ARM"
+        "&right_subject=ARM&right_perspective=performance&right_estimator=plain_means"
+    )
+    text = _text(researcher_client.get(f"{BUILDER}?{query}").content.decode())
+    assert "partially overlapping samples t (one panel's experts on both sides)" in text
 
 
 def test_builder_offers_a_panel_admin_only_their_panels(client, demo_data):
