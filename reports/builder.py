@@ -3,9 +3,9 @@
 A GET form of two sides (wave; panel or all panels; holder; subject; perspective;
 estimator); a valid form is answered with the per-role statistics of
 ``aggregation.saved_comparisons.comparison_adhoc`` (stored cell statistics, and the
-database's paired sums when the same responses rated both sides), formatted by
-``reports.tables`` like the preset pages. Researchers and superusers compare any panel; a
-panel admin only the panels they administer.
+database's paired sums of the experts on both sides for paired and partially overlapping
+tests), formatted by ``reports.tables`` like the preset pages. Researchers and superusers
+compare any panel; a panel admin only the panels they administer.
 """
 
 from django import forms
