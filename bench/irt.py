@@ -160,9 +160,19 @@ def _measure_rstan(wave, seed: int, chains: int, warmup: int, samples: int) -> d
     source = (STAN_DIR / "ordinal_irt.stan").read_text()
     if not model.exists() or model.read_text() != source:
         model.write_text(source)  # the compiled model (.rds) is cached beside it
+    start = irt._initial_vector(data, layout)  # NumPyro's start for the mode, too
+    parts = {name: start[a:b] for name, (a, b) in layout.slices().items()}
+    stan_start = {
+        "log_sigma_free": parts["log_sigma"],
+        "u_all": parts["u_all"],
+        "u_panel_raw": parts["u_panel"].reshape(data.n_panels, -1),
+        "u_expert_raw": parts["u_expert"].reshape(data.n_experts, -1),
+        "z_free": parts["z"],
+    }
     with tempfile.TemporaryDirectory() as folder:
         data_file, out_file = Path(folder) / "data.R", Path(folder) / "out.txt"
         data_file.write_text(_r_dump(stan_data))
+        (Path(folder) / "start.R").write_text(_r_dump(stan_start))
         command = ["Rscript", str(STAN_DIR / "fit.R"), str(model), str(data_file), str(out_file)]
         command += [str(chains), str(warmup), str(samples), str(seed), "2"]
         started = time.perf_counter()

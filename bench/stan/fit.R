@@ -1,7 +1,8 @@
 # The rstan peer of bench.irt: fit bench/stan/ordinal_irt.stan to the data bench.irt wrote
 # and report times and convergence the way bench.irt does for NumPyro.
 #   Rscript bench/stan/fit.R MODEL.stan DATA.R OUT.txt CHAINS WARMUP SAMPLES SEED CORES
-# DATA.R is an R dump of the Stan data; OUT.txt gets "key value" lines and the z means.
+# DATA.R is an R dump of the Stan data, start.R beside it one of the parameters' start values;
+# OUT.txt gets "key value" lines and the z means.
 # Same start as NumPyro: the posterior mode (Stan's L-BFGS) and, per chain, the mode plus a
 # draw from the Laplace variances there; same warm-up and draw counts; R-hat and bulk ESS by
 # rstan's Rhat and ess_bulk (Vehtari et al. 2021, as aggregation.estimators.diagnostics).
@@ -17,8 +18,12 @@ elapsed <- function(expr) { t <- proc.time()[["elapsed"]]; force(expr); proc.tim
 boost <- if (file.exists(rstan_options("boost_lib"))) NULL else "/usr/include"
 compile_seconds <- elapsed(model <- stan_model(model_file, boost_lib = boost))
 data <- new.env(); source(data_file, local = data); data <- as.list(data)
+# The start of the mode search: NumPyro's (Stan's random inits put whole categories beyond
+# the range where its Phi is below 1, and fail).
+start <- new.env(); source(file.path(dirname(data_file), "start.R"), local = start)
+start <- as.list(start)
 mode_seconds <- elapsed(
-  mode <- optimizing(model, data = data, hessian = TRUE, seed = seed, as_vector = FALSE, init = "0",
+  mode <- optimizing(model, data = data, hessian = TRUE, seed = seed, as_vector = FALSE, init = start,
                      iter = 5000)
 )
 # The Hessian is on the unconstrained scale, which for this program is the parameters' own.
