@@ -14,13 +14,22 @@ with priors
     z_u ~ N(0, 1)
     u_r ~ N(u_panel(r), 0.5²)   expert thresholds shrunk towards their panel's,
     u_p ~ N(u_all, 1)           the panel's towards the overall,
-    u_all ~ N((−2, log 0.4, …, log 0.4), 1.5²),
+    u_all ~ N((log 0.4, …, 0, …, log 0.4), 1.5²),
     σ_r ~ LogNormal(log 0.5, 0.5²),
 
-where u is a threshold vector's unconstrained form, its first threshold and the logs of its
-K − 2 gaps (τ_0 = u_0, τ_k = τ_k−1 + exp u_k: ordered by construction). Shrinking u shrinks the
-scale's location and its stretch, the two forms of differential item functioning; the
-hierarchy is sampled non-centred (standard-normal deviations times the shrinkage SD).
+where u is a threshold vector's unconstrained form, its middle threshold m = (K − 1) // 2 and
+the logs of the gaps outwards from it (τ_m = u_m, τ_m+j = τ_m+j−1 + exp u_m+j above,
+τ_m−j = τ_m−j+1 − exp u_m−j below: ordered by construction; ``_ordered``). Shrinking u shrinks
+the scale's location and its stretch, the two forms of differential item functioning.
+
+Identification: shifting all z and thresholds together, or stretching all z, thresholds and σ
+together, leaves the likelihood unchanged; rather than leave these two directions to the
+priors (a long thin ridge for NUTS), the z sum to zero and the log σ_r average log 0.5 (the
+priors above conditioned on those sums, through the isometric sum-to-zero transform of Stan's
+``sum_to_zero_vector``; ``_sum_to_zero``). The cells are reported on the vignette-anchored
+scale, which these choices do not change. Each threshold is sampled centred where the expert's
+(or panel's) ratings pin it down and non-centred where the prior does (``_centred``): the same
+model in coordinates NUTS crosses quickly.
 
 A cell u is one (wave, panel, holder, subject, perspective, role): panels may perceive the same
 item differently, so each panel's view has its own latent value. A vignette is the exception:
@@ -39,8 +48,9 @@ Two fits of the same posterior:
 
 - ``fit_fast``: the posterior mode on the unconstrained space (L-BFGS) and a Laplace
   approximation there: the cells' covariance is the z block of the inverse Hessian.
-- ``fit_full``: NUTS (Hoffman & Gelman 2014), 4 chains by default, with split R-hat and bulk
-  ESS (``aggregation.estimators.diagnostics``).
+- ``fit_full``: NUTS (Hoffman & Gelman 2014), 4 chains by default, warm-started at the mode
+  with the Laplace variances as initial diagonal mass matrix, with split R-hat and bulk ESS
+  (``aggregation.estimators.diagnostics``).
 
 Both use one negative log posterior written here in JAX on a flat unconstrained vector (z last):
 L-BFGS and the Laplace Hessian take it directly, NumPyro's NUTS as ``potential_fn``. Importing
