@@ -6,8 +6,16 @@ from datetime import datetime
 
 from django.db.models import Count, F, OuterRef, Q, Subquery
 
-from aggregation.models import AggregationRun, CellResult, ComparisonResult, PendingAggregation
-from surveys.models import Actor, Invitation, Panel, Role, Wave
+from aggregation.engine import ESTIMATOR_NAME
+from aggregation.models import (
+    AggregationRun,
+    CellResult,
+    ComparisonResult,
+    EstimatorResult,
+    PendingAggregation,
+    PosteriorJob,
+)
+from surveys.models import Actor, Block, Invitation, Panel, Role, Wave
 from surveys.texts.selectors import text_or_code
 
 # Reports name actors, roles and cities in English (the code where a name is missing).
@@ -25,6 +33,65 @@ def run_latest_complete(*, wave: Wave) -> AggregationRun | None:
         .order_by("-finished_at", "-pk")
         .first()
     )
+
+
+VIGNETTE_KIND = "vignette"
+
+
+def vignette_subject_codes(*, wave_id: int) -> list[str]:
+    """Codes of the vignettes (actors of kind ``vignette``) that a wave's blocks ask about."""
+    return sorted(
+        set(
+            Block.objects.filter(wave_id=wave_id, subject__kind=VIGNETTE_KIND).values_list(
+                "subject__code", flat=True
+            )
+        )
+    )
+
+
+@dataclass(frozen=True)
+class EstimatorSummary:
+    """An estimator's result set in a run, as the reports and the API show it."""
+
+    estimator: str
+    version: str
+    status: str
+    note: str
+    mode: str
+    converged: bool | None
+    rhat_share_above: float | None
+    ess_bulk_min: float | None
+    unidentified_experts: int
+
+    @property
+    def not_converged(self) -> bool:
+        return self.converged is False
+
+
+def estimator_summaries(*, run_id: int) -> dict[str, EstimatorSummary]:
+    """Estimator → its result set in the run (one query); empty for a run stored before
+    runs kept result sets per estimator."""
+    rows = EstimatorResult.objects.filter(run_id=run_id).values_list(
+        "estimator",
+        "estimator_version",
+        "status",
+        "note",
+        "mode",
+        "converged",
+        "rhat_share_above",
+        "ess_bulk_min",
+        "diagnostics",
+    )
+    return {
+        row[0]: EstimatorSummary(
+            *row[:8], unidentified_experts=len((row[8] or {}).get("unidentified_experts", []))
+        )
+        for row in rows
+    }
+
+
+def posterior_job_latest(*, run_id: int) -> PosteriorJob | None:
+    return PosteriorJob.objects.filter(run_id=run_id).order_by("-requested_at").first()
 
 
 # Admin reports: waves, comparisons, trends, panel progress --------------------------------
@@ -113,6 +180,17 @@ class ComparisonRoleRow:
     p_value: float | None
     p_adjusted: float | None
     family_size: int
+    prob_sign: float | None = None
+
+    @property
+    def significant(self) -> bool | None:
+        """Below 0.05 after the Benjamini–Hochberg adjustment; where there is no p-value
+        (the ordinal IRT), the 95 % interval of the difference excludes zero."""
+        if self.p_adjusted is not None:
+            return self.p_adjusted < 0.05
+        if self.diff_ci_low is None or self.diff_ci_high is None:
+            return None
+        return self.diff_ci_low > 0 or self.diff_ci_high < 0
 
 
 @dataclass(frozen=True)
@@ -130,6 +208,7 @@ class StoredComparison:
     dominant_right: str
     profile_distance: float | None
     rows: tuple[ComparisonRoleRow, ...]
+    estimator: str = ESTIMATOR_NAME
 
     def role_name(self, code: str) -> str:
         return next((row.role_name for row in self.rows if row.role == code), code)
@@ -139,13 +218,18 @@ _ROLE_ROW_FIELDS = [name for name in ComparisonRoleRow.__dataclass_fields__ if n
 
 
 def comparisons_stored(
-    *, run_id: int, preset: str | None = None, subject: str | None = None
+    *,
+    run_id: int,
+    preset: str | None = None,
+    subject: str | None = None,
+    estimator: str = ESTIMATOR_NAME,
 ) -> list[StoredComparison]:
-    """The stored preset comparisons of a run (one query), optionally of one preset/subject.
+    """The stored preset comparisons of a run on one estimator (one query), optionally of
+    one preset/subject.
 
     Ordered by preset, the subject's actor order and the roles' typology order.
     """
-    results = ComparisonResult.objects.filter(run_id=run_id)
+    results = ComparisonResult.objects.filter(run_id=run_id, estimator=estimator)
     if preset is not None:
         results = results.filter(preset=preset)
     if subject is not None:
@@ -198,6 +282,7 @@ def comparisons_stored(
             dominant_right=group["head"]["dominant_right"],
             profile_distance=group["head"]["profile_distance"],
             rows=tuple(group["rows"]),
+            estimator=estimator,
         )
         for (preset_code, subject_code), group in grouped.items()
     ]
@@ -207,7 +292,9 @@ def comparison_subjects(*, run_id: int) -> list[tuple[str, str]]:
     """(code, name) of the subjects with stored comparisons in a run, in actor order."""
     return list(
         Actor.objects.filter(
-            pk__in=ComparisonResult.objects.filter(run_id=run_id).values("subject_id")
+            pk__in=ComparisonResult.objects.filter(
+                run_id=run_id, estimator=ESTIMATOR_NAME
+            ).values("subject_id")
         )
         .annotate(name=_english("actor", "name"))
         .values_list("code", "name")
@@ -251,11 +338,13 @@ def cell_trend(
     perspective: str,
     panel: str | None,
     roles: Sequence[str] | None = None,
+    estimator: str = ESTIMATOR_NAME,
 ) -> list[TrendPoint]:
     """A cell's mean across waves, one point per (wave, role), from each wave's newest
     complete run (one query). ``panel`` None reads the statistics pooled over all panels."""
     cells = CellResult.objects.filter(
         run_id__in=_latest_run_ids(),
+        estimator=estimator,
         holder__code=holder,
         subject__code=subject,
         perspective=perspective,
@@ -272,12 +361,16 @@ def cell_trend(
 
 
 def comparison_trend(
-    *, preset: str, subject: str, roles: Sequence[str] | None = None
+    *,
+    preset: str,
+    subject: str,
+    roles: Sequence[str] | None = None,
+    estimator: str = ESTIMATOR_NAME,
 ) -> list[TrendPoint]:
     """A preset comparison's difference (left − right) across waves, one point per
     (wave, role), from each wave's newest complete run (one query); n is the smaller side."""
     results = ComparisonResult.objects.filter(
-        run_id__in=_latest_run_ids(), preset=preset, subject__code=subject
+        run_id__in=_latest_run_ids(), preset=preset, subject__code=subject, estimator=estimator
     )
     if roles:
         results = results.filter(role__code__in=roles)
