@@ -159,7 +159,7 @@ def _side_columns(weights, side, n, mean, covariance, draws, offset, slope) -> d
         }
     value, low, high = _linear(weights, mean, covariance, draws)
     return {
-        f"n_{side}": int(round(float(n[weights > 0].sum()))),
+        f"n_{side}": round(float(n[weights > 0].sum())),
         f"mean_{side}": offset + slope * value,
         f"ci_low_{side}": offset + slope * low,
         f"ci_high_{side}": offset + slope * high,

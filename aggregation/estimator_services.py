@@ -11,7 +11,6 @@ from __future__ import annotations
 import math
 from collections.abc import Sequence
 
-import pandas as pd
 from django.conf import settings
 
 from aggregation import engine
@@ -41,9 +40,7 @@ def estimator_outcomes_compute(*, wave: Wave, homes: dict[str, str]) -> list[Est
     if not vignettes:
         return not_applicable(estimators)
     ratings = ratings_frame(wave_id=wave.pk, wave_slug=wave.slug)
-    return estimator_outcomes(
-        ratings, vignettes=vignettes, home_panel=homes, estimators=estimators
-    )
+    return estimator_outcomes(ratings, vignettes=vignettes, home_panel=homes, estimators=estimators)
 
 
 CELL_FIELDS = [
@@ -121,12 +118,7 @@ def estimator_rows_store(run: AggregationRun, outcome: EstimatorOutcome, codes=N
     rows = _comparison_rows(
         run, comparisons, codes, estimator=outcome.estimator, version=outcome.version
     )
-    prob_sign = [_number(value) for value in pd.to_numeric(comparisons["prob_sign"])]
-    _rows_insert(
-        ComparisonResult,
-        [*COMPARISON_FIELDS, "prob_sign"],
-        [(*row, prob) for row, prob in zip(rows, prob_sign, strict=True)],
-    )
+    _rows_insert(ComparisonResult, COMPARISON_FIELDS, rows)
 
 
 def estimator_results_store(run: AggregationRun, *, outcomes: list[EstimatorOutcome]) -> None:

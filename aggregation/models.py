@@ -240,7 +240,9 @@ class EstimatorResult(models.Model):
     class Meta:
         ordering = ["run", "estimator"]
         constraints = [
-            models.UniqueConstraint(fields=["run", "estimator"], name="one_result_set_per_estimator")
+            models.UniqueConstraint(
+                fields=["run", "estimator"], name="one_result_set_per_estimator"
+            )
         ]
 
     def __str__(self) -> str:

@@ -292,9 +292,9 @@ def comparison_subjects(*, run_id: int) -> list[tuple[str, str]]:
     """(code, name) of the subjects with stored comparisons in a run, in actor order."""
     return list(
         Actor.objects.filter(
-            pk__in=ComparisonResult.objects.filter(
-                run_id=run_id, estimator=ESTIMATOR_NAME
-            ).values("subject_id")
+            pk__in=ComparisonResult.objects.filter(run_id=run_id, estimator=ESTIMATOR_NAME).values(
+                "subject_id"
+            )
         )
         .annotate(name=_english("actor", "name"))
         .values_list("code", "name")

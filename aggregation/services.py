@@ -164,6 +164,7 @@ COMPARISON_NUMBERS = [
         if name not in {"role", "n_left", "n_right", "family_size", "method"}
     ),
     "profile_distance",
+    "prob_sign",  # the ordinal IRT's only (aggregation.estimator_comparisons)
 ]
 COMPARISON_SIDE_FIELDS = [
     f"{side}_{name}" for side in ("left", "right") for name in engine.SELECTOR_FIELDS
@@ -197,6 +198,8 @@ def _comparison_rows(
     version: str = engine.ESTIMATOR_VERSION,
 ) -> list[tuple]:
     """``COMPARISON_FIELDS`` of each comparison row."""
+    if "prob_sign" not in comparisons:
+        comparisons = comparisons.assign(prob_sign=np.nan)
     comparisons = _nullable(comparisons, COMPARISON_NUMBERS)
     return [
         (

@@ -20,6 +20,13 @@ class RunFieldsMixin(serializers.Serializer):
     run = serializers.IntegerField(source="run_id", read_only=True)
     estimator = serializers.CharField(source="estimator_name", read_only=True)
     estimator_version = serializers.CharField(read_only=True)
+    converged = serializers.BooleanField(
+        source="estimator_converged",
+        read_only=True,
+        allow_null=True,
+        help_text="false: the estimator's fit did not converge (for the full posterior: more "
+        "than 5 % of the R-hats exceed 1.01); null: nothing to converge.",
+    )
 
 
 class CellSerializer(RunFieldsMixin):
@@ -84,6 +91,10 @@ class ComparisonSerializer(RunFieldsMixin):
     dominant_left = serializers.CharField(read_only=True)
     dominant_right = serializers.CharField(read_only=True)
     profile_distance = _number()
+    prob_sign = _number(
+        help_text="Ordinal IRT: the posterior probability that the difference has the sign of "
+        "its estimate (no t test, so no p-value)."
+    )
 
 
 class ReliabilitySerializer(RunFieldsMixin):

@@ -11,7 +11,7 @@ from pathlib import Path
 from urllib.parse import urlencode
 
 from django.conf import settings
-from django.db.models import F, Value
+from django.db.models import F, OuterRef, Subquery, Value
 from django.db.models.functions import Coalesce
 from django.http import FileResponse, StreamingHttpResponse
 from django.shortcuts import get_object_or_404
@@ -26,7 +26,13 @@ from rest_framework.views import APIView
 
 from aggregation import exports
 from aggregation.api import filters, serializers
-from aggregation.models import AggregationRun, CellResult, ComparisonResult, ReliabilityResult
+from aggregation.models import (
+    AggregationRun,
+    CellResult,
+    ComparisonResult,
+    EstimatorResult,
+    ReliabilityResult,
+)
 from surveys.api.pagination import (
     IdCursorPagination,
     PseudonymCursorPagination,
@@ -39,10 +45,19 @@ from surveys.audit import audit_record
 from surveys.models import Rating, Wave
 from surveys.models import Response as SurveyResponse
 
+def _estimator_result(field: str):
+    """The row's estimator result set's ``field`` (its status or convergence)."""
+    return Subquery(
+        EstimatorResult.objects.filter(
+            run_id=OuterRef("run_id"), estimator=OuterRef("estimator")
+        ).values(field)[:1]
+    )
+
+
 RUN_FIELDS = {
     "wave_slug": F("run__wave__slug"),
-    "estimator_name": F("run__estimator_name"),
-    "estimator_version": F("run__estimator_version"),
+    "estimator_name": F("estimator"),
+    "estimator_converged": _estimator_result("converged"),
 }
 TABLE_PERMISSIONS = {
     "ratings": "surveys.view_anonymised_ratings",
@@ -69,6 +84,7 @@ class CellViewSet(ResultViewSet):
         return CellResult.objects.filter(run__status=AggregationRun.Status.COMPLETE).values(
             "id",
             "run_id",
+            "estimator_version",
             "perspective",
             "n",
             "n_cannot_judge",
@@ -101,6 +117,7 @@ class ComparisonViewSet(ResultViewSet):
         return ComparisonResult.objects.filter(run__status=AggregationRun.Status.COMPLETE).values(
             "id",
             "run_id",
+            "estimator_version",
             "preset",
             "left_label",
             "right_label",
@@ -136,6 +153,7 @@ class ComparisonViewSet(ResultViewSet):
             "dominant_left",
             "dominant_right",
             "profile_distance",
+            "prob_sign",
             subject_code=F("subject__code"),
             role_code=F("role__code"),
             **RUN_FIELDS,
@@ -153,6 +171,7 @@ class ReliabilityViewSet(ResultViewSet):
         return ReliabilityResult.objects.filter(run__status=AggregationRun.Status.COMPLETE).values(
             "id",
             "run_id",
+            "estimator_version",
             "n_raters",
             "n_units",
             "alpha_interval",
@@ -183,6 +202,7 @@ class TrendViewSet(ResultViewSet):
             .values(
                 "id",
                 "run_id",
+                "estimator_version",
                 "perspective",
                 "n",
                 "mean",

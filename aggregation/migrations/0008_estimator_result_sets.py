@@ -15,109 +15,185 @@ def _versions_from_runs(apps, schema_editor):
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('aggregation', '0007_cell_rwg_before_truncation'),
-        ('surveys', '0016_delphi_rounds'),
+        ("aggregation", "0007_cell_rwg_before_truncation"),
+        ("surveys", "0016_delphi_rounds"),
     ]
 
     operations = [
         migrations.CreateModel(
-            name='EstimatorResult',
+            name="EstimatorResult",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('estimator', models.CharField(max_length=50)),
-                ('estimator_version', models.CharField(max_length=20)),
-                ('status', models.CharField(choices=[('complete', 'complete'), ('not_applicable', 'not applicable'), ('failed', 'failed')], max_length=20)),
-                ('note', models.TextField(blank=True, help_text='Why not applicable, or the error.')),
-                ('mode', models.CharField(blank=True, help_text='Ordinal IRT: fast (posterior mode) or full (NUTS).', max_length=10)),
-                ('converged', models.BooleanField(help_text='Empty where the estimator has no convergence to check.', null=True)),
-                ('rhat_share_above', models.FloatField(help_text='Share of R-hats above 1.01.', null=True)),
-                ('ess_bulk_min', models.FloatField(help_text='Smallest bulk effective sample size.', null=True)),
-                ('seconds', models.FloatField(null=True)),
-                ('diagnostics', models.JSONField(blank=True, default=dict)),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                ("estimator", models.CharField(max_length=50)),
+                ("estimator_version", models.CharField(max_length=20)),
+                (
+                    "status",
+                    models.CharField(
+                        choices=[
+                            ("complete", "complete"),
+                            ("not_applicable", "not applicable"),
+                            ("failed", "failed"),
+                        ],
+                        max_length=20,
+                    ),
+                ),
+                (
+                    "note",
+                    models.TextField(blank=True, help_text="Why not applicable, or the error."),
+                ),
+                (
+                    "mode",
+                    models.CharField(
+                        blank=True,
+                        help_text="Ordinal IRT: fast (posterior mode) or full (NUTS).",
+                        max_length=10,
+                    ),
+                ),
+                (
+                    "converged",
+                    models.BooleanField(
+                        help_text="Empty where the estimator has no convergence to check.",
+                        null=True,
+                    ),
+                ),
+                (
+                    "rhat_share_above",
+                    models.FloatField(help_text="Share of R-hats above 1.01.", null=True),
+                ),
+                (
+                    "ess_bulk_min",
+                    models.FloatField(help_text="Smallest bulk effective sample size.", null=True),
+                ),
+                ("seconds", models.FloatField(null=True)),
+                ("diagnostics", models.JSONField(blank=True, default=dict)),
             ],
             options={
-                'ordering': ['run', 'estimator'],
+                "ordering": ["run", "estimator"],
             },
         ),
         migrations.CreateModel(
-            name='PosteriorJob',
+            name="PosteriorJob",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('status', models.CharField(choices=[('queued', 'queued'), ('running', 'running'), ('complete', 'complete'), ('failed', 'failed')], default='queued', max_length=10)),
-                ('phase', models.CharField(blank=True, max_length=20)),
-                ('done', models.PositiveIntegerField(default=0)),
-                ('total', models.PositiveIntegerField(default=0)),
-                ('requested_at', models.DateTimeField()),
-                ('started_at', models.DateTimeField(blank=True, null=True)),
-                ('finished_at', models.DateTimeField(blank=True, null=True)),
-                ('error', models.TextField(blank=True)),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                (
+                    "status",
+                    models.CharField(
+                        choices=[
+                            ("queued", "queued"),
+                            ("running", "running"),
+                            ("complete", "complete"),
+                            ("failed", "failed"),
+                        ],
+                        default="queued",
+                        max_length=10,
+                    ),
+                ),
+                ("phase", models.CharField(blank=True, max_length=20)),
+                ("done", models.PositiveIntegerField(default=0)),
+                ("total", models.PositiveIntegerField(default=0)),
+                ("requested_at", models.DateTimeField()),
+                ("started_at", models.DateTimeField(blank=True, null=True)),
+                ("finished_at", models.DateTimeField(blank=True, null=True)),
+                ("error", models.TextField(blank=True)),
             ],
             options={
-                'ordering': ['-requested_at'],
+                "ordering": ["-requested_at"],
             },
         ),
         migrations.AddField(
-            model_name='cellresult',
-            name='estimator',
-            field=models.CharField(db_default='plain_means', help_text='The estimator of this row.', max_length=50),
+            model_name="cellresult",
+            name="estimator",
+            field=models.CharField(
+                db_default="plain_means", help_text="The estimator of this row.", max_length=50
+            ),
         ),
         migrations.AddField(
-            model_name='cellresult',
-            name='estimator_version',
-            field=models.CharField(db_default='', max_length=20),
+            model_name="cellresult",
+            name="estimator_version",
+            field=models.CharField(db_default="", max_length=20),
         ),
         migrations.AddField(
-            model_name='comparisonresult',
-            name='estimator',
-            field=models.CharField(db_default='plain_means', help_text='The estimator of this row.', max_length=50),
+            model_name="comparisonresult",
+            name="estimator",
+            field=models.CharField(
+                db_default="plain_means", help_text="The estimator of this row.", max_length=50
+            ),
         ),
         migrations.AddField(
-            model_name='comparisonresult',
-            name='estimator_version',
-            field=models.CharField(db_default='', max_length=20),
+            model_name="comparisonresult",
+            name="estimator_version",
+            field=models.CharField(db_default="", max_length=20),
         ),
         migrations.AddField(
-            model_name='comparisonresult',
-            name='prob_sign',
-            field=models.FloatField(help_text='Posterior probability that the difference has the sign of its estimate (ordinal IRT only).', null=True),
+            model_name="comparisonresult",
+            name="prob_sign",
+            field=models.FloatField(
+                help_text="Posterior probability that the difference has the sign of its estimate (ordinal IRT only).",
+                null=True,
+            ),
         ),
         migrations.AddField(
-            model_name='reliabilityresult',
-            name='estimator',
-            field=models.CharField(db_default='plain_means', help_text='The estimator of this row.', max_length=50),
+            model_name="reliabilityresult",
+            name="estimator",
+            field=models.CharField(
+                db_default="plain_means", help_text="The estimator of this row.", max_length=50
+            ),
         ),
         migrations.AddField(
-            model_name='reliabilityresult',
-            name='estimator_version',
-            field=models.CharField(db_default='', max_length=20),
+            model_name="reliabilityresult",
+            name="estimator_version",
+            field=models.CharField(db_default="", max_length=20),
         ),
         migrations.AddIndex(
-            model_name='cellresult',
-            index=models.Index(fields=['run', 'estimator'], name='cell_run_estimator'),
+            model_name="cellresult",
+            index=models.Index(fields=["run", "estimator"], name="cell_run_estimator"),
         ),
         migrations.AddIndex(
-            model_name='comparisonresult',
-            index=models.Index(fields=['run', 'estimator'], name='comparison_run_estimator'),
+            model_name="comparisonresult",
+            index=models.Index(fields=["run", "estimator"], name="comparison_run_estimator"),
         ),
         migrations.AddField(
-            model_name='estimatorresult',
-            name='run',
-            field=models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='estimator_results', to='aggregation.aggregationrun'),
+            model_name="estimatorresult",
+            name="run",
+            field=models.ForeignKey(
+                on_delete=django.db.models.deletion.CASCADE,
+                related_name="estimator_results",
+                to="aggregation.aggregationrun",
+            ),
         ),
         migrations.AddField(
-            model_name='posteriorjob',
-            name='run',
-            field=models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='posterior_jobs', to='aggregation.aggregationrun'),
+            model_name="posteriorjob",
+            name="run",
+            field=models.ForeignKey(
+                on_delete=django.db.models.deletion.CASCADE,
+                related_name="posterior_jobs",
+                to="aggregation.aggregationrun",
+            ),
         ),
         migrations.AddConstraint(
-            model_name='estimatorresult',
-            constraint=models.UniqueConstraint(fields=('run', 'estimator'), name='one_result_set_per_estimator'),
+            model_name="estimatorresult",
+            constraint=models.UniqueConstraint(
+                fields=("run", "estimator"), name="one_result_set_per_estimator"
+            ),
         ),
         migrations.AddConstraint(
-            model_name='posteriorjob',
-            constraint=models.UniqueConstraint(condition=models.Q(('status__in', ['queued', 'running'])), fields=('run',), name='one_open_posterior_job_per_run'),
+            model_name="posteriorjob",
+            constraint=models.UniqueConstraint(
+                condition=models.Q(("status__in", ["queued", "running"])),
+                fields=("run",),
+                name="one_open_posterior_job_per_run",
+            ),
         ),
         migrations.RunPython(_versions_from_runs, migrations.RunPython.noop),
     ]

@@ -12,7 +12,6 @@ from aggregation.loaders import ratings_frame
 from aggregation.models import AggregationRun, CellResult, ComparisonResult, EstimatorResult
 from aggregation.selectors import vignette_subject_codes
 from aggregation.services import aggregation_run_wave
-from tests.aggregation.vignette_fixtures import vignette_wave  # noqa: F401 (fixture)
 
 pytestmark = pytest.mark.django_db
 CORRECTED = ("aldrich_mckelvey", "ordinal_irt", "vignette_cscores")
@@ -32,9 +31,7 @@ def test_run_stores_a_result_set_per_estimator_tagged_with_version(vignette_wave
     for name in CORRECTED:
         cells = CellResult.objects.filter(run=run, estimator=name)
         assert cells.exists()
-        assert set(cells.values_list("estimator_version", flat=True)) == {
-            ESTIMATOR_VERSIONS[name]
-        }
+        assert set(cells.values_list("estimator_version", flat=True)) == {ESTIMATOR_VERSIONS[name]}
         assert not cells.filter(subject__code__in=["VGA", "VGB", "VGC"]).exists()
         cell = cells.filter(mean__isnull=False).first()
         assert cell.ci_low <= cell.mean <= cell.ci_high
