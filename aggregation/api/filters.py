@@ -8,6 +8,7 @@ allowed). A filter a table has no column for is not offered: asking for it is a 
 """
 
 import django_filters
+
 from aggregation import engine, estimators
 from aggregation.models import AggregationRun, CellResult, ComparisonResult, ReliabilityResult
 from aggregation.selectors import runs_latest_complete_ids

@@ -45,6 +45,7 @@ from surveys.audit import audit_record
 from surveys.models import Rating, Wave
 from surveys.models import Response as SurveyResponse
 
+
 def _estimator_result(field: str):
     """The row's estimator result set's ``field`` (its status or convergence)."""
     return Subquery(
