@@ -18,8 +18,10 @@ from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
 
 from aggregation import selectors
-from aggregation.engine import PERSPECTIVES, PRESET_LABELS, PRESETS
-from reports import formats, tables, wording
+from aggregation.engine import ESTIMATOR_NAME, PERSPECTIVES, PRESET_LABELS, PRESETS
+from aggregation.estimator_selectors import comparison_across_estimators
+from aggregation.estimators import ESTIMATORS
+from reports import estimators, formats, tables, wording
 from reports.downloads import EXPORT_PERMISSION, csv_download
 
 VIEW_PERMISSION = "aggregation.view_aggregationrun"
@@ -101,16 +103,28 @@ def _preset_options(chosen: str) -> list[Option]:
 
 @report_view
 def comparison(request: HttpRequest) -> HttpResponse:
-    """One preset comparison of one subject: table, dominant roles, distance, chart."""
+    """One preset comparison of one subject on one estimator (``?estimator=``, plain means by
+    default): table, dominant roles, distance, chart; then plain and corrected side by side."""
     waves, wave = _wave_choice(request)
     preset = _pick(request, "preset", list(PRESETS), DEFAULT_PRESET)
+    estimator = _pick(request, "estimator", ESTIMATORS, ESTIMATOR_NAME)
     subjects = selectors.comparison_subjects(run_id=wave.run_id) if wave and wave.run_id else []
     codes = [code for code, _ in subjects]
     subject = _pick(request, "subject", codes, "ARM" if "ARM" in codes else next(iter(codes), None))
     stored = (
-        selectors.comparisons_stored(run_id=wave.run_id, preset=preset, subject=subject)
+        selectors.comparisons_stored(
+            run_id=wave.run_id, preset=preset, subject=subject, estimator=estimator
+        )
         if subject
         else []
+    )
+    summaries = selectors.estimator_summaries(run_id=wave.run_id) if wave and wave.run_id else {}
+    across = (
+        estimators.side_by_side_view(
+            comparison_across_estimators(run_id=wave.run_id, preset=preset, subject=subject)
+        )
+        if subject
+        else None
     )
     if _wants_csv(request):
         return csv_download(
@@ -123,6 +137,7 @@ def comparison(request: HttpRequest) -> HttpResponse:
                 "wave": wave and wave.slug,
                 "preset": preset,
                 "subject": subject,
+                "estimator": estimator,
             },
         )
     view = tables.comparison_view(stored[0], selectors.actor_places()) if stored else None
@@ -139,6 +154,14 @@ def comparison(request: HttpRequest) -> HttpResponse:
             preset_label=PRESET_LABELS.get(preset, preset),
             comparison=view,
             legend=formats.heat_legend(),
+            estimator_options=_options(estimators.estimator_options(), estimator),
+            estimator=estimator,
+            estimator_label=estimators.ESTIMATOR_LABELS.get(estimator, estimator),
+            estimator_status=estimators.estimator_status(summaries.get(estimator)),
+            estimator_not_converged=bool(
+                summaries.get(estimator) and summaries[estimator].not_converged
+            ),
+            across=across,
         ),
     )
 
