@@ -168,6 +168,8 @@ COMPARISON_CSV_HEADER = [
     "dominant_left",
     "dominant_right",
     "profile_distance",
+    "prob_sign",
+    "estimator",
 ]
 
 
@@ -197,6 +199,8 @@ def comparison_csv_rows(wave: str, comparisons: Iterable[StoredComparison]) -> l
                     comparison.dominant_left,
                     comparison.dominant_right,
                     csv_number(comparison.profile_distance),
+                    csv_number(row.prob_sign),
+                    comparison.estimator,
                 ]
             )
     return rows

@@ -7,6 +7,7 @@ never an expert, invitation or response id.
 
 from rest_framework import serializers
 
+from aggregation.estimators import ESTIMATORS
 from aggregation.exports import FORMATS, TABLES
 from surveys.api.query import QueryBooleanField, QueryChoiceField
 
@@ -152,7 +153,18 @@ class RatingSerializer(serializers.Serializer):
     )
 
 
-class DownloadQuerySerializer(serializers.Serializer):
+ESTIMATOR_HELP = (
+    "The estimator whose results to export (default plain_means); any case. Raw ratings take none."
+)
+
+
+class EstimatorQuerySerializer(serializers.Serializer):
+    estimator = QueryChoiceField(
+        choices=ESTIMATORS, default="plain_means", help_text=ESTIMATOR_HELP
+    )
+
+
+class DownloadQuerySerializer(EstimatorQuerySerializer):
     file_format = QueryChoiceField(choices=FORMATS, default="csv", help_text="Any case.")
     bundle = QueryBooleanField(
         default=False,
@@ -171,6 +183,9 @@ class ExportJobRequestSerializer(serializers.Serializer):
     wave = serializers.SlugField(help_text="The wave's slug.")
     table = serializers.ChoiceField(choices=TABLES)
     file_format = serializers.ChoiceField(choices=FORMATS)
+    estimator = serializers.ChoiceField(
+        choices=ESTIMATORS, default="plain_means", help_text=ESTIMATOR_HELP
+    )
 
 
 class ExportJobSerializer(serializers.Serializer):

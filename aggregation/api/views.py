@@ -307,17 +307,23 @@ class ExportTableMixin(StrictQueryMixin):
         if table is None:
             raise UnknownPathValue("table", exports.TABLES)
         wave_obj = get_object_or_404(Wave, slug__iexact=wave)
+        estimator = self.query_validated()["estimator"]
         try:
-            return exports.export_source(wave=wave_obj, table=table)
+            return exports.export_source(wave=wave_obj, table=table, estimator=estimator)
         except exports.NoCompleteRunError as error:
             raise NotFound(str(error)) from error
         except exports.ExportError as error:
             raise ValidationError({"detail": str(error)}) from error
 
 
-@extend_schema(parameters=[WAVE_PARAMETER, TABLE_PARAMETER], responses={200: OpenApiTypes.OBJECT})
+@extend_schema(
+    parameters=[WAVE_PARAMETER, TABLE_PARAMETER, serializers.EstimatorQuerySerializer],
+    responses={200: OpenApiTypes.OBJECT},
+)
 class ExportCodebookView(ExportTableMixin, APIView):
     """The codebook of a table: each variable's name, label, type and value labels."""
+
+    query_serializer_class = serializers.EstimatorQuerySerializer
 
     def get(self, request, wave: str, table: str):
         return Response(exports.codebook(self.export_source(wave, table)))
@@ -473,6 +479,7 @@ class ExportJobCreateView(ExportJobMixin, APIView):
                 table=table,
                 file_format=form.validated_data["file_format"],
                 user=request.user,
+                estimator=form.validated_data["estimator"],
             )
         except exports.NoCompleteRunError as error:
             raise NotFound(str(error)) from error

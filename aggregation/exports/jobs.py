@@ -63,11 +63,13 @@ def _job_update(job_id: str, **changes: Any) -> dict[str, Any]:
     return status
 
 
-def export_job_create(*, wave: Wave, table: str, file_format: str, user) -> dict[str, Any]:
+def export_job_create(
+    *, wave: Wave, table: str, file_format: str, user, estimator: str = "plain_means"
+) -> dict[str, Any]:
     """Check the request, write the job's status and queue its task once the caller commits."""
     if file_format not in FORMATS:
         raise ExportError(f"Unknown format {file_format!r}; choose one of {', '.join(FORMATS)}.")
-    source = export_source(wave=wave, table=table)
+    source = export_source(wave=wave, table=table, estimator=estimator)
     if file_format == "xlsx":
         xlsx_check(source)
     job_id = uuid.uuid4().hex
@@ -79,6 +81,7 @@ def export_job_create(*, wave: Wave, table: str, file_format: str, user) -> dict
         "wave": wave.slug,
         "table": table,
         "format": file_format,
+        "estimator": estimator,
         "status": "queued",
         "rows": source.rows,
         "created_at": timezone.now().isoformat(),
@@ -129,7 +132,9 @@ def export_job_run(*, job_id: str) -> dict[str, Any]:
     status = _job_update(job_id, status="running", started_at=timezone.now().isoformat())
     try:
         wave = Wave.objects.get(pk=status["wave_id"])
-        source = export_source(wave=wave, table=status["table"])
+        source = export_source(
+            wave=wave, table=status["table"], estimator=status.get("estimator", "plain_means")
+        )
         name = f"{wave.slug}_{status['table']}_{status['format']}.zip"
         partial = folder / (name + ".partial")
         write_bundle(source, status["format"], partial)

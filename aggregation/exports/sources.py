@@ -23,12 +23,14 @@ from django.conf import settings
 from django.db import connection
 from django.utils import timezone
 
+from aggregation.engine import ESTIMATOR_NAME
+from aggregation.estimators import ESTIMATORS
 from aggregation.exports.disclosure import (
     DateDisclosure,
     SmallGroupError,
     submission_dates_release,
 )
-from aggregation.models import AggregationRun, CellResult, ComparisonResult
+from aggregation.models import AggregationRun, CellResult, ComparisonResult, EstimatorResult
 from aggregation.selectors import run_latest_complete
 from surveys.models import (
     Actor,
@@ -176,6 +178,14 @@ CELL_VARIABLES = [
     _float("rwg", "Within-cell agreement r_wg (James, Demaree and Wolf 1984), truncated at 0"),
     _float("rwg_raw", "Within-cell agreement r_wg before truncation (negative: disagreement)"),
     Variable("rwg_truncated", "r_wg was truncated at 0 (rwg_raw below 0)", "boolean"),
+    Variable(
+        "estimator",
+        "Estimator of the row: plain_means, aldrich_mckelvey, ordinal_irt, vignette_cscores",
+        "string",
+        note="The corrected estimators fill n, mean (their estimate) and the 95% interval "
+        "only; their estimates lie on the vignette-anchored scale (C-scores: 1 to 2J+1).",
+    ),
+    Variable("estimator_version", "Version of the estimator", "string"),
 ]
 COMPARISON_VARIABLES = [
     WAVE,
@@ -194,7 +204,11 @@ COMPARISON_VARIABLES = [
             ("perspective", "perspective"),
         )
     ),
-    Variable("method", "Test: welch (independent) or paired", "string"),
+    Variable(
+        "method",
+        "Test: welch (independent) or paired; ordinal IRT: laplace (fast mode) or posterior",
+        "string",
+    ),
     Variable("n_left", "Left: number of ratings (paired: of complete pairs)", "integer"),
     _float("mean_left", "Left: mean"),
     _float("sd_left", "Left: standard deviation"),
@@ -218,6 +232,16 @@ COMPARISON_VARIABLES = [
     Variable("dominant_left", "Left: role with the highest mean", "string"),
     Variable("dominant_right", "Right: role with the highest mean", "string"),
     _float("profile_distance", "Distance between the two role profiles"),
+    _float(
+        "prob_sign",
+        "Ordinal IRT: probability that the difference has the sign of its estimate",
+    ),
+    Variable(
+        "estimator",
+        "Estimator of the row: plain_means, aldrich_mckelvey, ordinal_irt, vignette_cscores",
+        "string",
+    ),
+    Variable("estimator_version", "Version of the estimator", "string"),
 ]
 VARIABLES = {
     "ratings": RATINGS_VARIABLES,
@@ -293,6 +317,9 @@ class ExportSource:
     generated_at: datetime
     chunks: Callable[[], Iterator[pd.DataFrame]] = field(repr=False)
     disclosure: DateDisclosure | None = None
+    estimator: str = ESTIMATOR_NAME
+    estimator_result: EstimatorResult | None = None
+    """The run's result set of ``estimator`` (None for raw ratings or an older run)."""
 
     @property
     def columns(self) -> list[str]:
@@ -509,7 +536,9 @@ def _ratings_source(wave: Wave, generated_at: datetime) -> ExportSource:
     )
 
 
-def _result_source(wave: Wave, table: str, generated_at: datetime) -> ExportSource:
+def _result_source(
+    wave: Wave, table: str, generated_at: datetime, estimator: str = ESTIMATOR_NAME
+) -> ExportSource:
     run = run_latest_complete(wave=wave)
     if run is None:
         raise NoCompleteRunError(
@@ -517,7 +546,7 @@ def _result_source(wave: Wave, table: str, generated_at: datetime) -> ExportSour
         )
     variables = VARIABLES[table]
     model = CellResult if table == "cells" else ComparisonResult
-    queryset = model.objects.filter(run=run)
+    queryset = model.objects.filter(run=run, estimator=estimator)
     # Database columns in the order of the variables, categorical ones as ids.
     selected = [
         {
@@ -561,15 +590,22 @@ def _result_source(wave: Wave, table: str, generated_at: datetime) -> ExportSour
         rows=queryset.count(),
         generated_at=generated_at,
         chunks=chunks,
+        estimator=estimator,
+        estimator_result=EstimatorResult.objects.filter(run=run, estimator=estimator).first(),
     )
 
 
-def export_source(*, wave: Wave, table: str) -> ExportSource:
+def export_source(*, wave: Wave, table: str, estimator: str = ESTIMATOR_NAME) -> ExportSource:
     """The rows of ``table`` for ``wave`` as of now: raw ratings of submitted responses, or
-    the cells or comparisons of the wave's newest complete aggregation run."""
+    the cells or comparisons of one estimator (default the plain means) in the wave's newest
+    complete aggregation run."""
     if table not in TABLES:
         raise ExportError(f"Unknown table {table!r}; choose one of {', '.join(TABLES)}.")
+    if estimator not in ESTIMATORS:
+        raise ExportError(
+            f"Unknown estimator {estimator!r}; choose one of {', '.join(ESTIMATORS)}."
+        )
     generated_at = timezone.now()
     if table == "ratings":
         return _ratings_source(wave, generated_at)
-    return _result_source(wave, table, generated_at)
+    return _result_source(wave, table, generated_at, estimator)

@@ -78,9 +78,12 @@ def codebook(source: ExportSource) -> dict[str, Any]:
         if variable.note:
             entry["note"] = variable.note
         variables.append(entry)
+    result = source.estimator_result
     return {
         "table": source.table,
         "wave": source.wave.slug,
+        "estimator": None if source.table == "ratings" else source.estimator,
+        "estimator_version": result.estimator_version if result else None,
         "variables": variables,
         "notes": [TEXT_CELLS_NOTE],
     }
@@ -110,6 +113,31 @@ def codebook_csv(source: ExportSource) -> str:
     return buffer.getvalue()
 
 
+def _estimator_version(source: ExportSource) -> str | None:
+    if source.table == "ratings" or source.run is None:
+        return None
+    result = source.estimator_result
+    return result.estimator_version if result else source.run.estimator_version
+
+
+def _estimator_status(source: ExportSource) -> str | None:
+    """complete (with the IRT's mode and convergence), not applicable, failed; None for raw
+    ratings or a run stored before result sets per estimator."""
+    result = source.estimator_result
+    if source.table == "ratings" or result is None:
+        return None
+    if result.status == "not_applicable":
+        return result.note or "not applicable"
+    if result.status != "complete":
+        return f"{result.status}: {result.note}" if result.note else result.status
+    text = "complete"
+    if result.mode:
+        text += f", {result.mode} mode"
+    if result.converged is False:
+        text += ", not converged (more than 5% of R-hats above 1.01)"
+    return text
+
+
 def metadata(source: ExportSource, file_format: str) -> dict[str, Any]:
     """Wave, aggregation run, estimator and version, generated at, rows and columns; for raw
     ratings, how their submission dates were coarsened and blanked, with warnings."""
@@ -133,8 +161,9 @@ def metadata(source: ExportSource, file_format: str) -> dict[str, Any]:
             "estimator": run.estimator_name,
             "estimator_version": run.estimator_version,
         },
-        "estimator": run.estimator_name if run else None,
-        "estimator_version": run.estimator_version if run else None,
+        "estimator": None if source.table == "ratings" else source.estimator,
+        "estimator_version": _estimator_version(source),
+        "estimator_status": _estimator_status(source),
         "aggregation_note": (
             "Raw ratings; the run is the newest complete aggregation of the wave at export time."
             if source.table == "ratings"
