@@ -180,7 +180,7 @@ CELL_VARIABLES = [
     Variable("rwg_truncated", "r_wg was truncated at 0 (rwg_raw below 0)", "boolean"),
     Variable(
         "estimator",
-        "Estimator of the row: plain_means, aldrich_mckelvey, ordinal_irt, vignette_cscores",
+        "Estimator (plain_means, aldrich_mckelvey, ordinal_irt, vignette_cscores)",
         "string",
         note="The corrected estimators fill n, mean (their estimate) and the 95% interval "
         "only; their estimates lie on the vignette-anchored scale (C-scores: 1 to 2J+1).",
@@ -206,7 +206,7 @@ COMPARISON_VARIABLES = [
     ),
     Variable(
         "method",
-        "Test: welch (independent) or paired; ordinal IRT: laplace (fast mode) or posterior",
+        "Test: welch or paired; ordinal IRT: laplace (fast mode) or posterior",
         "string",
     ),
     Variable("n_left", "Left: number of ratings (paired: of complete pairs)", "integer"),
@@ -238,7 +238,7 @@ COMPARISON_VARIABLES = [
     ),
     Variable(
         "estimator",
-        "Estimator of the row: plain_means, aldrich_mckelvey, ordinal_irt, vignette_cscores",
+        "Estimator (plain_means, aldrich_mckelvey, ordinal_irt, vignette_cscores)",
         "string",
     ),
     Variable("estimator_version", "Version of the estimator", "string"),

@@ -113,11 +113,20 @@ def codebook_csv(source: ExportSource) -> str:
     return buffer.getvalue()
 
 
+def _estimator_name(source: ExportSource) -> str | None:
+    """The estimator of the rows; for raw ratings, the run's (as before result sets)."""
+    if source.run is None:
+        return None
+    return source.run.estimator_name if source.table == "ratings" else source.estimator
+
+
 def _estimator_version(source: ExportSource) -> str | None:
-    if source.table == "ratings" or source.run is None:
+    if source.run is None:
         return None
     result = source.estimator_result
-    return result.estimator_version if result else source.run.estimator_version
+    if source.table == "ratings" or result is None:
+        return source.run.estimator_version
+    return result.estimator_version
 
 
 def _estimator_status(source: ExportSource) -> str | None:
@@ -161,7 +170,7 @@ def metadata(source: ExportSource, file_format: str) -> dict[str, Any]:
             "estimator": run.estimator_name,
             "estimator_version": run.estimator_version,
         },
-        "estimator": None if source.table == "ratings" else source.estimator,
+        "estimator": _estimator_name(source),
         "estimator_version": _estimator_version(source),
         "estimator_status": _estimator_status(source),
         "aggregation_note": (

@@ -90,7 +90,7 @@ BAD_VALUES = [
     ("/api/v1/cells/", "perspective", "sideways", "conception"),
     ("/api/v1/cells/", "panel", "XXX", "ALL"),
     ("/api/v1/cells/", "run", "999999", None),
-    ("/api/v1/cells/", "estimator", "irt", "plain_means"),
+    ("/api/v1/cells/", "estimator", "bayes", "plain_means"),
     ("/api/v1/comparisons/", "preset", "nope", "ascribed_vs_conceived"),
     ("/api/v1/comparisons/", "method", "anova", "paired"),
     ("/api/v1/reliability/", "holder", "XXX", "RUS"),
