@@ -26,6 +26,17 @@ class AggregationRun(models.Model):
     input_fingerprint = models.CharField(
         max_length=64, blank=True, help_text="SHA-256 over the ratings that went in."
     )
+    # What identifies the ratings the run counted (aggregation.snapshots): the submitted
+    # responses and a fingerprint of their ratings, so that an export pinned to the run holds
+    # exactly those ratings, or refuses when they have changed since.
+    input_responses = models.JSONField(
+        default=list, blank=True, help_text="Ids of the submitted responses the run counted."
+    )
+    ratings_fingerprint = models.CharField(
+        max_length=64,
+        blank=True,
+        help_text="SHA-256 over those responses' ratings; empty: not recorded.",
+    )
     started_at = models.DateTimeField()
     lease_expires_at = models.DateTimeField(
         null=True,

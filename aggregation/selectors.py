@@ -4,9 +4,10 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
+import pandas as pd
 from django.db.models import Count, F, OuterRef, Q, Subquery
 
-from aggregation.engine import ESTIMATOR_NAME
+from aggregation.engine import ESTIMATOR_NAME, POOLED_PANEL
 from aggregation.models import (
     AggregationRun,
     CellResult,
@@ -15,6 +16,7 @@ from aggregation.models import (
     PendingAggregation,
     PosteriorJob,
 )
+from aggregation.role_network import NETWORK_CELL_COLUMNS
 from surveys.models import Actor, Block, Invitation, Panel, Role, Wave
 from surveys.texts.selectors import text_or_code
 
@@ -559,3 +561,40 @@ def runs_latest_complete_ids(*, estimator: str | None = None):
         .filter(newest_run_id__isnull=False)
         .values("newest_run_id")
     )
+
+
+# Role network ------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class NetworkInputs:
+    """What ``aggregation.role_network`` draws a run from: its cells and the actors."""
+
+    cells: pd.DataFrame
+    actors: list[tuple[str, str]]
+    """(code, kind) of every actor, in display order."""
+    home_panel: dict[str, str]
+
+
+def network_inputs(*, run_id: int) -> NetworkInputs:
+    """The conception and expectation cell means of a run, in typology order (three queries)."""
+    rows = (
+        CellResult.objects.filter(
+            run_id=run_id,
+            estimator=ESTIMATOR_NAME,
+            perspective__in=["conception", "expectation"],
+        )
+        .order_by("role__order", "role__code")
+        .values_list(
+            "panel__code", "holder__code", "subject__code", "perspective", "role__code", "mean"
+        )
+        .iterator()
+    )
+    cells = pd.DataFrame(list(rows), columns=NETWORK_CELL_COLUMNS)
+    cells["panel"] = cells["panel"].fillna(POOLED_PANEL)
+    cells["mean"] = cells["mean"].astype(float)
+    actors = list(Actor.objects.order_by("order", "code").values_list("code", "kind"))
+    home_panel: dict[str, str] = {}
+    for actor, panel in Panel.objects.order_by("code").values_list("actor__code", "code"):
+        home_panel.setdefault(actor, panel)
+    return NetworkInputs(cells=cells, actors=actors, home_panel=home_panel)

@@ -34,6 +34,7 @@ from aggregation.models import (
     ReliabilityResult,
     WaveChangeResult,
 )
+from aggregation.snapshots import RatingsIdentity, identity_kept
 from surveys.models import Actor, Block, Item, Panel, Rating, Response, Role, Wave
 
 logger = logging.getLogger(__name__)
@@ -354,7 +355,10 @@ def _run_input_claim(
     try:
         with transaction.atomic():
             AggregationRun.objects.filter(pk=run.pk).update(
-                input_fingerprint=inputs.fingerprint, n_ratings=inputs.counts.n_ratings
+                input_fingerprint=inputs.fingerprint,
+                n_ratings=inputs.counts.n_ratings,
+                input_responses=list(inputs.ratings.response_ids),
+                ratings_fingerprint=inputs.ratings.fingerprint,
             )
     except IntegrityError:
         run.delete()
@@ -363,6 +367,8 @@ def _run_input_claim(
         return other.first() or _latest_complete(run.wave)
     run.input_fingerprint = inputs.fingerprint
     run.n_ratings = inputs.counts.n_ratings
+    run.input_responses = list(inputs.ratings.response_ids)
+    run.ratings_fingerprint = inputs.ratings.fingerprint
     return None
 
 
@@ -507,20 +513,33 @@ class WaveInputs:
     counts: WaveCounts
     paired: dict
     fingerprint: str
+    ratings: RatingsIdentity
 
     @classmethod
     def load(
         cls, *, wave: Wave, homes: dict[str, str], item_ids: list[int] | None = None
     ) -> "WaveInputs":
-        counts = counts_load(wave_id=wave.pk, wave_slug=wave.slug, item_ids=item_ids)
-        paired = paired_sums(wave=wave, homes=homes)
+        """The wave's inputs; for the whole wave (no ``item_ids``) with the identity of the
+        ratings they came from, which is part of the fingerprint (``aggregation.snapshots``)."""
+
+        def load():
+            return (
+                counts_load(wave_id=wave.pk, wave_slug=wave.slug, item_ids=item_ids),
+                paired_sums(wave=wave, homes=homes),
+            )
+
+        if item_ids is None:
+            (counts, paired), ratings = identity_kept(wave_id=wave.pk, load=load)
+        else:
+            (counts, paired), ratings = load(), RatingsIdentity.unknown()
         digest = hashlib.sha256(counts.fingerprint.encode())
+        digest.update(ratings.fingerprint.encode())
         for (left, right), sums in sorted(
             paired.items(), key=lambda item: (item[0][0].label(), item[0][1].label())
         ):
             digest.update(f"{left.label()}|{right.label()}|".encode())
             digest.update(pd.util.hash_pandas_object(sums, index=False).to_numpy().tobytes())
-        return cls(counts=counts, paired=paired, fingerprint=digest.hexdigest())
+        return cls(counts=counts, paired=paired, fingerprint=digest.hexdigest(), ratings=ratings)
 
     def results(self, homes: dict[str, str]):
         """Cells, comparisons and reliability."""

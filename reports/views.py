@@ -1,4 +1,4 @@
-"""Admin report pages: role comparison, overview matrix, dyad and trends.
+"""Admin report pages: role comparison, overview matrix, dyad, trends and the role network.
 
 Thin views inside the Django admin (staff only, ``aggregation.view_aggregationrun``). They
 read stored aggregation results with ``aggregation.selectors`` (the newest complete run of a
@@ -12,6 +12,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from functools import wraps
 
+import cairosvg
 from django.contrib import admin
 from django.core.exceptions import PermissionDenied
 from django.http import HttpRequest, HttpResponse
@@ -21,8 +22,9 @@ from aggregation import selectors
 from aggregation.engine import ESTIMATOR_NAME, PERSPECTIVES, PRESET_LABELS, PRESETS
 from aggregation.estimator_selectors import comparison_across_estimators
 from aggregation.estimators import ESTIMATORS
-from reports import estimators, formats, tables, wording
-from reports.downloads import EXPORT_PERMISSION, csv_download
+from aggregation.role_network import network_layout, role_network
+from reports import estimators, formats, network, tables, wording
+from reports.downloads import EXPORT_PERMISSION, csv_download, file_download
 
 VIEW_PERMISSION = "aggregation.view_aggregationrun"
 DEFAULT_PRESET = "ascribed_vs_conceived"
@@ -345,4 +347,95 @@ def trends(request: HttpRequest) -> HttpResponse:
             preset_options=_preset_options(preset),
             role_options=_options(role_choices, roles),
         ),
+    )
+
+
+@report_view
+def role_network_map(request: HttpRequest) -> HttpResponse:
+    """Actors, the roles they ascribe to each other and conceive for themselves: one wave, or
+    two side by side (``compare``); ``?format=svg|png|csv`` downloads the first wave's map."""
+    waves, wave = _wave_choice(request)
+    with_runs = {option.slug: option for option in waves if option.run_id}
+    second = with_runs.get(request.GET.get("compare", ""))
+    shown = [option for option in (wave, second) if option is not None and option.run_id]
+    actor_names = dict(selectors.actor_options())
+    role_names = dict(selectors.role_options())
+    panel_cities = dict(selectors.panel_options())
+    maps = []
+    for option in shown:
+        inputs = selectors.network_inputs(run_id=option.run_id)
+        graph = role_network(inputs.cells, actors=inputs.actors, home_panel=inputs.home_panel)
+        maps.append((option, graph))
+    file_format = request.GET.get("format")
+    if file_format in {"svg", "png", "csv"} and maps:
+        return _network_download(request, file_format, *maps[0], actor_names, role_names)
+    views = [
+        network.network_view(
+            graph,
+            network_layout(graph),
+            wave=option.slug,
+            actor_names=actor_names,
+            role_names=role_names,
+            panel_cities=panel_cities,
+        )
+        for option, graph in maps
+    ]
+    compare_choices = [("", "— none —"), *[(slug, w.title) for slug, w in with_runs.items()]]
+    return render(
+        request,
+        "admin/reports/network.html",
+        _context(
+            request,
+            title="Role network",
+            wave=wave,
+            wave_options=_options([(w.slug, w.title) for w in waves], wave and wave.slug),
+            compare_options=_options(compare_choices, second.slug if second else ""),
+            maps=views,
+            legend=network.legend_rows(),
+            download_query=_download_queries(request),
+        ),
+    )
+
+
+def _download_queries(request: HttpRequest) -> dict[str, str]:
+    """The page's query with ``format`` set to each download (the first wave's map)."""
+    queries = {}
+    for file_format in ("svg", "png", "csv"):
+        query = request.GET.copy()
+        query.pop("compare", None)
+        query["format"] = file_format
+        queries[file_format] = query.urlencode()
+    return queries
+
+
+def _network_download(request, file_format, option, graph, actor_names, role_names):
+    name = ["role-network", option.slug]
+    detail = {"page": "network", "wave": option.slug}
+    if file_format == "csv":
+        return csv_download(
+            request,
+            name=name,
+            header=network.NETWORK_CSV_HEADER,
+            rows=network.network_csv_rows(option.slug, graph),
+            detail=detail,
+        )
+    svg = network.network_svg(
+        graph,
+        network_layout(graph),
+        wave=option.slug,
+        actor_names=actor_names,
+        role_names=role_names,
+    )
+    if file_format == "svg":
+        content, content_type = str(svg), "image/svg+xml"
+    else:
+        content = cairosvg.svg2png(bytestring=str(svg).encode(), output_width=1640)
+        content_type = "image/png"
+    return file_download(
+        request,
+        name=name,
+        extension=file_format,
+        content=content,
+        content_type=content_type,
+        detail=detail,
     )

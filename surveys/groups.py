@@ -48,6 +48,8 @@ GROUP_PERMISSIONS: dict[str, list[str]] = {
         "surveys.change_response",
         "surveys.import_ratings",
         "surveys.view_auditentry",
+        "surveys.view_commentreview",
+        "surveys.clear_comment",
         "aggregation.view_aggregationrun",
     ],
     TRANSLATORS: [

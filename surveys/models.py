@@ -587,19 +587,55 @@ class Rating(models.Model):
 
 
 class BlockComment(models.Model):
-    """An expert's optional free-text comment on one block."""
+    """An expert's optional free-text comment on one block.
+
+    A comment reaches researchers (the release bundle) only once a panel admin has cleared
+    it of identifying content (``surveys.comment_review``); a changed text needs clearing
+    again.
+    """
+
+    class Review(models.TextChoices):
+        PENDING = "pending", _("pending review")
+        CLEARED = "cleared", _("cleared for release")
+        WITHHELD = "withheld", _("withheld")
 
     response = models.ForeignKey(Response, on_delete=models.CASCADE, related_name="comments")
     block = models.ForeignKey(Block, on_delete=models.PROTECT, related_name="comments")
     text = models.TextField(max_length=4000)
+    review = models.CharField(max_length=10, choices=Review.choices, default=Review.PENDING)
+    reviewed_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="+",
+    )
+    reviewed_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:
         constraints = [
             models.UniqueConstraint(fields=["response", "block"], name="comment_once_per_block"),
+            models.CheckConstraint(
+                condition=Q(review="pending") | Q(reviewed_at__isnull=False),
+                name="comment_reviewed_has_time",
+            ),
         ]
 
     def __str__(self) -> str:
         return f"{self.response.pseudonym} block {self.block.order}"
+
+
+class CommentReview(BlockComment):
+    """The review queue of experts' comments: the same rows, seen without their response."""
+
+    class Meta:
+        proxy = True
+        verbose_name = "comment to review"
+        verbose_name_plural = "comments to review"
+        permissions = [("clear_comment", "Can clear or withhold experts' comments for release")]
+
+    def __str__(self) -> str:
+        return f"Comment #{self.pk}"
 
 
 class AppliedBlockChange(models.Model):

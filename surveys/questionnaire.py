@@ -34,12 +34,12 @@ from django.utils.translation import gettext as _
 
 from aggregation.scheduling import aggregation_schedule
 from surveys import linkage
+from surveys.comment_review import comment_text_set
 from surveys.models import (
     CONFIDENCE_MAX,
     CONFIDENCE_MIN,
     AppliedBlockChange,
     Block,
-    BlockComment,
     Invitation,
     Rating,
     Response,
@@ -360,13 +360,7 @@ def response_save_block(
         unique_fields=["response", "item"],
         update_fields=["value", "cannot_judge", "confidence", "updated_at"],
     )
-    text = comment.strip()
-    if text:
-        BlockComment.objects.update_or_create(
-            response=response, block_id=block.pk, defaults={"text": text}
-        )
-    else:
-        BlockComment.objects.filter(response=response, block_id=block.pk).delete()
+    comment_text_set(response=response, block_id=block.pk, text=comment)
     if change is None:  # a post without JavaScript: newer than anything before it
         change = BlockChange(
             change_id="", sequence=max(last_sequence + 1, int(now.timestamp() * 1000))

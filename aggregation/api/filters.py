@@ -8,10 +8,12 @@ allowed). A filter a table has no column for is not offered: asking for it is a 
 """
 
 import django_filters
+from rest_framework.exceptions import APIException
 
 from aggregation import engine, estimators
 from aggregation.models import AggregationRun, CellResult, ComparisonResult, ReliabilityResult
 from aggregation.selectors import runs_latest_complete_ids
+from aggregation.snapshots import SnapshotError, run_snapshot
 from surveys.api.filtering import BooleanValueFilter, IntegerFilter, ListFilter, Vocabulary
 from surveys.api.filters import (
     PSEUDONYMS,
@@ -118,8 +120,21 @@ class ReliabilityFilter(LatestRunFilterSet):
         fields = []
 
 
+class SnapshotConflict(APIException):
+    """409: a read pinned to a run whose ratings have changed since."""
+
+    status_code = 409
+    default_code = "snapshot_changed"
+
+
 class RatingFilter(django_filters.FilterSet):
     wave = wave_filter("response__wave__slug")
+    run = ListFilter(
+        vocabulary=RUNS,
+        method="filter_run",
+        help_text="Pinned to complete aggregation runs: exactly the ratings each run counted "
+        "(409 if they have changed since, see `aggregation.snapshots`).",
+    )
     panel = panel_filter("response__panel__code")
     holder = actor_filter("item__block__holder__code", "Holder")
     subject = actor_filter("item__block__subject__code", "Subject")
@@ -153,3 +168,14 @@ class RatingFilter(django_filters.FilterSet):
     class Meta:
         model = Rating
         fields = []
+
+    def filter_run(self, queryset, name, value):
+        if not value:
+            return queryset
+        response_ids: set[int] = set()
+        for run in AggregationRun.objects.filter(pk__in=value).order_by("pk"):
+            try:
+                response_ids |= run_snapshot(run).response_ids
+            except SnapshotError as error:
+                raise SnapshotConflict(str(error)) from error
+        return queryset.filter(response_id__in=response_ids)

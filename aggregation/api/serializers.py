@@ -9,6 +9,7 @@ from rest_framework import serializers
 
 from aggregation.estimators import ESTIMATORS
 from aggregation.exports import FORMATS, TABLES
+from aggregation.exports.jobs import RELEASE_TABLE
 from surveys.api.query import QueryBooleanField, QueryChoiceField
 
 
@@ -171,6 +172,13 @@ class DownloadQuerySerializer(EstimatorQuerySerializer):
         help_text="true: a ZIP with the data, codebook.csv, codebook.json and metadata.json. "
         "`true`, `false`, `1` or `0`, in any case.",
     )
+    run = serializers.IntegerField(
+        required=False,
+        min_value=1,
+        help_text="Pin the export to this complete aggregation run of the wave: its results, "
+        "and exactly the raw ratings it counted (409 if they have changed since). Default: the "
+        "newest complete run, and the raw ratings as of now.",
+    )
 
 
 class ExportLinkQuerySerializer(serializers.Serializer):
@@ -181,11 +189,29 @@ class ExportLinkQuerySerializer(serializers.Serializer):
 
 class ExportJobRequestSerializer(serializers.Serializer):
     wave = serializers.SlugField(help_text="The wave's slug.")
-    table = serializers.ChoiceField(choices=TABLES)
-    file_format = serializers.ChoiceField(choices=FORMATS)
+    table = serializers.ChoiceField(
+        choices=(*TABLES, RELEASE_TABLE),
+        help_text="A table, or `release`: the wave's whole release bundle (every table in "
+        "CSV, Parquet, Stata and SPSS, codebook, datapackage.json, scripts, checksums).",
+    )
+    file_format = serializers.ChoiceField(
+        choices=FORMATS, required=False, help_text="Required for a table; not for `release`."
+    )
+    run = serializers.IntegerField(
+        required=False,
+        min_value=1,
+        help_text="Pin the export to this complete aggregation run of the wave (see download).",
+    )
     estimator = serializers.ChoiceField(
         choices=ESTIMATORS, default="plain_means", help_text=ESTIMATOR_HELP
     )
+
+    def validate(self, attrs):
+        if attrs["table"] == RELEASE_TABLE:
+            attrs["file_format"] = "zip"
+        elif "file_format" not in attrs:
+            raise serializers.ValidationError({"file_format": "This field is required."})
+        return attrs
 
 
 class ExportJobSerializer(serializers.Serializer):
@@ -194,6 +220,9 @@ class ExportJobSerializer(serializers.Serializer):
     wave = serializers.CharField()
     table = serializers.CharField()
     format = serializers.CharField()
+    run = serializers.IntegerField(
+        allow_null=True, help_text="The aggregation run the export is pinned to, if any."
+    )
     rows = serializers.IntegerField(allow_null=True)
     created_at = serializers.DateTimeField()
     started_at = serializers.DateTimeField(allow_null=True)

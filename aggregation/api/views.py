@@ -26,6 +26,8 @@ from rest_framework.views import APIView
 
 from aggregation import exports
 from aggregation.api import filters, serializers
+from aggregation.api.filters import SnapshotConflict
+from aggregation.exports.jobs import RELEASE_TABLE
 from aggregation.models import (
     AggregationRun,
     CellResult,
@@ -302,16 +304,22 @@ class ExportTableMixin(StrictQueryMixin):
         table = self.table_name()
         return (EXPORT_PERMISSION, TABLE_PERMISSIONS.get(table, EXPORT_PERMISSION))
 
-    def export_source(self, wave: str, table: str) -> exports.ExportSource:
+    def export_source(
+        self, wave: str, table: str, run_id: int | None = None
+    ) -> exports.ExportSource:
         table = self.table_name()
         if table is None:
             raise UnknownPathValue("table", exports.TABLES)
         wave_obj = get_object_or_404(Wave, slug__iexact=wave)
         estimator = self.query_validated()["estimator"]
         try:
-            return exports.export_source(wave=wave_obj, table=table, estimator=estimator)
+            return exports.export_source(
+                wave=wave_obj, table=table, run_id=run_id, estimator=estimator
+            )
         except exports.NoCompleteRunError as error:
             raise NotFound(str(error)) from error
+        except exports.SnapshotChangedError as error:
+            raise SnapshotConflict(str(error)) from error
         except exports.ExportError as error:
             raise ValidationError({"detail": str(error)}) from error
 
@@ -340,7 +348,7 @@ class ExportMetadataView(ExportTableMixin, APIView):
     )
     def get(self, request, wave: str, table: str):
         query = self.query_validated()
-        source = self.export_source(wave, table)
+        source = self.export_source(wave, table, query.get("run"))
         return Response(exports.metadata(source, query["file_format"]))
 
 
@@ -374,14 +382,17 @@ class ExportDownloadView(FileDownloadMixin, ExportTableMixin, APIView):
             404: OpenApiResponse(
                 ErrorSerializer, description="No such wave or table, or no complete run."
             ),
-            409: OpenApiResponse(description="Too many rows for a direct download: use a job."),
+            409: OpenApiResponse(
+                description="Too many rows for a direct download (use a job), or the ratings "
+                "of the run asked for have changed since."
+            ),
         },
     )
     def get(self, request, wave: str, table: str):
         query = self.query_validated()
         file_format = query["file_format"]
         bundle = query["bundle"]
-        source = self.export_source(wave, table)
+        source = self.export_source(wave, table, query.get("run"))
         if source.rows > settings.EXPORT_SYNC_MAX_ROWS:
             return Response(
                 {
@@ -463,6 +474,7 @@ class ExportJobCreateView(ExportJobMixin, APIView):
                 ErrorSerializer, description="A bad request, or too many rows for XLSX."
             ),
             404: OpenApiResponse(description="No such wave, or no complete aggregation run."),
+            409: OpenApiResponse(description="The ratings of the run asked for have changed."),
             503: serializers.ExportJobSerializer,
         },
     )
@@ -470,7 +482,10 @@ class ExportJobCreateView(ExportJobMixin, APIView):
         form = serializers.ExportJobRequestSerializer(data=request.data)
         form.is_valid(raise_exception=True)
         table = form.validated_data["table"]
-        if not request.user.has_perm(TABLE_PERMISSIONS[table]):
+        needed = (
+            TABLE_PERMISSIONS.values() if table == RELEASE_TABLE else [TABLE_PERMISSIONS[table]]
+        )
+        if not request.user.has_perms(needed):
             raise PermissionDenied("You do not have permission to export this table.")
         wave = get_object_or_404(Wave, slug__iexact=form.validated_data["wave"])
         try:
@@ -480,9 +495,12 @@ class ExportJobCreateView(ExportJobMixin, APIView):
                 file_format=form.validated_data["file_format"],
                 user=request.user,
                 estimator=form.validated_data["estimator"],
+                run_id=form.validated_data.get("run"),
             )
         except exports.NoCompleteRunError as error:
             raise NotFound(str(error)) from error
+        except exports.SnapshotChangedError as error:
+            raise SnapshotConflict(str(error)) from error
         except exports.ExportError as error:
             raise ValidationError({"detail": str(error)}) from error
         job = exports.export_job_status(job_id=job["id"]) or job  # dispatch may have failed it

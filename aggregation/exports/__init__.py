@@ -5,7 +5,9 @@ value labels) written in one format: CSV, XLSX, Parquet, JSON, Stata ``.dta`` or
 ``.sav``. Beside the data go a codebook and a metadata file; a bundle is a ZIP of all three.
 Large exports run as jobs whose files wait under ``EXPORT_DIR`` behind a signed link.
 
-- ``sources``: tables, formats, variables, value labels, and reading a source from the database;
+- ``variables``: the variables of each table and the value labels of the categorical ones;
+- ``sources``: tables, formats, and reading a source from the database (raw ratings as of now
+  or pinned to an aggregation run, ``aggregation.snapshots``);
 - ``disclosure``: submission dates coarsened and blanked in small groups (pure);
 - ``formulas``: text in CSV and XLSX neutralised against formula injection (pure);
 - ``writers``: codebook, metadata and every file format, the bundle and the sidecar files;
@@ -49,9 +51,11 @@ from aggregation.exports.sources import (
     ExportError,
     ExportSource,
     NoCompleteRunError,
+    SnapshotChangedError,
     ValueLabel,
     Variable,
     export_source,
+    run_of_wave,
     submission_dates_released,
     xlsx_check,
 )
@@ -99,6 +103,7 @@ __all__ = [
     "ExportError",
     "ExportSource",
     "NoCompleteRunError",
+    "SnapshotChangedError",
     "ValueLabel",
     "Variable",
     "arrow_batches",
@@ -120,6 +125,7 @@ __all__ = [
     "iter_csv",
     "iter_json",
     "metadata",
+    "run_of_wave",
     "sidecar_paths",
     "statistical_frame",
     "submission_dates_released",

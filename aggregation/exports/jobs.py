@@ -28,6 +28,7 @@ from surveys.models import Wave
 # left alone, an interrupted one is built again), so acks_late is safe.
 
 JOB_STATUSES = ("queued", "running", "done", "failed")
+RELEASE_TABLE = "release"  # a job of this "table" builds the wave's release bundle
 LINK_SALT = "aggregation.exports.download"
 
 
@@ -64,12 +65,29 @@ def _job_update(job_id: str, **changes: Any) -> dict[str, Any]:
 
 
 def export_job_create(
-    *, wave: Wave, table: str, file_format: str, user, estimator: str = "plain_means"
+    *,
+    wave: Wave,
+    table: str,
+    file_format: str,
+    user,
+    run_id: int | None = None,
+    estimator: str = "plain_means",
 ) -> dict[str, Any]:
-    """Check the request, write the job's status and queue its task once the caller commits."""
-    if file_format not in FORMATS:
-        raise ExportError(f"Unknown format {file_format!r}; choose one of {', '.join(FORMATS)}.")
-    source = export_source(wave=wave, table=table, estimator=estimator)
+    """Check the request, write the job's status and queue its task once the caller commits.
+
+    ``table`` ``release`` is the wave's whole release bundle (``aggregation.release``);
+    ``run_id`` pins the export to that complete run of the wave."""
+    if table == RELEASE_TABLE:
+        from aggregation.release import release_check
+
+        source = release_check(wave=wave, run_id=run_id)
+        file_format = "zip"
+    else:
+        if file_format not in FORMATS:
+            raise ExportError(
+                f"Unknown format {file_format!r}; choose one of {', '.join(FORMATS)}."
+            )
+        source = export_source(wave=wave, table=table, run_id=run_id, estimator=estimator)
     if file_format == "xlsx":
         xlsx_check(source)
     job_id = uuid.uuid4().hex
@@ -82,6 +100,7 @@ def export_job_create(
         "table": table,
         "format": file_format,
         "estimator": estimator,
+        "run": run_id,
         "status": "queued",
         "rows": source.rows,
         "created_at": timezone.now().isoformat(),
@@ -132,12 +151,22 @@ def export_job_run(*, job_id: str) -> dict[str, Any]:
     status = _job_update(job_id, status="running", started_at=timezone.now().isoformat())
     try:
         wave = Wave.objects.get(pk=status["wave_id"])
-        source = export_source(
-            wave=wave, table=status["table"], estimator=status.get("estimator", "plain_means")
-        )
-        name = f"{wave.slug}_{status['table']}_{status['format']}.zip"
-        partial = folder / (name + ".partial")
-        write_bundle(source, status["format"], partial)
+        if status["table"] == RELEASE_TABLE:
+            from aggregation.release import release_name, release_write
+
+            name = f"{release_name(wave)}.zip"
+            partial = folder / (name + ".partial")
+            source = release_write(wave=wave, run_id=status.get("run"), path=partial)
+        else:
+            source = export_source(
+                wave=wave,
+                table=status["table"],
+                run_id=status.get("run"),
+                estimator=status.get("estimator", "plain_means"),
+            )
+            name = f"{wave.slug}_{status['table']}_{status['format']}.zip"
+            partial = folder / (name + ".partial")
+            write_bundle(source, status["format"], partial)
         os.replace(partial, folder / name)
     except Exception as error:
         # The reason names the error's kind and, for our own errors, their message: no data.

@@ -1,5 +1,5 @@
-"""What an export holds: the tables and formats, the variables and their value labels, and
-the *source* of one export (a wave, a table, a snapshot of its rows) read from the database.
+"""What an export holds: the tables and formats, and the *source* of one export (a wave, a
+table, a snapshot of its rows) read from the database, with the variables of ``variables``.
 
 Rows leave the database in chunks of ``CHUNK_ROWS`` through a streaming cursor, and only
 integer ids travel: pseudonyms, codes and labels are joined from the small response and
@@ -30,20 +30,32 @@ from aggregation.exports.disclosure import (
     SmallGroupError,
     submission_dates_release,
 )
+from aggregation.exports.variables import (  # noqa: F401 - re-exported for callers
+    CELL_VARIABLES,
+    COMPARISON_VARIABLES,
+    PERSPECTIVE_CODES,
+    POOLED_PANEL,
+    POOLED_PANEL_CODE,
+    RATINGS_VARIABLES,
+    SOURCE_CODES,
+    SUBMITTED_ON_LABELS,
+    VARIABLES,
+    WAVE,
+    ValueLabel,
+    Variable,
+    label_sets_load,
+)
 from aggregation.models import AggregationRun, CellResult, ComparisonResult, EstimatorResult
 from aggregation.selectors import run_latest_complete
+from aggregation.snapshots import SnapshotError, run_snapshot
 from surveys.models import (
-    Actor,
     DelphiRound,
     Item,
     Panel,
-    Perspective,
     Rating,
     Response,
-    Role,
     Wave,
 )
-from surveys.texts.selectors import text_or_code
 
 TABLES = ("ratings", "cells", "comparisons")
 FORMATS = ("csv", "xlsx", "parquet", "json", "dta", "sav")
@@ -59,12 +71,6 @@ MEDIA_TYPES = {
 }
 CHUNK_ROWS = 50_000
 XLSX_MAX_ROWS = 1_048_575
-POOLED_PANEL_CODE = 0
-POOLED_PANEL = "ALL"
-PERSPECTIVE_CODES = {"conception": 1, "expectation": 2, "performance": 3}
-SOURCE_CODES = {"web": 1, "import": 2}
-# Value labels name actors, roles and cities in English (the code where a name is missing).
-LABEL_LANGUAGE = "en"
 
 
 class ExportError(Exception):
@@ -72,7 +78,12 @@ class ExportError(Exception):
 
 
 class NoCompleteRunError(ExportError):
-    """Results of a wave that has no complete aggregation run yet."""
+    """Results of a wave that has no complete aggregation run yet, or a run asked for by id
+    that is not a complete run of the wave."""
+
+
+class SnapshotChangedError(ExportError):
+    """Raw ratings pinned to a run whose ratings have changed since (``aggregation.snapshots``)."""
 
 
 def xlsx_check(source: "ExportSource") -> None:
@@ -82,218 +93,6 @@ def xlsx_check(source: "ExportSource") -> None:
             f"An Excel sheet holds at most {XLSX_MAX_ROWS:,} rows; this table has {source.rows:,}. "
             "Use CSV or Parquet."
         )
-
-
-# Variables and value labels ------------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class Variable:
-    """One column of an export.
-
-    ``kind`` is ``string``, ``integer``, ``float``, ``boolean``, ``date`` or ``category``;
-    a category names its set of value labels in ``labels``. ``nullable`` integers are
-    stored as floats in ``.dta`` and ``.sav`` (their only missing value is the system one).
-    ``label`` fits Stata's 80 characters; ``note`` says more, in the codebook.
-    """
-
-    name: str
-    label: str
-    kind: str
-    labels: str = ""
-    nullable: bool = False
-    note: str = ""
-
-
-def _float(name: str, label: str) -> Variable:
-    return Variable(name, label, "float", nullable=True)
-
-
-WAVE = Variable("wave", "Survey wave (slug)", "string")
-RATINGS_VARIABLES = [
-    WAVE,
-    Variable("pseudonym", "Pseudonym of the response (one expert in one wave)", "string"),
-    Variable("panel", "Panel (capital) of the rating expert", "category", "panel"),
-    Variable("holder", "Actor whose view the item asks about", "category", "actor"),
-    Variable("subject", "Actor whose role the item asks about", "category", "actor"),
-    Variable(
-        "perspective",
-        "Perspective: conception, expectation, performance",
-        "category",
-        "perspective",
-    ),
-    Variable("role", "Role of the typology", "category", "role"),
-    Variable(
-        "value", "Rating on the item's scale; missing when cannot judge", "integer", nullable=True
-    ),
-    Variable("cannot_judge", "1 if the expert chose cannot judge, else 0", "boolean"),
-    Variable(
-        "confidence", "Expert's confidence, 1 (low) to 5 (high); optional", "integer", nullable=True
-    ),
-    Variable("submitted_on", "Date the response was submitted (UTC, no time)", "date"),
-    Variable(
-        "source",
-        "How the response came in: web (the form) or import (a file)",
-        "category",
-        "source",
-        note="web: answered in the survey's web form; import: ratings collected outside the "
-        "form (paper, e-mail, another tool) and imported from a file by a panel admin.",
-    ),
-    Variable(
-        "delphi_round",
-        "Delphi round of the wave (1 = primary data); empty otherwise",
-        "integer",
-        nullable=True,
-        note="Later rounds show experts their previous answer and the group's median and IQR "
-        "before they answer again: report them beside round 1, never instead of it.",
-    ),
-]
-SUBMITTED_ON_LABELS = {
-    "month": "Month submitted (its first day, UTC); empty in groups below k",
-    "week": "Week submitted (its Monday, UTC); empty in groups below k",
-    "day": "Day submitted (UTC, no time); empty in groups below k",
-    "none": "Submission date: not exported (always empty)",
-}
-CELL_VARIABLES = [
-    WAVE,
-    Variable("panel", "Panel of the raters; ALL pools every panel", "category", "panel"),
-    Variable("holder", "Actor whose view the item asks about", "category", "actor"),
-    Variable("subject", "Actor whose role the item asks about", "category", "actor"),
-    Variable(
-        "perspective",
-        "Perspective: conception, expectation, performance",
-        "category",
-        "perspective",
-    ),
-    Variable("role", "Role of the typology", "category", "role"),
-    Variable("n", "Number of ratings with a value", "integer"),
-    Variable("n_cannot_judge", "Number of cannot-judge answers", "integer"),
-    _float("mean", "Mean rating"),
-    _float("median", "Median rating"),
-    _float("sd", "Standard deviation"),
-    _float("se", "Standard error of the mean"),
-    _float("ci_low", "95% confidence interval of the mean, lower bound"),
-    _float("ci_high", "95% confidence interval of the mean, upper bound"),
-    _float("weighted_mean", "Confidence-weighted mean"),
-    _float("rwg", "Within-cell agreement r_wg (James, Demaree and Wolf 1984), truncated at 0"),
-    _float("rwg_raw", "Within-cell agreement r_wg before truncation (negative: disagreement)"),
-    Variable("rwg_truncated", "r_wg was truncated at 0 (rwg_raw below 0)", "boolean"),
-    Variable(
-        "estimator",
-        "Estimator (plain_means, aldrich_mckelvey, ordinal_irt, vignette_cscores)",
-        "string",
-        note="The corrected estimators fill n, mean (their estimate) and the 95% interval "
-        "only; their estimates lie on the vignette-anchored scale (C-scores: 1 to 2J+1).",
-    ),
-    Variable("estimator_version", "Version of the estimator", "string"),
-]
-COMPARISON_VARIABLES = [
-    WAVE,
-    Variable("preset", "Named comparison (a preset of two sides)", "string"),
-    Variable("subject", "Actor the comparison is about", "category", "actor"),
-    Variable("role", "Role of the typology", "category", "role"),
-    Variable("left_label", "Left selector: perspective, holder to subject, panel", "string"),
-    Variable("right_label", "Right selector: perspective, holder to subject, panel", "string"),
-    *(
-        Variable(f"{side}_{name}", f"{side.title()} side: {what}", "string")
-        for side in ("left", "right")
-        for name, what in (
-            ("panel", "panel code (ALL: every panel pooled)"),
-            ("holder", "holder of the role (actor code)"),
-            ("subject", "subject of the role (actor code)"),
-            ("perspective", "perspective"),
-        )
-    ),
-    Variable(
-        "method",
-        "Test: welch or paired; ordinal IRT: laplace (fast mode) or posterior",
-        "string",
-    ),
-    Variable("n_left", "Left: number of ratings (paired: of complete pairs)", "integer"),
-    _float("mean_left", "Left: mean"),
-    _float("sd_left", "Left: standard deviation"),
-    _float("ci_low_left", "Left: 95% CI of the mean, lower bound"),
-    _float("ci_high_left", "Left: 95% CI of the mean, upper bound"),
-    Variable("n_right", "Right: number of ratings (paired: of complete pairs)", "integer"),
-    _float("mean_right", "Right: mean"),
-    _float("sd_right", "Right: standard deviation"),
-    _float("ci_low_right", "Right: 95% CI of the mean, lower bound"),
-    _float("ci_high_right", "Right: 95% CI of the mean, upper bound"),
-    _float("diff", "Difference of means, left minus right"),
-    _float("diff_ci_low", "95% CI of the difference, lower bound"),
-    _float("diff_ci_high", "95% CI of the difference, upper bound"),
-    _float("se_diff", "Standard error of the difference"),
-    _float("t", "t statistic of the difference"),
-    _float("df", "Degrees of freedom (Welch-Satterthwaite, or pairs minus 1)"),
-    _float("hedges_g", "Effect size, Hedges' g"),
-    _float("p_value", "p-value of the difference"),
-    _float("p_adjusted", "p-value, Benjamini-Hochberg adjusted across roles"),
-    Variable("family_size", "Number of p-values in the Benjamini-Hochberg family", "integer"),
-    Variable("dominant_left", "Left: role with the highest mean", "string"),
-    Variable("dominant_right", "Right: role with the highest mean", "string"),
-    _float("profile_distance", "Distance between the two role profiles"),
-    _float(
-        "prob_sign",
-        "Ordinal IRT: probability that the difference has the sign of its estimate",
-    ),
-    Variable(
-        "estimator",
-        "Estimator (plain_means, aldrich_mckelvey, ordinal_irt, vignette_cscores)",
-        "string",
-    ),
-    Variable("estimator_version", "Version of the estimator", "string"),
-]
-VARIABLES = {
-    "ratings": RATINGS_VARIABLES,
-    "cells": CELL_VARIABLES,
-    "comparisons": COMPARISON_VARIABLES,
-}
-
-
-@dataclass(frozen=True)
-class ValueLabel:
-    code: int
-    label: str
-    description: str
-
-
-def _label_sets(*, pooled_panel: bool) -> dict[str, list[ValueLabel]]:
-    """Integer code → text of every categorical variable: actor, role, panel and perspective.
-
-    Codes are the database ids (stable within one installation, so exports of several waves
-    merge); the pooled panel is 0 and perspectives are 1–3.
-    """
-    panels = [
-        ValueLabel(pk, code, city)
-        for pk, code, city in Panel.objects.order_by("code")
-        .annotate(city=text_or_code("panel", "city", LABEL_LANGUAGE))
-        .values_list("pk", "code", "city")
-    ]
-    if pooled_panel:
-        panels.insert(0, ValueLabel(POOLED_PANEL_CODE, POOLED_PANEL, "all panels pooled"))
-    return {
-        "panel": panels,
-        "actor": [
-            ValueLabel(pk, code, name)
-            for pk, code, name in Actor.objects.order_by("order", "code")
-            .annotate(name=text_or_code("actor", "name", LABEL_LANGUAGE))
-            .values_list("pk", "code", "name")
-        ],
-        "role": [
-            ValueLabel(pk, code, name)
-            for pk, code, name in Role.objects.order_by("order", "code")
-            .annotate(name=text_or_code("role", "name", LABEL_LANGUAGE))
-            .values_list("pk", "code", "name")
-        ],
-        "perspective": [
-            ValueLabel(PERSPECTIVE_CODES[value], value, str(label))
-            for value, label in Perspective.choices
-        ],
-        "source": [
-            ValueLabel(SOURCE_CODES[value], value, str(label))
-            for value, label in Response.Source.choices
-        ],
-    }
 
 
 # Sources -------------------------------------------------------------------------------------
@@ -317,6 +116,7 @@ class ExportSource:
     generated_at: datetime
     chunks: Callable[[], Iterator[pd.DataFrame]] = field(repr=False)
     disclosure: DateDisclosure | None = None
+    pinned: bool = False  # made for the run asked for, not the newest
     estimator: str = ESTIMATOR_NAME
     estimator_result: EstimatorResult | None = None
     """The run's result set of ``estimator`` (None for raw ratings or an older run)."""
@@ -369,19 +169,17 @@ def _batches(rows: Iterable[tuple], size: int) -> Iterator[list[tuple]]:
         yield batch
 
 
-def _submitted_ratings(wave: Wave, snapshot: datetime, max_id: int):
-    return Rating.objects.filter(
-        response__wave=wave,
-        response__status=Response.Status.SUBMITTED,
-        response__submitted_at__lte=snapshot,
-        pk__lte=max_id,
+def _submitted_ratings(wave: Wave, snapshot: datetime | None, max_id: int):
+    ratings = Rating.objects.filter(
+        response__wave=wave, response__status=Response.Status.SUBMITTED, pk__lte=max_id
     )
+    return ratings if snapshot is None else ratings.filter(response__submitted_at__lte=snapshot)
 
 
 RAW_RATING_COLUMNS = ["response", "item", "value", "cannot_judge", "confidence"]
 
 
-def _raw_ratings(wave: Wave, snapshot: datetime, max_id: int) -> Iterator[pd.DataFrame]:
+def _raw_ratings(wave: Wave, snapshot: datetime | None, max_id: int) -> Iterator[pd.DataFrame]:
     """Frames of (response, item, value, cannot_judge, confidence) ordered by the response's
     pseudonym, then item: never in the order the ratings (or experts) were stored.
 
@@ -473,10 +271,24 @@ def _ratings_variables(disclosure: DateDisclosure) -> list[Variable]:
     ]
 
 
-def _ratings_source(wave: Wave, generated_at: datetime) -> ExportSource:
+def _ratings_source(
+    wave: Wave, generated_at: datetime, pinned: AggregationRun | None
+) -> ExportSource:
+    """Raw ratings as of now; or, ``pinned`` to a run, exactly the ratings the run counted:
+    its responses only, checked against its fingerprint (``aggregation.snapshots``)."""
     max_id = Rating.objects.order_by("-pk").values_list("pk", flat=True).first() or 0
-    queryset = _submitted_ratings(wave, generated_at, max_id)
-    responses = _submitted_responses([wave.pk], generated_at)
+    if pinned is None:
+        responses = _submitted_responses([wave.pk], generated_at)
+        rows = _submitted_ratings(wave, generated_at, max_id).count()
+        snapshot_at = generated_at
+    else:
+        try:
+            snapshot = run_snapshot(pinned)
+        except SnapshotError as error:
+            raise SnapshotChangedError(str(error)) from error
+        responses = _submitted_responses([wave.pk], None)
+        responses = responses[responses.index.isin(snapshot.response_ids)]
+        rows, snapshot_at = snapshot.n_ratings, None
     try:
         released, disclosure = _dates_release(responses)
     except SmallGroupError as error:
@@ -497,11 +309,13 @@ def _ratings_source(wave: Wave, generated_at: datetime) -> ExportSource:
             ],
             columns=["id", "holder", "subject", "perspective", "role"],
         ).set_index("id")
-        for raw in _raw_ratings(wave, generated_at, max_id):
+        # Pinned, the query reads the wave's submitted ratings and the ones of responses
+        # outside the run's snapshot are dropped below (unknown response).
+        for raw in _raw_ratings(wave, snapshot_at, max_id):
             by_response = responses.index.get_indexer(raw["response"])
             by_item = items.index.get_indexer(raw["item"])
             known = (by_response >= 0) & (by_item >= 0)
-            if not known.all():  # cannot happen inside the snapshot; never guess
+            if not known.all():  # outside the snapshot: never guess
                 raw, by_response, by_item = raw[known], by_response[known], by_item[known]
             response_rows = responses.iloc[by_response]
             item_rows = items.iloc[by_item]
@@ -526,20 +340,25 @@ def _ratings_source(wave: Wave, generated_at: datetime) -> ExportSource:
     return ExportSource(
         wave=wave,
         table="ratings",
-        run=run_latest_complete(wave=wave),
+        run=pinned or run_latest_complete(wave=wave),
         variables=_ratings_variables(disclosure),
-        label_sets=_label_sets(pooled_panel=False),
-        rows=queryset.count(),
+        label_sets=label_sets_load(pooled_panel=False),
+        rows=rows,
         generated_at=generated_at,
         chunks=chunks,
         disclosure=disclosure,
+        pinned=pinned is not None,
     )
 
 
 def _result_source(
-    wave: Wave, table: str, generated_at: datetime, estimator: str = ESTIMATOR_NAME
+    wave: Wave,
+    table: str,
+    generated_at: datetime,
+    pinned: AggregationRun | None,
+    estimator: str = ESTIMATOR_NAME,
 ) -> ExportSource:
-    run = run_latest_complete(wave=wave)
+    run = pinned or run_latest_complete(wave=wave)
     if run is None:
         raise NoCompleteRunError(
             "This wave has no complete aggregation run yet; aggregate it first."
@@ -586,19 +405,34 @@ def _result_source(
         table=table,
         run=run,
         variables=variables,
-        label_sets=_label_sets(pooled_panel=table == "cells"),
+        label_sets=label_sets_load(pooled_panel=table == "cells"),
         rows=queryset.count(),
         generated_at=generated_at,
         chunks=chunks,
+        pinned=pinned is not None,
         estimator=estimator,
         estimator_result=EstimatorResult.objects.filter(run=run, estimator=estimator).first(),
     )
 
 
-def export_source(*, wave: Wave, table: str, estimator: str = ESTIMATOR_NAME) -> ExportSource:
-    """The rows of ``table`` for ``wave`` as of now: raw ratings of submitted responses, or
+def run_of_wave(*, wave: Wave, run_id: int) -> AggregationRun:
+    """The complete aggregation run ``run_id`` of ``wave``, or ``NoCompleteRunError``."""
+    run = AggregationRun.objects.filter(
+        pk=run_id, wave=wave, status=AggregationRun.Status.COMPLETE
+    ).first()
+    if run is None:
+        raise NoCompleteRunError(f"Wave {wave.slug} has no complete aggregation run {run_id}.")
+    return run
+
+
+def export_source(
+    *, wave: Wave, table: str, run_id: int | None = None, estimator: str = ESTIMATOR_NAME
+) -> ExportSource:
+    """The rows of ``table`` for ``wave``: raw ratings of submitted responses as of now, or
     the cells or comparisons of one estimator (default the plain means) in the wave's newest
-    complete aggregation run."""
+    complete aggregation run. With ``run_id``, pinned to that complete run of the wave: its
+    results, and exactly the ratings it counted (``SnapshotChangedError`` when they have
+    changed since)."""
     if table not in TABLES:
         raise ExportError(f"Unknown table {table!r}; choose one of {', '.join(TABLES)}.")
     if estimator not in ESTIMATORS:
@@ -606,6 +440,7 @@ def export_source(*, wave: Wave, table: str, estimator: str = ESTIMATOR_NAME) ->
             f"Unknown estimator {estimator!r}; choose one of {', '.join(ESTIMATORS)}."
         )
     generated_at = timezone.now()
+    pinned = None if run_id is None else run_of_wave(wave=wave, run_id=run_id)
     if table == "ratings":
-        return _ratings_source(wave, generated_at)
-    return _result_source(wave, table, generated_at, estimator)
+        return _ratings_source(wave, generated_at, pinned)
+    return _result_source(wave, table, generated_at, pinned, estimator)

@@ -147,6 +147,23 @@ def _estimator_status(source: ExportSource) -> str | None:
     return text
 
 
+def _aggregation_note(source: ExportSource) -> str:
+    if source.table == "ratings" and source.pinned:
+        return (
+            "Raw ratings pinned to the aggregation run: exactly the ratings it counted "
+            "(its responses, checked against its ratings_fingerprint)."
+        )
+    if source.table == "ratings":
+        return (
+            "Raw ratings as of export time; the run is the newest complete aggregation of the "
+            "wave then, and may have counted fewer ratings (pin the export to a run with "
+            "run=<id> for exactly its ratings)."
+        )
+    if source.pinned:
+        return "Results of the aggregation run asked for."
+    return "Results of the newest complete aggregation run of the wave."
+
+
 def metadata(source: ExportSource, file_format: str) -> dict[str, Any]:
     """Wave, aggregation run, estimator and version, generated at, rows and columns; for raw
     ratings, how their submission dates were coarsened and blanked, with warnings."""
@@ -169,15 +186,14 @@ def metadata(source: ExportSource, file_format: str) -> dict[str, Any]:
             "n_ratings": run.n_ratings,
             "estimator": run.estimator_name,
             "estimator_version": run.estimator_version,
+            "input_fingerprint": run.input_fingerprint,
+            "ratings_fingerprint": run.ratings_fingerprint,
         },
+        "pinned_to_run": source.pinned,
         "estimator": _estimator_name(source),
         "estimator_version": _estimator_version(source),
         "estimator_status": _estimator_status(source),
-        "aggregation_note": (
-            "Raw ratings; the run is the newest complete aggregation of the wave at export time."
-            if source.table == "ratings"
-            else "Results of the newest complete aggregation run of the wave."
-        ),
+        "aggregation_note": _aggregation_note(source),
         "generated_at": source.generated_at.isoformat(),
         "generator": GENERATOR,
         "privacy": "Experts appear only as the pseudonym of their response in this wave; "

@@ -424,6 +424,16 @@ if EXPORT_SMALL_GROUPS not in ("suppress", "refuse"):
     raise ImproperlyConfigured("EXPORT_SMALL_GROUPS must be suppress or refuse.")
 if EXPORT_MIN_GROUP_SIZE < 1:
     raise ImproperlyConfigured("EXPORT_MIN_GROUP_SIZE must be at least 1.")
+# Release bundles (manage.py release, docs/release.md): who the data set is cited as
+# (CITATION.cff authors, separated by ";"), its licence (an SPDX identifier, e.g. CC-BY-4.0;
+# empty: none stated) and the commit of the software when the checkout has no .git folder.
+RELEASE_AUTHORS = [
+    name.strip()
+    for name in env.str("RELEASE_AUTHORS", default="Role survey project").split(";")
+    if name.strip()
+]
+RELEASE_LICENSE = env.str("RELEASE_LICENSE", default="")
+RELEASE_GIT_COMMIT = env.str("RELEASE_GIT_COMMIT", default="")
 
 # Requests: the non-file part is bounded by DATA_UPLOAD_MAX_MEMORY_SIZE; each uploaded file
 # by UPLOAD_MAX_BYTES (project/uploads.py: the first handler reads no further, every file

@@ -35,6 +35,7 @@ PAGES = {
     "overview": "/admin/reports/overview/?wave=2025&preset=ascribed_vs_conceived",
     "dyad": "/admin/reports/dyad/?wave=2025&subject=ARM",
     "trends": "/admin/reports/trends/",
+    "network": "/admin/reports/network/?wave=2025&compare=2021",
     "trends-comparison": "/admin/reports/trends/?kind=comparison&preset=ascribed_vs_conceived"
     "&subject=ARM",
     "dashboard": "/admin/surveys/wave/dashboard/?wave=2025",

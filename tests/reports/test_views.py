@@ -8,6 +8,7 @@ from unittest import mock
 
 import numpy as np
 import pytest
+from defusedxml import ElementTree
 from django.contrib import admin
 from django.contrib.auth.models import Group, Permission, User
 from django.core.management import call_command
@@ -15,6 +16,7 @@ from django.db import connection, transaction
 from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 from django.utils import timezone
+from PIL import Image
 
 from aggregation.engine import PRESETS
 from aggregation.services import aggregation_run_wave
@@ -35,6 +37,8 @@ REPORT_PAGES = [
     "/admin/reports/trends/?kind=cell&holder=RUS&subject=RUS&perspective=performance&panel=ALL",
     "/admin/reports/trends/?kind=comparison&preset=ascribed_vs_conceived&subject=ARM"
     "&role=protectee&role=independent",
+    "/admin/reports/network/?wave=2025",
+    "/admin/reports/network/?wave=2025&compare=2021",
 ]
 PANEL_PAGES = [
     "/admin/surveys/wave/dashboard/?wave=2025",
@@ -171,6 +175,37 @@ def test_trends_show_the_change_between_waves(client, superuser):
     independent_2021, independent_2025 = (float(c.split()[0]) for c in trend.rows[0].cells)
     assert independent_2025 > independent_2021 + 1  # the demo's planted rise
     assert "<polygon" in response.content.decode()  # the CI bands
+
+
+def test_role_network_shows_both_waves_side_by_side_with_a_table_alternative(client, superuser):
+    login_with_second_factor(client, superuser)
+    response = client.get("/admin/reports/network/?wave=2025&compare=2021")
+    maps = response.context["maps"]
+    assert [view.wave for view in maps] == ["2025", "2021"]
+    for view in maps:
+        assert "<title>Role network, wave" in view.chart and "<desc>" in view.chart
+        ascribed = {(row.holder, row.subject): row.ascribed for row in view.edges}
+        assert ascribed[("Russia", "Armenia")] == "Protectee"
+        assert ascribed[("Russia", "Kazakhstan")] == "Faithful ally"
+    own = {row.code: row.self_role for row in maps[0].nodes}
+    assert own["ARM"] == "Independent" and own["KAZ"] == "Active independent"
+    text = response.content.decode()
+    assert text.count("<table") >= 4 and "Self-conceived roles, wave 2021" in text
+
+
+def test_role_network_downloads_as_svg_and_png(client, superuser):
+    login_with_second_factor(client, superuser)
+    svg = client.get("/admin/reports/network/?wave=2021&format=svg")
+    assert svg["Content-Type"] == "image/svg+xml"
+    assert svg["Content-Disposition"] == 'attachment; filename="role-network-2021.svg"'
+    root = ElementTree.fromstring(svg.content)
+    assert root.tag == "{http://www.w3.org/2000/svg}svg"
+    png = client.get("/admin/reports/network/?wave=2021&format=png")
+    assert png["Content-Type"] == "image/png"
+    with Image.open(io.BytesIO(png.content)) as image:
+        assert image.format == "PNG" and image.width == 1640
+    downloads = AuditEntry.objects.filter(action="export.download").order_by("pk")
+    assert [entry.detail["format"] for entry in downloads] == ["svg", "png"]
 
 
 def test_every_table_downloads_as_csv_and_is_audited(client, superuser):

@@ -27,8 +27,14 @@ class Command(BaseCommand):
         parser.add_argument("--table", required=True, choices=TABLES)
         parser.add_argument("--format", required=True, choices=FORMATS, dest="file_format")
         parser.add_argument("--out", required=True, help="Output path (.zip for a bundle).")
+        parser.add_argument(
+            "--run",
+            type=int,
+            help="Pin to this complete aggregation run of the wave: its results and exactly "
+            "the raw ratings it counted (refused if they have changed since).",
+        )
 
-    def handle(self, *args, wave: str, table: str, file_format: str, out: str, **options):
+    def handle(self, *args, wave: str, table: str, file_format: str, out: str, run=None, **options):
         try:
             wave_obj = Wave.objects.get(slug=wave)
         except Wave.DoesNotExist as error:
@@ -38,7 +44,7 @@ class Command(BaseCommand):
         if not path.parent.is_dir():
             raise CommandError(f"The folder {path.parent} does not exist.")
         try:
-            source = export_source(wave=wave_obj, table=table)
+            source = export_source(wave=wave_obj, table=table, run_id=run)
             written = export_write(source=source, file_format=file_format, path=path)
         except ExportError as error:
             raise CommandError(str(error)) from error

@@ -16,7 +16,7 @@ def _versions_from_runs(apps, schema_editor):
 
 class Migration(migrations.Migration):
     dependencies = [
-        ("aggregation", "0007_cell_rwg_before_truncation"),
+        ("aggregation", "0008_run_ratings_snapshot"),
         ("surveys", "0016_delphi_rounds"),
     ]
 
