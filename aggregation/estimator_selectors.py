@@ -8,7 +8,7 @@ or, for the ordinal IRT, a 95 % interval that excludes zero).
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from aggregation.engine import ESTIMATOR_NAME
 from aggregation.estimator_runs import CORRECTED_ESTIMATORS
@@ -112,10 +112,7 @@ def comparison_across_estimators(
         "", "", "missing", "not computed in this run", "", None, None, None, 0
     )
     estimators = tuple(
-        summaries.get(estimator, _named(missing, estimator)) for estimator in CORRECTED_ESTIMATORS
+        summaries.get(estimator, replace(missing, estimator=estimator))
+        for estimator in CORRECTED_ESTIMATORS
     )
     return ComparisonAcrossEstimators(estimators=estimators, roles=roles)
-
-
-def _named(summary: EstimatorSummary, estimator: str) -> EstimatorSummary:
-    return EstimatorSummary(estimator, *list(summary.__dict__.values())[1:])
