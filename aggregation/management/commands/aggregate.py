@@ -34,11 +34,12 @@ class Command(BaseCommand):
             for result in run.estimator_results.all():
                 verdict = {True: ", converged", False: ", NOT CONVERGED"}.get(result.converged, "")
                 mode = f" ({result.mode})" if result.mode else ""
-                note = f": {result.note}" if result.note else ""
-                self.stdout.write(
-                    f"  {result.estimator} {result.estimator_version}{mode}: "
-                    f"{result.get_status_display()}{verdict}{note}"
-                )
+                state = result.note or result.get_status_display()
+                if result.status == result.Status.COMPLETE:
+                    state = f"complete{verdict}"
+                elif result.status == result.Status.FAILED:
+                    state = f"failed: {result.note}"
+                self.stdout.write(f"  {result.estimator} {result.estimator_version}{mode}: {state}")
             return
         if aggregation_queue_now(wave_id=wave_obj.pk):
             self.stdout.write(f"Queued aggregation of wave {wave_obj.slug} for a worker.")
