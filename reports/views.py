@@ -96,6 +96,21 @@ def _wants_csv(request: HttpRequest) -> bool:
     return request.GET.get("format") == "csv"
 
 
+def _estimator_context(request: HttpRequest, wave) -> tuple[str, dict]:
+    """The estimator asked for (``?estimator=``, default the plain means) and the context
+    that names it: the menu, its label, its result set's status line, not converged."""
+    estimator = _pick(request, "estimator", ESTIMATORS, ESTIMATOR_NAME)
+    summaries = selectors.estimator_summaries(run_id=wave.run_id) if wave and wave.run_id else {}
+    summary = summaries.get(estimator)
+    return estimator, {
+        "estimator_options": _options(estimators.estimator_options(), estimator),
+        "estimator": estimator,
+        "estimator_label": estimators.ESTIMATOR_LABELS.get(estimator, estimator),
+        "estimator_status": estimators.estimator_status(summary),
+        "estimator_not_converged": bool(summary and summary.not_converged),
+    }
+
+
 def _preset_options(chosen: str) -> list[Option]:
     return _options([(code, PRESET_LABELS.get(code, code)) for code in PRESETS], chosen)
 
@@ -109,7 +124,7 @@ def comparison(request: HttpRequest) -> HttpResponse:
     default): table, dominant roles, distance, chart; then plain and corrected side by side."""
     waves, wave = _wave_choice(request)
     preset = _pick(request, "preset", list(PRESETS), DEFAULT_PRESET)
-    estimator = _pick(request, "estimator", ESTIMATORS, ESTIMATOR_NAME)
+    estimator, estimator_context = _estimator_context(request, wave)
     subjects = selectors.comparison_subjects(run_id=wave.run_id) if wave and wave.run_id else []
     codes = [code for code, _ in subjects]
     subject = _pick(request, "subject", codes, "ARM" if "ARM" in codes else next(iter(codes), None))
@@ -120,7 +135,6 @@ def comparison(request: HttpRequest) -> HttpResponse:
         if subject
         else []
     )
-    summaries = selectors.estimator_summaries(run_id=wave.run_id) if wave and wave.run_id else {}
     across = (
         estimators.side_by_side_view(
             comparison_across_estimators(run_id=wave.run_id, preset=preset, subject=subject)
@@ -156,14 +170,8 @@ def comparison(request: HttpRequest) -> HttpResponse:
             preset_label=PRESET_LABELS.get(preset, preset),
             comparison=view,
             legend=formats.heat_legend(),
-            estimator_options=_options(estimators.estimator_options(), estimator),
-            estimator=estimator,
-            estimator_label=estimators.ESTIMATOR_LABELS.get(estimator, estimator),
-            estimator_status=estimators.estimator_status(summaries.get(estimator)),
-            estimator_not_converged=bool(
-                summaries.get(estimator) and summaries[estimator].not_converged
-            ),
             across=across,
+            **estimator_context,
         ),
     )
 
@@ -173,8 +181,9 @@ def overview(request: HttpRequest) -> HttpResponse:
     """Subjects × roles: each cell a preset's difference (left − right) as a heat map."""
     waves, wave = _wave_choice(request)
     preset = _pick(request, "preset", list(PRESETS), DEFAULT_PRESET)
+    estimator, estimator_context = _estimator_context(request, wave)
     stored = (
-        selectors.comparisons_stored(run_id=wave.run_id, preset=preset)
+        selectors.comparisons_stored(run_id=wave.run_id, preset=preset, estimator=estimator)
         if wave and wave.run_id
         else []
     )
@@ -184,7 +193,12 @@ def overview(request: HttpRequest) -> HttpResponse:
             name=["overview", wave and wave.slug, preset],
             header=tables.COMPARISON_CSV_HEADER,
             rows=tables.comparison_csv_rows(wave.slug if wave else "", stored),
-            detail={"page": "overview", "wave": wave and wave.slug, "preset": preset},
+            detail={
+                "page": "overview",
+                "wave": wave and wave.slug,
+                "preset": preset,
+                "estimator": estimator,
+            },
         )
     places = selectors.actor_places()
     sides = wording.overview_sides(stored, places)
@@ -202,6 +216,7 @@ def overview(request: HttpRequest) -> HttpResponse:
             sides=sides,
             matrix=tables.overview_matrix(stored),
             legend=formats.heat_legend(),
+            **estimator_context,
         ),
     )
 
@@ -213,7 +228,12 @@ def dyad(request: HttpRequest) -> HttpResponse:
     subjects = selectors.comparison_subjects(run_id=wave.run_id) if wave and wave.run_id else []
     codes = [code for code, _ in subjects]
     subject = _pick(request, "subject", codes, "ARM" if "ARM" in codes else next(iter(codes), None))
-    stored = selectors.comparisons_stored(run_id=wave.run_id, subject=subject) if subject else []
+    estimator, estimator_context = _estimator_context(request, wave)
+    stored = (
+        selectors.comparisons_stored(run_id=wave.run_id, subject=subject, estimator=estimator)
+        if subject
+        else []
+    )
     order = {code: position for position, code in enumerate(DYAD_ORDER)}
     stored.sort(key=lambda comparison: order.get(comparison.preset, len(order)))
     if _wants_csv(request):
@@ -222,7 +242,12 @@ def dyad(request: HttpRequest) -> HttpResponse:
             name=["dyad", wave and wave.slug, "RUS", subject],
             header=tables.COMPARISON_CSV_HEADER,
             rows=tables.comparison_csv_rows(wave.slug if wave else "", stored),
-            detail={"page": "dyad", "wave": wave and wave.slug, "subject": subject},
+            detail={
+                "page": "dyad",
+                "wave": wave and wave.slug,
+                "subject": subject,
+                "estimator": estimator,
+            },
         )
     places = selectors.actor_places()
     sections = [
@@ -247,6 +272,7 @@ def dyad(request: HttpRequest) -> HttpResponse:
             subject=subject,
             sections=sections,
             legend=formats.heat_legend(),
+            **estimator_context,
         ),
     )
 

@@ -86,3 +86,20 @@ def test_wave_without_vignettes_says_not_applicable(staff, rated_wave):
     assert "Aldrich–McKelvey: not applicable: no vignettes" in page
     page = staff.get(PAGE + "&estimator=ordinal_irt").content.decode()
     assert "not applicable: no vignettes" in page
+
+
+@pytest.mark.parametrize(
+    "page",
+    [
+        "/admin/reports/overview/?wave=test-wave&preset=ascribed_vs_conceived",
+        "/admin/reports/dyad/?wave=test-wave&subject=ARM",
+    ],
+)
+def test_overview_and_dyad_take_the_estimator(staff, run, page):
+    EstimatorResult.objects.filter(run=run, estimator="ordinal_irt").update(converged=False)
+    plain = staff.get(page).content.decode()
+    assert "Estimator: Plain means" in plain
+    irt = staff.get(page + "&estimator=ordinal_irt").content.decode()
+    assert "Estimator: Ordinal IRT" in irt and "not converged" in irt
+    csv_text = staff.get(page + "&estimator=ordinal_irt&format=csv").content.decode()
+    assert "ordinal_irt" in csv_text
