@@ -22,8 +22,8 @@ from aggregation.estimator_runs import (
 )
 from aggregation.loaders import ratings_frame
 from aggregation.models import AggregationRun, CellResult, ComparisonResult, EstimatorResult
-from aggregation.selectors import vignette_subject_codes
 from surveys.models import Wave
+from surveys.vignette_selectors import vignette_subject_codes
 
 
 def corrected_estimators() -> Sequence[str]:

@@ -6,8 +6,10 @@ the run is marked complete at the end of it. While it runs, its worker renews it
 (``aggregation.selectors.run_latest_complete``); a failed or unfinished run never replaces it.
 """
 
+from django.conf import settings
 from django.db import models
 from django.db.models import Q
+from django.utils.translation import gettext_lazy as _
 
 from surveys.models import Actor, Block, Panel, Perspective, Role, Wave
 
@@ -108,7 +110,7 @@ class CellResult(models.Model):
 
 
 class ComparisonResult(models.Model):
-    """One role of a named comparison (a preset) for one subject."""
+    """One role of a named comparison (a preset) or of a saved comparison, for one subject."""
 
     run = models.ForeignKey(AggregationRun, on_delete=models.CASCADE, related_name="comparisons")
     preset = models.CharField(max_length=50)
@@ -125,13 +127,22 @@ class ComparisonResult(models.Model):
     right_subject = models.CharField(max_length=20, default="")
     right_perspective = models.CharField(max_length=12, default="")
     role = models.ForeignKey(Role, on_delete=models.CASCADE, related_name="+")
-    method = models.CharField(max_length=10)
-    n_left = models.PositiveIntegerField()
+    method = models.CharField(
+        max_length=20,
+        help_text="The t test: welch (independent sides), paired (the same experts on both "
+        "sides) or overlapping (one side pools every panel, the other panel's experts are in "
+        "both; partially overlapping samples).",
+    )
+    n_left = models.PositiveIntegerField(
+        help_text="Ratings with a value on the left side; paired: the complete pairs."
+    )
     mean_left = models.FloatField(null=True)
     sd_left = models.FloatField(null=True)
     ci_low_left = models.FloatField(null=True)
     ci_high_left = models.FloatField(null=True)
-    n_right = models.PositiveIntegerField()
+    n_right = models.PositiveIntegerField(
+        help_text="Ratings with a value on the right side; paired: the complete pairs."
+    )
     mean_right = models.FloatField(null=True)
     sd_right = models.FloatField(null=True)
     ci_low_right = models.FloatField(null=True)
@@ -148,6 +159,12 @@ class ComparisonResult(models.Model):
     family_size = models.PositiveIntegerField(
         default=0, help_text="Tests in the Benjamini–Hochberg family of p_adjusted."
     )
+    family = models.CharField(
+        max_length=20,
+        default="comparison",
+        help_text="The Benjamini–Hochberg family of p_adjusted: comparison (the roles of one "
+        "comparison). Reports may adjust over wave_preset (every test of the wave and preset).",
+    )
     dominant_left = models.CharField(max_length=64, blank=True)
     dominant_right = models.CharField(max_length=64, blank=True)
     profile_distance = models.FloatField(null=True)
@@ -160,6 +177,14 @@ class ComparisonResult(models.Model):
         max_length=50, db_default="plain_means", help_text="The estimator of this row."
     )
     estimator_version = models.CharField(max_length=20, db_default="")
+    saved_version = models.ForeignKey(
+        "SavedComparisonVersion",
+        on_delete=models.CASCADE,
+        null=True,
+        blank=True,
+        related_name="results",
+        help_text="Empty: a preset. Set: the saved comparison (and version) computed.",
+    )
 
     class Meta:
         indexes = [
@@ -187,6 +212,32 @@ class ReliabilityResult(models.Model):
         max_length=50, db_default="plain_means", help_text="The estimator of this row."
     )
     estimator_version = models.CharField(max_length=20, db_default="")
+    # 95 % percentile bootstrap intervals, resampling the block's items (B = 1,000, seeded by
+    # the block: aggregation.reliability_stats.reliability_bootstrap); null where undefined.
+    alpha_interval_ci_low = models.FloatField(
+        null=True, help_text="95 % bootstrap CI of alpha (interval), lower bound."
+    )
+    alpha_interval_ci_high = models.FloatField(
+        null=True, help_text="95 % bootstrap CI of alpha (interval), upper bound."
+    )
+    alpha_ordinal_ci_low = models.FloatField(
+        null=True, help_text="95 % bootstrap CI of alpha (ordinal), lower bound."
+    )
+    alpha_ordinal_ci_high = models.FloatField(
+        null=True, help_text="95 % bootstrap CI of alpha (ordinal), upper bound."
+    )
+    icc1_ci_low = models.FloatField(
+        null=True, help_text="95 % bootstrap CI of ICC(1,1), lower bound."
+    )
+    icc1_ci_high = models.FloatField(
+        null=True, help_text="95 % bootstrap CI of ICC(1,1), upper bound."
+    )
+    icc1k_ci_low = models.FloatField(
+        null=True, help_text="95 % bootstrap CI of ICC(1,k), lower bound."
+    )
+    icc1k_ci_high = models.FloatField(
+        null=True, help_text="95 % bootstrap CI of ICC(1,k), upper bound."
+    )
 
     def __str__(self) -> str:
         return f"{self.panel.code} block {self.block.order}"
@@ -314,3 +365,118 @@ class PendingAggregation(models.Model):
 
     def __str__(self) -> str:
         return f"Pending aggregation of {self.wave.slug}"
+
+
+class SavedComparison(models.Model):
+    """A comparison a researcher keeps: computed in every later aggregation run.
+
+    Its definition lives in numbered ``SavedComparisonVersion`` rows; editing adds a version,
+    so results stored under an older version keep pointing at the definition they used.
+    Shipped comparisons answer the research questions of the study (``question``).
+    """
+
+    class Question(models.TextChoices):
+        EGO_ALTER = "ego_alter", _("Russia's ego role against the alter part")
+        ASCRIBED = "ascribed", _("Roles ascribed by Russia against the allies' own")
+        INTER_ROLE = "inter_role", _("Russia's global roles against its regional leader role")
+        ORGANIZED_OTHER = "organized_other", _("The organized other against the significant others")
+
+    slug = models.SlugField(
+        max_length=50, unique=True, help_text="Stored as the results' comparison name."
+    )
+    name = models.CharField(max_length=200)
+    question = models.CharField(
+        max_length=20,
+        choices=Question.choices,
+        blank=True,
+        help_text="The research question this comparison answers (shipped comparisons).",
+    )
+    order = models.PositiveSmallIntegerField(default=0)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["question", "order", "slug"]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class SavedComparisonVersion(models.Model):
+    """One immutable definition of a saved comparison: two selectors (``roles``: compared
+    role by role) or one selector and two of its roles (``inter_role``)."""
+
+    class Kind(models.TextChoices):
+        ROLES = "roles", _("two selectors, role by role")
+        INTER_ROLE = "inter_role", _("two roles inside one selector")
+
+    saved_comparison = models.ForeignKey(
+        SavedComparison, on_delete=models.CASCADE, related_name="versions"
+    )
+    number = models.PositiveIntegerField()
+    kind = models.CharField(max_length=10, choices=Kind.choices, default=Kind.ROLES)
+    # Each side as codes; panel "ALL" pools every panel.
+    left_panel = models.CharField(max_length=20)
+    left_holder = models.CharField(max_length=20)
+    left_subject = models.CharField(max_length=20)
+    left_perspective = models.CharField(max_length=12, choices=Perspective.choices)
+    left_estimator = models.CharField(max_length=50, default="plain_means")
+    right_panel = models.CharField(max_length=20, blank=True)
+    right_holder = models.CharField(max_length=20, blank=True)
+    right_subject = models.CharField(max_length=20, blank=True)
+    right_perspective = models.CharField(max_length=12, choices=Perspective.choices, blank=True)
+    right_estimator = models.CharField(max_length=50, blank=True)
+    role_a = models.CharField(max_length=64, blank=True, help_text="Inter-role: first role.")
+    role_b = models.CharField(max_length=64, blank=True, help_text="Inter-role: second role.")
+    created_at = models.DateTimeField(auto_now_add=True)
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+
+    class Meta:
+        ordering = ["saved_comparison", "-number"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["saved_comparison", "number"], name="one_number_per_saved_version"
+            ),
+            models.CheckConstraint(
+                condition=Q(kind="roles", role_a="", role_b="")
+                | Q(kind="inter_role") & ~Q(role_a="") & ~Q(role_b=""),
+                name="saved_version_roles_only_for_inter_role",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.saved_comparison.slug} v{self.number}"
+
+
+class InterRoleResult(models.Model):
+    """Two roles inside one selector compared over the same experts (a saved inter-role
+    comparison in one run): paired difference and the correlation across experts."""
+
+    run = models.ForeignKey(AggregationRun, on_delete=models.CASCADE, related_name="inter_roles")
+    saved_version = models.ForeignKey(
+        SavedComparisonVersion, on_delete=models.CASCADE, related_name="inter_role_results"
+    )
+    panel = models.CharField(max_length=20)
+    holder = models.CharField(max_length=20)
+    subject = models.CharField(max_length=20)
+    perspective = models.CharField(max_length=12, choices=Perspective.choices)
+    role_a = models.CharField(max_length=64)
+    role_b = models.CharField(max_length=64)
+    n = models.PositiveIntegerField()
+    mean_a = models.FloatField(null=True)
+    mean_b = models.FloatField(null=True)
+    diff = models.FloatField(null=True)
+    ci_low = models.FloatField(null=True)
+    ci_high = models.FloatField(null=True)
+    p_value = models.FloatField(null=True)
+    hedges_g = models.FloatField(null=True)
+    r = models.FloatField(null=True)
+    r_ci_low = models.FloatField(null=True)
+    r_ci_high = models.FloatField(null=True)
+
+    class Meta:
+        indexes = [models.Index(fields=["run", "saved_version"])]
+
+    def __str__(self) -> str:
+        return f"{self.saved_version} {self.role_a} − {self.role_b}"

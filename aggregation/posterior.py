@@ -25,7 +25,7 @@ from aggregation.estimator_runs import irt_outcome
 from aggregation.estimator_services import estimator_result_replace
 from aggregation.loaders import ratings_frame
 from aggregation.models import AggregationRun, PosteriorJob
-from aggregation.selectors import vignette_subject_codes
+from surveys.vignette_selectors import vignette_subject_codes
 
 logger = logging.getLogger(__name__)
 

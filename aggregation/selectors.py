@@ -1,5 +1,6 @@
 """Reads of stored aggregation results. Readers only ever see complete runs."""
 
+import math
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
@@ -7,6 +8,12 @@ from datetime import datetime
 import pandas as pd
 from django.db.models import Count, F, OuterRef, Q, Subquery
 
+from aggregation.comparison_stats import (
+    BH_FAMILIES,
+    FAMILY_COMPARISON,
+    FAMILY_WAVE_PRESET,
+    benjamini_hochberg_by_family,
+)
 from aggregation.engine import ESTIMATOR_NAME, POOLED_PANEL
 from aggregation.models import (
     AggregationRun,
@@ -17,7 +24,8 @@ from aggregation.models import (
     PosteriorJob,
 )
 from aggregation.role_network import NETWORK_CELL_COLUMNS
-from surveys.models import Actor, Block, Invitation, Panel, Role, Wave
+from surveys.delphi_selectors import waves_primary
+from surveys.models import Actor, Invitation, Panel, Role, Wave
 from surveys.texts.selectors import text_or_code
 
 # Reports name actors, roles and cities in English (the code where a name is missing).
@@ -34,20 +42,6 @@ def run_latest_complete(*, wave: Wave) -> AggregationRun | None:
         AggregationRun.objects.filter(wave=wave, status=AggregationRun.Status.COMPLETE)
         .order_by("-finished_at", "-pk")
         .first()
-    )
-
-
-VIGNETTE_KIND = "vignette"
-
-
-def vignette_subject_codes(*, wave_id: int) -> list[str]:
-    """Codes of the vignettes (actors of kind ``vignette``) that a wave's blocks ask about."""
-    return sorted(
-        set(
-            Block.objects.filter(wave_id=wave_id, subject__kind=VIGNETTE_KIND).values_list(
-                "subject__code", flat=True
-            )
-        )
     )
 
 
@@ -182,6 +176,8 @@ class ComparisonRoleRow:
     p_value: float | None
     p_adjusted: float | None
     family_size: int
+    family: str
+    """The Benjamini–Hochberg family of ``p_adjusted``: ``comparison`` or ``wave_preset``."""
     prob_sign: float | None = None
 
     @property
@@ -224,14 +220,22 @@ def comparisons_stored(
     run_id: int,
     preset: str | None = None,
     subject: str | None = None,
+    family: str = FAMILY_COMPARISON,
     estimator: str = ESTIMATOR_NAME,
 ) -> list[StoredComparison]:
-    """The stored preset comparisons of a run on one estimator (one query), optionally of
-    one preset/subject.
+    """The stored preset comparisons of a run (one query), optionally of one preset/subject
+    (saved comparisons are ``aggregation.research_questions``'s).
 
-    Ordered by preset, the subject's actor order and the roles' typology order.
+    Ordered by preset, the subject's actor order and the roles' typology order. ``family``
+    chooses the Benjamini–Hochberg family of ``p_adjusted``: ``comparison``, the roles of one
+    comparison, as stored; or ``wave_preset``, every test of the run's preset (all subjects
+    and roles: the overview matrix), adjusted here from the stored p-values (one more query).
     """
-    results = ComparisonResult.objects.filter(run_id=run_id, estimator=estimator)
+    if family not in BH_FAMILIES:
+        raise ValueError(f"family must be one of {BH_FAMILIES}, got {family!r}")
+    results = ComparisonResult.objects.filter(
+        run_id=run_id, saved_version__isnull=True, estimator=estimator
+    )
     if preset is not None:
         results = results.filter(preset=preset)
     if subject is not None:
@@ -243,6 +247,7 @@ def comparisons_stored(
         )
         .order_by("preset", "subject__order", "subject__code", "role__order")
         .values(
+            "pk",
             "preset",
             "subject__code",
             "subject_name",
@@ -257,6 +262,9 @@ def comparisons_stored(
             *(name for name in _ROLE_ROW_FIELDS if name != "role_name"),
         )
     )
+    rows = list(rows)
+    if family == FAMILY_WAVE_PRESET:
+        rows = _adjusted_over_presets(run_id, rows, estimator)
     grouped: dict[tuple[str, str], dict] = {}
     for row in rows:
         key = (row["preset"], row["subject__code"])
@@ -290,13 +298,41 @@ def comparisons_stored(
     ]
 
 
+def _adjusted_over_presets(run_id: int, rows: list[dict], estimator: str) -> list[dict]:
+    """``rows`` with ``p_adjusted`` and ``family_size`` of the wave-and-preset family: BH over
+    every stored p-value of the run's preset under one estimator
+    (``stats.benjamini_hochberg_by_family``)."""
+    presets = sorted({row["preset"] for row in rows})
+    tests = list(
+        ComparisonResult.objects.filter(run_id=run_id, preset__in=presets, estimator=estimator)
+        .order_by()
+        .values_list("pk", "preset", "p_value")
+    )
+    if not tests:
+        return rows
+    ids, labels, p_values = zip(*tests, strict=True)
+    adjusted, sizes = benjamini_hochberg_by_family(
+        [math.nan if p is None else p for p in p_values], labels
+    )
+    by_id = {pk: (float(a), int(m)) for pk, a, m in zip(ids, adjusted, sizes, strict=True)}
+    return [
+        {
+            **row,
+            "p_adjusted": None if math.isnan(by_id[row["pk"]][0]) else by_id[row["pk"]][0],
+            "family_size": by_id[row["pk"]][1],
+            "family": FAMILY_WAVE_PRESET,
+        }
+        for row in rows
+    ]
+
+
 def comparison_subjects(*, run_id: int) -> list[tuple[str, str]]:
     """(code, name) of the subjects with stored comparisons in a run, in actor order."""
     return list(
         Actor.objects.filter(
-            pk__in=ComparisonResult.objects.filter(run_id=run_id, estimator=ESTIMATOR_NAME).values(
-                "subject_id"
-            )
+            pk__in=ComparisonResult.objects.filter(
+                run_id=run_id, saved_version__isnull=True, estimator=ESTIMATOR_NAME
+            ).values("subject_id")
         )
         .annotate(name=_english("actor", "name"))
         .values_list("code", "name")
@@ -330,7 +366,13 @@ class TrendPoint:
 
 
 def _latest_run_ids():
-    return Wave.objects.annotate(run_id=_latest_complete_run_id()).values("run_id")
+    """The newest complete run of each wave of the primary data: a trend leaves later Delphi
+    rounds out (``waves_primary``)."""
+    return (
+        Wave.objects.filter(waves_primary())
+        .annotate(run_id=_latest_complete_run_id())
+        .values("run_id")
+    )
 
 
 def cell_trend(

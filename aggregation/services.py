@@ -35,6 +35,7 @@ from aggregation.models import (
     WaveChangeResult,
 )
 from aggregation.snapshots import RatingsIdentity, identity_kept
+from surveys.delphi_selectors import waves_primary
 from surveys.models import Actor, Block, Item, Panel, Rating, Response, Role, Wave
 
 logger = logging.getLogger(__name__)
@@ -162,7 +163,7 @@ COMPARISON_NUMBERS = [
     *(
         name
         for name in engine.COMPARISON_ROLE_COLUMNS
-        if name not in {"role", "n_left", "n_right", "family_size", "method"}
+        if name not in {"role", "n_left", "n_right", "family_size", "family", "method"}
     ),
     "profile_distance",
     "prob_sign",  # the ordinal IRT's only (aggregation.estimator_comparisons)
@@ -182,11 +183,13 @@ COMPARISON_FIELDS = [
     "n_left",
     "n_right",
     "family_size",
+    "family",
     "dominant_left",
     "dominant_right",
     *COMPARISON_NUMBERS,
     "estimator",
     "estimator_version",
+    "saved_version_id",
 ]
 
 
@@ -215,17 +218,23 @@ def _comparison_rows(
             int(row.n_left),
             int(row.n_right),
             int(row.family_size),
+            row.family,
             row.dominant_left or "",
             row.dominant_right or "",
             *(getattr(row, name) for name in COMPARISON_NUMBERS),
             estimator,
             version,
+            getattr(row, "saved_version_id", None),  # None: a preset
         )
         for row in comparisons.itertuples(index=False)
     ]
 
 
-RELIABILITY_NUMBERS = ["alpha_interval", "alpha_ordinal", "icc1", "icc1k"]
+RELIABILITY_NUMBERS = [
+    name
+    for name in engine.RELIABILITY_COLUMNS
+    if name not in {*engine.RELIABILITY_KEYS, "n_raters", "n_units"}
+]
 RELIABILITY_FIELDS = [
     "run_id",
     "panel_id",
@@ -395,12 +404,18 @@ def _results_store(
 
 
 def _previous_run(run: AggregationRun) -> AggregationRun | None:
-    """The newest complete run of the wave opened before this run's wave."""
+    """The newest complete run of the wave opened before this run's wave.
+
+    Only waves of the primary data form the series (``waves_primary``): a later Delphi
+    round has no previous wave here and is never one (its change from round 1 is the
+    study's stability, on the Delphi page).
+    """
     wave = run.wave
-    if wave.opens_at is None:
+    primary = Wave.objects.filter(waves_primary())
+    if wave.opens_at is None or not primary.filter(pk=wave.pk).exists():
         return None
     previous = (
-        Wave.objects.filter(opens_at__lt=wave.opens_at).exclude(pk=wave.pk).order_by("-opens_at")
+        primary.filter(opens_at__lt=wave.opens_at).exclude(pk=wave.pk).order_by("-opens_at")
     ).first()
     return _latest_complete(previous) if previous else None
 
@@ -461,8 +476,12 @@ def _changes_store(run: AggregationRun) -> None:
 
 
 def _run_complete(run: AggregationRun) -> None:
-    """Store the changes since the previous wave, then make the run the one readers see."""
+    """Store the changes since the previous wave and the saved comparisons (from the run's
+    stored cells), then make the run the one readers see."""
+    from aggregation.saved_comparisons import saved_comparisons_store
+
     _changes_store(run)
+    saved_comparisons_store(run=run)
     run.status = AggregationRun.Status.COMPLETE
     run.finished_at = timezone.now()
     run.save(update_fields=["status", "finished_at"])
@@ -472,7 +491,14 @@ def _run_complete(run: AggregationRun) -> None:
 def paired_sums(*, wave: Wave, homes: dict[str, str]) -> dict:
     """The ``engine.paired_sums`` of every paired preset comparison of a wave, computed by
     the database (``loaders.paired_sums_load``), keyed by its (left, right) selectors."""
-    pairs = engine.paired_presets(homes)
+    return paired_sums_of_pairs(wave=wave, pairs=engine.paired_presets(homes))
+
+
+def paired_sums_of_pairs(
+    *, wave: Wave, pairs: list[tuple[engine.Selector, engine.Selector]]
+) -> dict:
+    """The ``engine.paired_sums`` of same-panel (left, right) selector pairs of a wave,
+    computed by the database, keyed by the pair; a pair no response rated is missing."""
     blocks = {
         (holder, subject, perspective): block_id
         for block_id, holder, subject, perspective in Block.objects.filter(wave=wave).values_list(
@@ -522,6 +548,8 @@ class WaveInputs:
         """The wave's inputs; for the whole wave (no ``item_ids``) with the identity of the
         ratings they came from, which is part of the fingerprint (``aggregation.snapshots``)."""
 
+        from aggregation.saved_comparisons import saved_definitions_fingerprint
+
         def load():
             return (
                 counts_load(wave_id=wave.pk, wave_slug=wave.slug, item_ids=item_ids),
@@ -534,6 +562,8 @@ class WaveInputs:
             (counts, paired), ratings = load(), RatingsIdentity.unknown()
         digest = hashlib.sha256(counts.fingerprint.encode())
         digest.update(ratings.fingerprint.encode())
+        # A run stores the saved comparisons too: saving or revising one is a new input.
+        digest.update(saved_definitions_fingerprint().encode())
         for (left, right), sums in sorted(
             paired.items(), key=lambda item: (item[0][0].label(), item[0][1].label())
         ):

@@ -115,14 +115,40 @@ class ComparisonView:
     dominant_right: Dominant | None
     profile_distance: str
     method: str
+    n_label: str
+    """What n counts: "pairs" in a paired comparison, else "n" (ratings)."""
     rows: list[ComparisonTableRow]
     chart: SafeString
 
 
 METHOD_NAMES = {
     "welch": "Welch t (independent panels)",
-    "paired": "paired t (the same experts)",
+    "paired": "paired t (the same experts; n counts pairs)",
+    "overlapping": "partially overlapping samples t (one panel's experts on both sides)",
 }
+
+FAMILY_OPTIONS = [
+    ("comparison", "within each comparison (its roles)"),
+    ("wave_preset", "across the wave and comparison (every actor and role)"),
+]
+
+
+def family_note(comparisons: Sequence[StoredComparison]) -> str:
+    """What the adjusted p-values on the page were adjusted over, and how many tests that is."""
+    rows = [row for comparison in comparisons for row in comparison.rows]
+    if not rows:
+        return ""
+    sizes = sorted({row.family_size for row in rows})
+    if rows[0].family == "wave_preset":
+        return (
+            f"Adjusted p: Benjamini–Hochberg across every test of this wave and comparison "
+            f"(every actor and role): {sizes[-1]} tests."
+        )
+    count = str(sizes[0]) if len(sizes) == 1 else f"{sizes[0]}–{sizes[-1]}"
+    return (
+        "Adjusted p: Benjamini–Hochberg across the roles of each comparison "
+        f"({count} tests per comparison)."
+    )
 
 
 def comparison_view(
@@ -153,6 +179,7 @@ def comparison_view(
         dominant_right=dominant(comparison, "right"),
         profile_distance=fmt(comparison.profile_distance),
         method=METHOD_NAMES.get(comparison.method, comparison.method),
+        n_label="pairs" if comparison.method == "paired" else "n",
         rows=comparison_table(comparison.rows),
         chart=chart,
     )
@@ -178,7 +205,7 @@ def _csv_cell(comparison: StoredComparison, row: ComparisonRoleRow, name: str) -
         return comparison.method
     if name == "role":
         return row.role
-    if name in ("n_left", "n_right", "family_size"):
+    if name in ("n_left", "n_right", "family_size", "family"):
         return str(getattr(row, name))
     return csv_number(getattr(row, name))
 

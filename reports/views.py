@@ -1,4 +1,5 @@
-"""Admin report pages: role comparison, overview matrix, dyad, trends and the role network.
+"""Admin report pages: role comparison, overview matrix, dyad, trends, the role network and
+reliability.
 
 Thin views inside the Django admin (staff only, ``aggregation.view_aggregationrun``). They
 read stored aggregation results with ``aggregation.selectors`` (the newest complete run of a
@@ -22,8 +23,10 @@ from aggregation import selectors
 from aggregation.engine import ESTIMATOR_NAME, PERSPECTIVES, PRESET_LABELS, PRESETS
 from aggregation.estimator_selectors import comparison_across_estimators
 from aggregation.estimators import ESTIMATORS
+from aggregation.reliability_selectors import reliability_stored
+from aggregation.reliability_stats import BOOTSTRAP_REPLICATES, RELIABILITY_COEFFICIENTS
 from aggregation.role_network import network_layout, role_network
-from reports import estimators, formats, network, tables, wording
+from reports import estimators, formats, network, reliability, tables, wording
 from reports.downloads import EXPORT_PERMISSION, csv_download, file_download
 
 VIEW_PERMISSION = "aggregation.view_aggregationrun"
@@ -111,6 +114,11 @@ def _estimator_context(request: HttpRequest, wave) -> tuple[str, dict]:
     }
 
 
+def _family(request: HttpRequest, default: str) -> str:
+    """The Benjamini–Hochberg family the page adjusts over (``?family=``)."""
+    return _pick(request, "family", [code for code, _ in tables.FAMILY_OPTIONS], default)
+
+
 def _preset_options(chosen: str) -> list[Option]:
     return _options([(code, PRESET_LABELS.get(code, code)) for code in PRESETS], chosen)
 
@@ -128,9 +136,14 @@ def comparison(request: HttpRequest) -> HttpResponse:
     subjects = selectors.comparison_subjects(run_id=wave.run_id) if wave and wave.run_id else []
     codes = [code for code, _ in subjects]
     subject = _pick(request, "subject", codes, "ARM" if "ARM" in codes else next(iter(codes), None))
+    family = _family(request, "comparison")
     stored = (
         selectors.comparisons_stored(
-            run_id=wave.run_id, preset=preset, subject=subject, estimator=estimator
+            run_id=wave.run_id,
+            preset=preset,
+            subject=subject,
+            family=family,
+            estimator=estimator,
         )
         if subject
         else []
@@ -154,6 +167,7 @@ def comparison(request: HttpRequest) -> HttpResponse:
                 "preset": preset,
                 "subject": subject,
                 "estimator": estimator,
+                "family": family,
             },
         )
     view = tables.comparison_view(stored[0], selectors.actor_places()) if stored else None
@@ -169,6 +183,8 @@ def comparison(request: HttpRequest) -> HttpResponse:
             subject_options=_options(subjects, subject),
             preset_label=PRESET_LABELS.get(preset, preset),
             comparison=view,
+            family_options=_options(tables.FAMILY_OPTIONS, family),
+            family_note=tables.family_note(stored),
             legend=formats.heat_legend(),
             across=across,
             **estimator_context,
@@ -182,8 +198,12 @@ def overview(request: HttpRequest) -> HttpResponse:
     waves, wave = _wave_choice(request)
     preset = _pick(request, "preset", list(PRESETS), DEFAULT_PRESET)
     estimator, estimator_context = _estimator_context(request, wave)
+    # The matrix shows every test of the wave and preset: by default they are one family.
+    family = _family(request, "wave_preset")
     stored = (
-        selectors.comparisons_stored(run_id=wave.run_id, preset=preset, estimator=estimator)
+        selectors.comparisons_stored(
+            run_id=wave.run_id, preset=preset, family=family, estimator=estimator
+        )
         if wave and wave.run_id
         else []
     )
@@ -198,6 +218,7 @@ def overview(request: HttpRequest) -> HttpResponse:
                 "wave": wave and wave.slug,
                 "preset": preset,
                 "estimator": estimator,
+                "family": family,
             },
         )
     places = selectors.actor_places()
@@ -215,6 +236,9 @@ def overview(request: HttpRequest) -> HttpResponse:
             preset_label=PRESET_LABELS.get(preset, preset),
             sides=sides,
             matrix=tables.overview_matrix(stored),
+            family=family,
+            family_options=_options(tables.FAMILY_OPTIONS, family),
+            family_note=tables.family_note(stored),
             legend=formats.heat_legend(),
             **estimator_context,
         ),
@@ -229,8 +253,11 @@ def dyad(request: HttpRequest) -> HttpResponse:
     codes = [code for code, _ in subjects]
     subject = _pick(request, "subject", codes, "ARM" if "ARM" in codes else next(iter(codes), None))
     estimator, estimator_context = _estimator_context(request, wave)
+    family = _family(request, "comparison")
     stored = (
-        selectors.comparisons_stored(run_id=wave.run_id, subject=subject, estimator=estimator)
+        selectors.comparisons_stored(
+            run_id=wave.run_id, subject=subject, family=family, estimator=estimator
+        )
         if subject
         else []
     )
@@ -247,6 +274,7 @@ def dyad(request: HttpRequest) -> HttpResponse:
                 "wave": wave and wave.slug,
                 "subject": subject,
                 "estimator": estimator,
+                "family": family,
             },
         )
     places = selectors.actor_places()
@@ -271,6 +299,8 @@ def dyad(request: HttpRequest) -> HttpResponse:
             subject_options=_options(subjects, subject),
             subject=subject,
             sections=sections,
+            family_options=_options(tables.FAMILY_OPTIONS, family),
+            family_note=tables.family_note(stored),
             legend=formats.heat_legend(),
             **estimator_context,
         ),
@@ -372,6 +402,36 @@ def trends(request: HttpRequest) -> HttpResponse:
             panel_options=_options([*panels, ("ALL", "All panels")], panel),
             preset_options=_preset_options(preset),
             role_options=_options(role_choices, roles),
+        ),
+    )
+
+
+@report_view
+def reliability_report(request: HttpRequest) -> HttpResponse:
+    """Agreement of each panel on each block of a wave, with 95 % bootstrap intervals."""
+    waves, wave = _wave_choice(request)
+    stored = reliability_stored(run_id=wave.run_id) if wave and wave.run_id else []
+    if _wants_csv(request):
+        return csv_download(
+            request,
+            name=["reliability", wave and wave.slug],
+            header=reliability.RELIABILITY_CSV_HEADER,
+            rows=reliability.reliability_csv_rows(wave.slug if wave else "", stored),
+            detail={"page": "reliability", "wave": wave and wave.slug},
+        )
+    return render(
+        request,
+        "admin/reports/reliability.html",
+        _context(
+            request,
+            title="Reliability",
+            wave=wave,
+            wave_options=_options([(w.slug, w.title) for w in waves], wave and wave.slug),
+            coefficient_names=[
+                reliability.COEFFICIENT_NAMES[name] for name in RELIABILITY_COEFFICIENTS
+            ],
+            rows=reliability.reliability_table(stored),
+            replicates=f"{BOOTSTRAP_REPLICATES:,}",
         ),
     )
 

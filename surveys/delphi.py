@@ -175,30 +175,41 @@ def delphi_round_open(
         )
     wave = wave_open(wave=wave, now=now)
     round_ = DelphiRound.objects.create(study=study, number=previous.number + 1, wave=wave)
-    answered = Invitation.objects.filter(
-        wave=previous.wave,
-        response__status=Response.Status.SUBMITTED,
-        expert__is_active=True,
-    ).select_related("expert")
+    answered = list(
+        Invitation.objects.filter(
+            wave=previous.wave,
+            response__status=Response.Status.SUBMITTED,
+            expert__is_active=True,
+        ).order_by("pk")
+    )
+    fresh = [token_new() for _ in answered]
     tokens: dict[int, str] = {}
-    for old in answered:
-        token, hashed = token_new()
-        if new_links:
-            invitation = Invitation.objects.create(
-                expert=old.expert, wave=wave, token_hash=hashed, language=old.language
-            )
-            tokens[invitation.pk] = token
-        else:
-            # The link moves on: the closed round's invitation gets a token nobody holds.
-            same = old.token_hash
-            Invitation.objects.filter(pk=old.pk).update(token_hash=hashed)
-            Invitation.objects.create(
-                expert=old.expert,
+    # A fixed number of queries whatever the number of experts: one update, one insert.
+    if new_links:
+        created = Invitation.objects.bulk_create(
+            Invitation(expert_id=old.expert_id, wave=wave, token_hash=hashed, language=old.language)
+            for old, (_token, hashed) in zip(answered, fresh, strict=True)
+        )
+        tokens = {
+            invitation.pk: token
+            for invitation, (token, _hashed) in zip(created, fresh, strict=True)
+        }
+    else:
+        # The link moves on: the closed round's invitation gets a token nobody holds.
+        moved = [old.token_hash for old in answered]
+        for old, (_token, hashed) in zip(answered, fresh, strict=True):
+            old.token_hash = hashed
+        Invitation.objects.bulk_update(answered, ["token_hash"])
+        Invitation.objects.bulk_create(
+            Invitation(
+                expert_id=old.expert_id,
                 wave=wave,
                 token_hash=same,
                 language=old.language,
                 status=Invitation.Status.SENT,
             )
+            for old, same in zip(answered, moved, strict=True)
+        )
     audit_record(
         user=user,
         action="delphi.round_open",

@@ -13,6 +13,8 @@ from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
+from django.db.models import F, Q, Value
+from django.db.models.functions import Coalesce
 from django.template.loader import render_to_string
 from django.utils.formats import number_format
 from django.utils.safestring import SafeString
@@ -33,9 +35,35 @@ from surveys.models import (
     Response,
     RevisionJustification,
 )
+from surveys.selectors import CANNOT_JUDGE
 from surveys.texts.selectors import text_or_code
 
 ALL_PANELS = "all"
+PRIMARY_ROUND = 1
+
+
+def wave_round(wave_path: str = "") -> Coalesce:
+    """The Delphi round of a wave as a query expression: its number in its study, and 1
+    for a wave that is no round of a study (an ordinary wave is its own first round).
+
+    ``wave_path`` leads from the queried model to the wave (``"response__wave"`` from a
+    rating); empty when the wave itself is queried.
+    """
+    path = f"{wave_path}__delphi_round__number" if wave_path else "delphi_round__number"
+    return Coalesce(F(path), Value(PRIMARY_ROUND))
+
+
+def waves_primary(wave_path: str = "") -> Q:
+    """The waves of the primary data: ordinary waves and round 1 of Delphi studies.
+
+    Later rounds show experts the group's answers first, so their agreement is partly
+    conformity (Woudenberg 1991): they are reported beside round 1, never in a series of
+    waves (the previous wave of a change, a trend) as if they were a wave of their own.
+    """
+    prefix = f"{wave_path}__" if wave_path else ""
+    return Q(**{f"{prefix}delphi_round__isnull": True}) | Q(
+        **{f"{prefix}delphi_round__number": PRIMARY_ROUND}
+    )
 
 
 def _number(value: float) -> float | None:
@@ -307,6 +335,13 @@ def feedback_context(feedback: DelphiFeedback, *, scope_label: str, required: bo
         "own_text": own_text,
         "group_text": group_text,
         "can_keep": feedback.has_own,
+        # The value of the item's radio button that is the previous answer: the page's
+        # script keeps it on the device (offline too) instead of posting "keep".
+        "keep_value": (
+            CANNOT_JUDGE
+            if feedback.own_cannot_judge
+            else ("" if feedback.own_value is None else str(feedback.own_value))
+        ),
         "reason_label": reason_label,
         "q1_left": percent(feedback.q1),
         "iqr_width": (
@@ -423,11 +458,18 @@ def delphi_feedback_html(*, page: DelphiPage, response: Response) -> dict[int, S
 
 
 def delphi_role_names(*, study: DelphiStudy) -> dict[str, str]:
-    """Item code → the role's English name, for the report."""
-    return dict(
+    """Item code → the role's English name and its block, for the report: "Protectee
+    (expectation RUS→ARM)", since one role may be asked in several blocks."""
+    rows = (
         Item.objects.filter(block__wave__delphi_round__study=study)
         .order_by()
         .annotate(role_name=text_or_code("role", "name", "en", ref="role_id", default="role__code"))
-        .values_list("code", "role_name")
+        .values_list(
+            "code", "role_name", "block__perspective", "block__holder__code", "block__subject__code"
+        )
         .distinct()
     )
+    return {
+        code: f"{name} ({perspective} {holder}→{subject})"
+        for code, name, perspective, holder, subject in rows
+    }

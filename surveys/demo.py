@@ -2,8 +2,16 @@
 and a small two-round Delphi study (``surveys.demo_delphi``).
 
 Every rating is drawn from a stated ground-truth profile (``TRUTH``, the seed abstract's
-claims put into numbers) plus noise: a per-panel scale bias (so that differential item
-functioning is present to be corrected later), a per-expert bias and per-rating noise.
+claims put into numbers) seen through the expert's scale use, plus noise: a per-panel shift
+(so that differential item functioning is present to be corrected), a per-expert shift, a
+per-expert stretch around the scale's midpoint and per-rating noise,
+
+    rating = round(5 + stretch · (truth − 5) + panel shift + expert shift + noise), in 0–10.
+
+Every panel also rates three vignettes (``VIGNETTE_TRUTH``: hypothetical states described in
+``surveys.demo_texts``) on the same roles, through the same scale use; the order assumed for
+them on each role is the order of their planted levels. Their ratings show each expert's
+scale use, which the DIF-corrected estimators read.
 Everything made here is labelled synthetic: wave titles, the ``is_synthetic`` flag, expert
 names and e-mail addresses on the reserved ``example.org`` domain.
 
@@ -46,6 +54,7 @@ from surveys.services import (
     wave_open,
 )
 from surveys.texts.services import text_set
+from surveys.vignettes import vignette_order_set
 
 RNG_SEED = 20260301
 EXPERTS_PER_PANEL = 15
@@ -64,6 +73,9 @@ PANELS = [
 ALLIES = ["KAZ", "ARM", "KGZ", "TJK"]
 PANEL_BIAS = {"MOW": 0.6, "AST": -0.4, "YER": -0.8, "BIS": 0.3, "DYU": 0.7}
 EXPERT_BIAS_SD = 0.5
+EXPERT_STRETCH_SD = 0.2
+"""SD of the logarithm of an expert's stretch of the scale around its midpoint."""
+SCALE_MIDPOINT = 5.0
 NOISE_SD = 1.3
 
 STATE_ROLES = [
@@ -161,6 +173,54 @@ TRUTH_2021: dict[tuple[str, str, str], dict[str, float]] = {
 }
 
 
+# The vignettes' planted levels per role, the same for every panel and wave: State A leans on
+# a larger neighbour, State B balances and mediates, State C leads its region.
+VIGNETTE_TRUTH: dict[str, dict[str, float]] = {
+    "VIGA": {
+        "regional_leader": 1.0,
+        "great_power": 0.5,
+        "regional_protector": 1.0,
+        "protectee": 8.5,
+        "faithful_ally": 8.5,
+        "independent": 1.5,
+        "active_independent": 1.0,
+        "mediator_integrator": 1.5,
+        "regional_subsystem_collaborator": 3.5,
+        "bridge": 1.5,
+    },
+    "VIGB": {
+        "regional_leader": 4.0,
+        "great_power": 1.5,
+        "regional_protector": 3.0,
+        "protectee": 4.0,
+        "faithful_ally": 2.5,
+        "independent": 8.5,
+        "active_independent": 8.5,
+        "mediator_integrator": 8.5,
+        "regional_subsystem_collaborator": 5.5,
+        "bridge": 8.5,
+    },
+    "VIGC": {
+        "regional_leader": 9.0,
+        "great_power": 7.5,
+        "regional_protector": 8.5,
+        "protectee": 1.0,
+        "faithful_ally": 1.5,
+        "independent": 6.5,
+        "active_independent": 5.5,
+        "mediator_integrator": 5.0,
+        "regional_subsystem_collaborator": 8.0,
+        "bridge": 4.0,
+    },
+}
+VIGNETTES = list(VIGNETTE_TRUTH)
+
+
+def vignette_assumed_order(role: str) -> list[str]:
+    """The vignettes in the order the researcher assumes for ``role``, lowest first."""
+    return sorted(VIGNETTES, key=lambda code: VIGNETTE_TRUTH[code][role])
+
+
 @dataclass(frozen=True)
 class DemoResult:
     admin_username: str
@@ -172,7 +232,10 @@ class DemoResult:
 def truth(
     *, wave: str, viewer: str, holder: str, subject: str, perspective: str, role: str
 ) -> float:
-    """The planted mean rating of ``role`` for the view (holder, subject, perspective)."""
+    """The planted mean rating of ``role`` for the view (holder, subject, perspective); a
+    vignette's is the same for every viewer and wave."""
+    if subject in VIGNETTE_TRUTH:
+        return VIGNETTE_TRUTH[subject][role]
     key = (holder, subject, perspective)
     profile = dict(TRUTH.get(key, {}))
     if viewer == "RUS":
@@ -187,7 +250,8 @@ def instrument_blocks() -> list[tuple[str, str, str, list[str], list[str]]]:
 
     The blocks cover every named comparison: Russia's ego role and performance;
     for each ally what Moscow ascribes, what the ally conceives and enacts, and what the ally
-    expects of Russia as seen from Moscow and from the ally's own capital.
+    expects of Russia as seen from Moscow and from the ally's own capital. Last come the
+    vignettes, one page each, rated by every panel on the same roles.
     """
     home = {actor: code for code, actor, _language in PANELS}
     all_panels = [code for code, *_ in PANELS]
@@ -204,6 +268,7 @@ def instrument_blocks() -> list[tuple[str, str, str, list[str], list[str]]]:
             (ally, ally, "performance", STATE_ROLES, both),
             (ally, "RUS", "expectation", STATE_ROLES, both),
         ]
+    blocks += [(code, code, "performance", STATE_ROLES, all_panels) for code in VIGNETTES]
     return blocks
 
 
@@ -237,6 +302,16 @@ def _typology_texts() -> None:
     scale = Scale.objects.get(name=DEFAULT_SCALE_NAME)
     for field, labels in demo_texts.SCALE_LABELS.items():
         _texts_add(scale, field, labels)
+
+
+def _vignettes() -> None:
+    """The vignette actors, with their names and descriptions in every language."""
+    for position, code in enumerate(VIGNETTES, start=1):
+        actor, _ = Actor.objects.update_or_create(
+            code=code, defaults={"kind": Actor.Kind.VIGNETTE, "order": 900 + position}
+        )
+        for field, texts in demo_texts.VIGNETTE_TEXTS[code].items():
+            _texts_add(actor, field, texts)
 
 
 def _panels() -> dict[str, Panel]:
@@ -296,8 +371,19 @@ def _build_wave(slug: str, panels: dict[str, Panel]) -> Wave:
             roles=[roles[code] for code in role_codes],
             panels=[panels[code] for code in panel_codes],
         )
-        for field, texts in demo_texts.BLOCK_TEXTS[perspective].items():
+        own_texts = (
+            demo_texts.VIGNETTE_BLOCK_TEXTS
+            if subject in VIGNETTE_TRUTH
+            else demo_texts.BLOCK_TEXTS[perspective]
+        )
+        for field, texts in own_texts.items():
             _texts_add(block, field, texts)
+    for code in STATE_ROLES:
+        vignette_order_set(
+            wave=wave,
+            role=roles[code],
+            vignettes=[actors[vignette] for vignette in vignette_assumed_order(code)],
+        )
     return wave
 
 
@@ -308,8 +394,16 @@ def _fill_wave(
     *,
     open_wave: bool,
     now: datetime,
+    scale_rng: np.random.Generator | None = None,
 ) -> None:
-    """Invite every expert and write synthetic ratings for those who answered."""
+    """Invite every expert and write synthetic ratings for those who answered.
+
+    ``rng`` draws what the demo drew before it had vignettes (the experts' shifts, the real
+    states' ratings), ``scale_rng`` the experts' stretches and the vignettes' ratings, so
+    that adding the vignettes changed the real ratings by the stretch alone (by default
+    ``rng`` draws both).
+    """
+    scale_rng = scale_rng or rng
     blocks = list(wave.blocks.select_related("holder", "subject").prefetch_related("panels"))
     items = {block.pk: list(block.items.select_related("role")) for block in blocks}
     ratings = []
@@ -344,7 +438,9 @@ def _fill_wave(
             invitation.started_email = expert.email
             invitation.save(update_fields=["status", "opened_at", "submitted_at", "started_email"])
             expert_bias = rng.normal(0.0, EXPERT_BIAS_SD)
+            stretch = float(np.exp(scale_rng.normal(0.0, EXPERT_STRETCH_SD)))
             for block in panel_blocks:
+                draw = scale_rng if block.subject.kind == Actor.Kind.VIGNETTE else rng
                 for item in items[block.pk]:
                     mean = truth(
                         wave=wave.slug,
@@ -354,11 +450,12 @@ def _fill_wave(
                         perspective=block.perspective,
                         role=item.role.code,
                     )
-                    if rng.random() < CANNOT_JUDGE_SHARE:
+                    if draw.random() < CANNOT_JUDGE_SHARE:
                         ratings.append(Rating(response=response, item=item, cannot_judge=True))
                         continue
-                    raw = mean + PANEL_BIAS[panel_code] + expert_bias + rng.normal(0, NOISE_SD)
-                    confidence = int(rng.integers(2, 6)) if rng.random() < 0.7 else None
+                    seen = SCALE_MIDPOINT + stretch * (mean - SCALE_MIDPOINT)
+                    raw = seen + PANEL_BIAS[panel_code] + expert_bias + draw.normal(0, NOISE_SD)
+                    confidence = int(draw.integers(2, 6)) if draw.random() < 0.7 else None
                     ratings.append(
                         Rating(
                             response=response,
@@ -395,16 +492,25 @@ def demo_links(*, wave: Wave, base_url: str) -> list[str]:
 def demo_seed(*, base_url: str, admin_username: str, admin_password: str) -> DemoResult:
     """Build the demo once; on later runs only re-issue the printed links and the admin login."""
     _typology_texts()
+    _vignettes()
     panels = _panels()
     experts = _experts(panels)
     created = not Wave.objects.filter(slug__in=["2021", "2025"]).exists()
     if created:
         rng = np.random.default_rng(RNG_SEED)
+        scale_rng = np.random.default_rng(RNG_SEED + 1)
         old = wave_open(wave=_build_wave("2021", panels), now=datetime(2021, 3, 1, tzinfo=UTC))
-        _fill_wave(old, experts, rng, open_wave=False, now=datetime(2021, 4, 15, tzinfo=UTC))
+        _fill_wave(
+            old,
+            experts,
+            rng,
+            open_wave=False,
+            now=datetime(2021, 4, 15, tzinfo=UTC),
+            scale_rng=scale_rng,
+        )
         wave_close(wave=old, now=datetime(2021, 5, 31, tzinfo=UTC))
         new = wave_open(wave=_build_wave("2025", panels))
-        _fill_wave(new, experts, rng, open_wave=True, now=timezone.now())
+        _fill_wave(new, experts, rng, open_wave=True, now=timezone.now(), scale_rng=scale_rng)
         delphi_demo_seed(experts=experts, panels=panels)
     elif not Wave.objects.filter(slug="2025").exists():
         raise ValueError("The demo waves are half there; delete wave 2021 and run seed_demo again.")

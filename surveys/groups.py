@@ -23,6 +23,8 @@ INSTRUMENT_VIEW = [
     "surveys.view_block",
     "surveys.view_item",
     "surveys.view_instrumenttext",
+    "surveys.view_vignetteorder",
+    "surveys.view_vignetterank",
 ]
 
 # app_label.codename of each group's permissions
@@ -35,6 +37,10 @@ GROUP_PERMISSIONS: dict[str, list[str]] = {
         "aggregation.view_comparisonresult",
         "aggregation.view_reliabilityresult",
         "aggregation.export_results",
+        "aggregation.view_savedcomparison",
+        "aggregation.add_savedcomparison",
+        "aggregation.change_savedcomparison",
+        "aggregation.view_interroleresult",
     ],
     PANEL_ADMINS: [
         *INSTRUMENT_VIEW,

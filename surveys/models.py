@@ -14,6 +14,7 @@ import operator
 from functools import reduce
 
 from django.conf import settings
+from django.core.exceptions import ValidationError
 from django.db import models
 from django.db.models import F, Q
 from django.utils.translation import gettext_lazy as _
@@ -38,11 +39,17 @@ class TextOwner:
 
 
 class Actor(TextOwner, models.Model):
-    """A state or an organisation that can hold and be ascribed roles; its name is a text."""
+    """A state or an organisation that can hold and be ascribed roles; its name is a text.
+
+    A *vignette* is a hypothetical actor, described by a short text (its ``description``),
+    that every panel rates on the same roles: its ratings show how each expert uses the
+    scale (``VignetteOrder``; the estimators of ``aggregation.estimators``).
+    """
 
     class Kind(models.TextChoices):
         STATE = "state", _("state")
         ORGANISATION = "organisation", _("organisation")
+        VIGNETTE = "vignette", _("vignette (hypothetical case)")
 
     code = models.CharField(
         max_length=8, unique=True, help_text="ISO-style code, e.g. RUS, KAZ, CSTO."
@@ -252,6 +259,27 @@ class Block(TextOwner, models.Model):
         view = f"{self.holder.code}→{self.subject.code} {self.perspective}"
         return f"{self.wave.slug} #{self.order}: {view}"
 
+    def clean(self):
+        # A vignette is rated as it acts in its description, by every panel alike: the
+        # vignette is holder and subject, the perspective is performance.
+        if self.holder_id is None or self.subject_id is None:
+            return
+        vignette = Actor.Kind.VIGNETTE
+        if vignette in (self.holder.kind, self.subject.kind) and not (
+            self.holder_id == self.subject_id and self.perspective == Perspective.PERFORMANCE
+        ):
+            raise ValidationError(
+                _(
+                    "A vignette block asks how the hypothetical case itself acts: the "
+                    "vignette is both holder and subject, and the perspective is performance."
+                ),
+                code="vignette_block_view",
+            )
+
+    @property
+    def is_vignette(self) -> bool:
+        return self.subject.kind == Actor.Kind.VIGNETTE
+
 
 class Item(models.Model):
     """One role inside a block; keeps the role texts the wave was fielded with."""
@@ -283,11 +311,65 @@ class Item(models.Model):
         return self.fielded_texts or self.role.texts_by_language()
 
 
+class VignetteOrder(models.Model):
+    """The order the researcher assumes for a wave's vignettes on one role, lowest first.
+
+    Its ranks (``VignetteRank``) rank every vignette the wave asks about the role exactly
+    once (``surveys.vignettes.vignette_order_set`` checks it); the C-scores of King
+    et al. (2004) place each rating among the expert's vignette ratings in this order. Like
+    the rest of the instrument, it is frozen when the wave opens.
+    """
+
+    wave = models.ForeignKey(Wave, on_delete=models.CASCADE, related_name="vignette_orders")
+    role = models.ForeignKey(Role, on_delete=models.PROTECT, related_name="vignette_orders")
+
+    class Meta:
+        ordering = ["wave", "role"]
+        constraints = [
+            models.UniqueConstraint(fields=["wave", "role"], name="vignette_order_once_per_role"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.wave.slug}: {self.role.code}"
+
+
+class VignetteRank(models.Model):
+    """One vignette's place in an assumed order: 1 for the vignette that holds the role least."""
+
+    order = models.ForeignKey(VignetteOrder, on_delete=models.CASCADE, related_name="ranks")
+    vignette = models.ForeignKey(
+        Actor,
+        on_delete=models.PROTECT,
+        related_name="+",
+        limit_choices_to={"kind": Actor.Kind.VIGNETTE},
+    )
+    rank = models.PositiveSmallIntegerField(help_text="1 = holds the role least.")
+
+    class Meta:
+        ordering = ["order", "rank"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["order", "vignette"],
+                name="vignette_ranked_once",
+                violation_error_message=_("A vignette is ranked once per role."),
+            ),
+            models.UniqueConstraint(
+                fields=["order", "rank"],
+                name="vignette_rank_once",
+                violation_error_message=_("Two vignettes cannot share a rank."),
+            ),
+            models.CheckConstraint(condition=Q(rank__gte=1), name="vignette_rank_from_1"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.order}: {self.rank}. {self.vignette.code}"
+
+
 # The objects that own texts, and the fields of each (``InstrumentText`` keys its rows so).
 TEXT_FIELDS: dict[str, tuple[str, ...]] = {
     "wave": ("title", "landing"),
     "block": ("title", "prompt"),
-    "actor": ("name",),
+    "actor": ("name", "description"),
     "role": ("name", "definition"),
     "panel": ("city",),
     "scale": ("low_label", "high_label"),
@@ -295,6 +377,8 @@ TEXT_FIELDS: dict[str, tuple[str, ...]] = {
 # Texts an instrument may go without (then the page shows a standard wording or nothing);
 # one given in any language must be given in all the wave's languages.
 OPTIONAL_TEXTS = frozenset({("wave", "landing"), ("block", "title"), ("block", "prompt")})
+# Texts only some owners of a kind have: a vignette's description (``surveys.texts.keys``).
+VIGNETTE_TEXTS = frozenset({("actor", "description")})
 
 
 def _one_owner_with_its_fields() -> Q:
@@ -321,6 +405,7 @@ class InstrumentText(models.Model):
         LANDING = "landing", _("landing text")
         PROMPT = "prompt", _("prompt")
         NAME = "name", _("name")
+        DESCRIPTION = "description", _("description")
         DEFINITION = "definition", _("definition")
         CITY = "city", _("city")
         LOW_LABEL = "low_label", _("low end label")

@@ -123,6 +123,7 @@ class BlockPage:
     prompt_html: SafeString
     instruction_html: SafeString
     rows_html: SafeString
+    vignette: LocalText
     comment: str
     previous_order: int | None
     next_order: int | None
@@ -197,6 +198,8 @@ class QuestionnaireBlock:
     subject_id: int
     holder_names: dict[str, str]
     subject_names: dict[str, str]
+    is_vignette: bool
+    vignette_descriptions: dict[str, str]
     titles: dict[str, str]
     prompts: dict[str, str]
     scale_min: int
@@ -208,8 +211,8 @@ class QuestionnaireBlock:
 
     @classmethod
     def from_model(cls, block: Block, texts: TextIndex) -> "QuestionnaireBlock":
-        """From a block with ``scale``, ``panels`` and ``items`` at hand (``_blocks``) and
-        the texts of it, its actors, scale and roles (``_texts``)."""
+        """From a block with ``subject``, ``scale``, ``panels`` and ``items`` at hand
+        (``_blocks``) and the texts of it, its actors, scale and roles (``_texts``)."""
         scale = block.scale
         return cls(
             pk=block.pk,
@@ -220,6 +223,10 @@ class QuestionnaireBlock:
             subject_id=block.subject_id,
             holder_names=texts.get("actor", block.holder_id, "name"),
             subject_names=texts.get("actor", block.subject_id, "name"),
+            is_vignette=block.is_vignette,
+            vignette_descriptions=(
+                texts.get("actor", block.subject_id, "description") if block.is_vignette else {}
+            ),
             titles=texts.get("block", block.pk, "title"),
             prompts=texts.get("block", block.pk, "prompt"),
             scale_min=scale.min_value,
@@ -293,10 +300,10 @@ class Questionnaire:
 
 
 def _blocks(**where) -> list[Block]:
-    """Blocks with their scale, panels and items (three queries)."""
+    """Blocks with their subject, scale, panels and items (three queries)."""
     return list(
         Block.objects.filter(**where)
-        .select_related("scale")
+        .select_related("subject", "scale")
         .prefetch_related("panels", "items")
         .order_by("order")
     )
@@ -640,6 +647,7 @@ def block_page(
         instruction_html=sentence_fill(
             LocalText(instruction), scale_ends, slot=GETTEXT_SLOT, language=language
         ).html,
+        vignette=text_pick(block.vignette_descriptions, language),
         rows_html=_rows_fragment(questionnaire, block, language).fill(
             _checked(block, ratings),
             {f"fb-{item_id}": html for item_id, html in (feedback_html or {}).items()},

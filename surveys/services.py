@@ -225,7 +225,8 @@ def wave_copy_instrument(*, source: Wave, slug: str, title: str, user=None) -> W
     """Start the next round: a new draft wave with the same blocks and items as ``source``.
 
     Item codes stay the same, so the two waves' cells line up for trends. The languages, the
-    landing text and the blocks' own titles and prompts are copied; the title is not (the
+    landing text, the blocks' own titles and prompts and the orders assumed for the
+    vignettes (``surveys.vignettes``) are copied; the title is not (the
     new wave needs its own in each language), nor are the role texts: the new wave freezes
     the typology's texts of the day it opens.
     """
@@ -253,6 +254,9 @@ def wave_copy_instrument(*, source: Wave, slug: str, title: str, user=None) -> W
             scale=block.scale,
         )
     texts_copy(source=source, target=target, blocks=copies)
+    from surveys.vignettes import vignette_orders_copy  # vignettes imports this module
+
+    vignette_orders_copy(source=source, target=target)
     audit_record(
         user=user,
         action="wave.copy_instrument",

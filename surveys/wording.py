@@ -25,6 +25,7 @@ class QuestionnaireWording(Protocol):
     perspective: str
     holder_id: int
     subject_id: int
+    is_vignette: bool
     holder_names: dict[str, str]
     subject_names: dict[str, str]
     titles: dict[str, str]
@@ -105,6 +106,8 @@ def actor_names(block: QuestionnaireWording, language: str) -> dict[str, LocalTe
 
 
 def _standard_title(block: QuestionnaireWording) -> str:
+    if block.is_vignette:
+        return gettext("Hypothetical case: %(subject)s")
     if block.perspective == Perspective.CONCEPTION:
         return gettext("How %(subject)s sees its own roles")
     if block.perspective == Perspective.EXPECTATION:
@@ -113,6 +116,11 @@ def _standard_title(block: QuestionnaireWording) -> str:
 
 
 def _standard_prompt(block: QuestionnaireWording) -> str:
+    if block.is_vignette:
+        return gettext(
+            "Judging only from the description above: how strongly does %(subject)s play "
+            "each of these roles in its foreign policy?"
+        )
     if block.perspective == Perspective.CONCEPTION:
         return gettext("How strongly does %(subject)s see itself in each of these roles?")
     if block.perspective == Perspective.EXPECTATION:

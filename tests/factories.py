@@ -90,7 +90,9 @@ def _known_translation(slot, language: str) -> str:
     if owner == "role" and key in demo_texts.ROLE_TEXTS:
         texts = demo_texts.ROLE_TEXTS[key].get(language)
         return texts[0 if slot.field == "name" else 1] if texts else ""
-    if owner == "actor":
+    if owner == "actor" and key in demo_texts.VIGNETTE_TEXTS:
+        return demo_texts.VIGNETTE_TEXTS[key][slot.field].get(language, "")
+    if owner == "actor" and slot.field == "name":
         return demo_texts.ACTOR_NAMES.get(key, {}).get(language, "")
     if owner == "scale":
         return demo_texts.SCALE_LABELS.get(slot.field, {}).get(language, "")

@@ -11,7 +11,13 @@ import django_filters
 from rest_framework.exceptions import APIException
 
 from aggregation import engine, estimators
-from aggregation.models import AggregationRun, CellResult, ComparisonResult, ReliabilityResult
+from aggregation.models import (
+    AggregationRun,
+    CellResult,
+    ComparisonResult,
+    ReliabilityResult,
+    SavedComparison,
+)
 from aggregation.selectors import runs_latest_complete_ids
 from aggregation.snapshots import SnapshotError, run_snapshot
 from surveys.api.filtering import BooleanValueFilter, IntegerFilter, ListFilter, Vocabulary
@@ -28,9 +34,9 @@ from surveys.api.filters import (
 from surveys.models import Rating
 
 SMALLINT = {"min_value": -32768, "max_value": 32767}
-COMPARISON_METHODS = ("welch", "paired", "laplace", "posterior")
-"""welch and paired: the t tests (aggregation.stats.Difference.method); laplace and posterior:
-the ordinal IRT's differences (aggregation.estimator_comparisons)."""
+COMPARISON_METHODS = ("welch", "paired", "overlapping", "laplace", "posterior")
+"""welch, paired, overlapping: the t tests (aggregation.stats.Difference.method); laplace and
+posterior: the ordinal IRT's differences (aggregation.estimator_comparisons)."""
 
 
 def _complete_runs():
@@ -41,7 +47,11 @@ RUNS = Vocabulary(
     stored=lambda: _complete_runs().order_by("pk").values_list("pk", flat=True), numeric=True
 )
 ESTIMATORS = Vocabulary(fixed=tuple(estimators.ESTIMATORS))
-PRESETS = Vocabulary(fixed=tuple(engine.PRESETS))
+PRESETS = Vocabulary(
+    fixed=tuple(engine.PRESETS),
+    # saved comparisons are stored under their slug (aggregation.saved_comparisons)
+    stored=lambda: SavedComparison.objects.order_by("slug").values_list("slug", flat=True),
+)
 
 
 class LatestRunFilterSet(django_filters.FilterSet):
@@ -88,13 +98,18 @@ class TrendFilter(CellFilter):
 
 
 class ComparisonFilter(LatestRunFilterSet):
-    preset = ListFilter("preset", vocabulary=PRESETS, help_text="The named comparison.")
+    preset = ListFilter(
+        "preset",
+        vocabulary=PRESETS,
+        help_text="The named comparison: a preset or a saved comparison's slug.",
+    )
     subject = actor_filter("subject__code", "Subject")
     role = role_filter("role__code")
     method = ListFilter(
         "method",
         vocabulary=Vocabulary(fixed=COMPARISON_METHODS),
         help_text="welch: independent samples; paired: the same experts on both sides; "
+        "overlapping: one side pools every panel, the other panel's experts are in both; "
         "laplace, posterior: the ordinal IRT's difference (fast mode, full posterior).",
     )
 
@@ -150,6 +165,14 @@ class RatingFilter(django_filters.FilterSet):
         "response__source",
         vocabulary=SOURCES,
         help_text="web: answered in the web form; import: imported from a file.",
+    )
+    round = IntegerFilter(
+        field_name="round",
+        min_value=1,
+        max_value=10,
+        help_text="Delphi round of the rating's wave: 1 for round 1 of a Delphi study (the "
+        "primary data) and for every ordinary wave; 2 and later for the later rounds, "
+        "answered after seeing the group's median and IQR.",
     )
     cannot_judge = BooleanValueFilter("cannot_judge", help_text="The expert could not judge.")
     value_min = IntegerFilter(

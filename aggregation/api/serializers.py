@@ -19,6 +19,11 @@ def _number(**kwargs) -> serializers.FloatField:
 
 class RunFieldsMixin(serializers.Serializer):
     wave = serializers.CharField(source="wave_slug", read_only=True)
+    round = serializers.IntegerField(
+        read_only=True,
+        help_text="Delphi round of the wave: 1 for round 1 and for every ordinary wave; a later "
+        "round's results are computed from that round alone.",
+    )
     run = serializers.IntegerField(source="run_id", read_only=True)
     estimator = serializers.CharField(source="estimator_name", read_only=True)
     estimator_version = serializers.CharField(read_only=True)
@@ -67,13 +72,21 @@ class ComparisonSerializer(RunFieldsMixin):
     right_holder = serializers.CharField(read_only=True)
     right_subject = serializers.CharField(read_only=True)
     right_perspective = serializers.CharField(read_only=True)
-    method = serializers.CharField(read_only=True)
-    n_left = serializers.IntegerField(read_only=True, help_text="Ratings; paired: pairs.")
+    method = serializers.CharField(
+        read_only=True,
+        help_text="welch: independent sides; paired: the same experts on both sides; "
+        "overlapping: partially overlapping samples (one side pools every panel).",
+    )
+    n_left = serializers.IntegerField(
+        read_only=True, help_text="Ratings with a value; paired: complete pairs."
+    )
     mean_left = _number()
     sd_left = _number()
     ci_low_left = _number()
     ci_high_left = _number()
-    n_right = serializers.IntegerField(read_only=True)
+    n_right = serializers.IntegerField(
+        read_only=True, help_text="Ratings with a value; paired: complete pairs (= n_left)."
+    )
     mean_right = _number()
     sd_right = _number()
     ci_low_right = _number()
@@ -86,9 +99,13 @@ class ComparisonSerializer(RunFieldsMixin):
     df = _number(help_text="Degrees of freedom.")
     hedges_g = _number()
     p_value = _number()
-    p_adjusted = _number(help_text="Benjamini–Hochberg across the comparison's roles.")
+    p_adjusted = _number(help_text="Benjamini–Hochberg within the family named by family.")
     family_size = serializers.IntegerField(
         read_only=True, help_text="Number of p-values in the Benjamini–Hochberg family."
+    )
+    family = serializers.CharField(
+        read_only=True,
+        help_text="The Benjamini–Hochberg family: comparison (the roles of one comparison).",
     )
     dominant_left = serializers.CharField(read_only=True)
     dominant_right = serializers.CharField(read_only=True)
@@ -111,6 +128,14 @@ class ReliabilitySerializer(RunFieldsMixin):
     alpha_ordinal = _number(help_text="Krippendorff's alpha, ordinal metric.")
     icc1 = _number(help_text="One-way ICC(1,1) (Shrout & Fleiss 1979), items as targets.")
     icc1k = _number(help_text="One-way ICC(1,k): reliability of the mean rating.")
+    alpha_interval_ci_low = _number(help_text="95% bootstrap CI of alpha_interval, lower.")
+    alpha_interval_ci_high = _number(help_text="95% bootstrap CI of alpha_interval, upper.")
+    alpha_ordinal_ci_low = _number(help_text="95% bootstrap CI of alpha_ordinal, lower.")
+    alpha_ordinal_ci_high = _number(help_text="95% bootstrap CI of alpha_ordinal, upper.")
+    icc1_ci_low = _number(help_text="95% bootstrap CI of icc1, lower.")
+    icc1_ci_high = _number(help_text="95% bootstrap CI of icc1, upper.")
+    icc1k_ci_low = _number(help_text="95% bootstrap CI of icc1k, lower.")
+    icc1k_ci_high = _number(help_text="95% bootstrap CI of icc1k, upper.")
 
 
 class TrendSerializer(RunFieldsMixin):
@@ -131,6 +156,11 @@ class RatingSerializer(serializers.Serializer):
     """One anonymised raw rating: exactly these fields, nothing that leads to the expert."""
 
     wave = serializers.CharField(source="wave_slug", read_only=True)
+    round = serializers.IntegerField(
+        read_only=True,
+        help_text="Delphi round of the wave: 1 for round 1 (the primary data) and for every "
+        "ordinary wave; 2 and later for the rounds answered after seeing the group's answers.",
+    )
     pseudonym = serializers.CharField(read_only=True)
     panel = serializers.CharField(source="panel_code", read_only=True)
     holder = serializers.CharField(source="holder_code", read_only=True)

@@ -3,7 +3,7 @@
 from django.urls import path, re_path
 from rest_framework.routers import SimpleRouter
 
-from aggregation.api import views
+from aggregation.api import comparison_views, views
 
 router = SimpleRouter()
 router.register("cells", views.CellViewSet, basename="api-cell")
@@ -17,6 +17,16 @@ EXPORT = r"^exports/(?P<wave>[-a-zA-Z0-9_]+)/(?P<table>[-a-zA-Z0-9_]+)/"
 JOB = r"^export-jobs/(?P<job_id>[0-9a-f]{32})/"
 
 urlpatterns = [
+    path(
+        "comparisons/adhoc/",
+        comparison_views.AdhocComparisonView.as_view(),
+        name="api-comparison-adhoc",
+    ),
+    path(
+        "research-questions/",
+        comparison_views.ResearchQuestionsView.as_view(),
+        name="api-research-questions",
+    ),
     re_path(EXPORT + r"codebook/$", views.ExportCodebookView.as_view(), name="api-export-codebook"),
     re_path(EXPORT + r"metadata/$", views.ExportMetadataView.as_view(), name="api-export-metadata"),
     re_path(EXPORT + r"download/$", views.ExportDownloadView.as_view(), name="api-export-download"),

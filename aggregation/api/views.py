@@ -35,6 +35,7 @@ from aggregation.models import (
     EstimatorResult,
     ReliabilityResult,
 )
+from aggregation.reliability_stats import RELIABILITY_COEFFICIENTS
 from surveys.api.pagination import (
     IdCursorPagination,
     PseudonymCursorPagination,
@@ -44,6 +45,7 @@ from surveys.api.permissions import HasRequiredPermissions
 from surveys.api.query import StrictQueryMixin, UnknownPathValue
 from surveys.api.schema import ErrorSerializer
 from surveys.audit import audit_record
+from surveys.delphi_selectors import wave_round, waves_primary
 from surveys.models import Rating, Wave
 from surveys.models import Response as SurveyResponse
 
@@ -59,6 +61,7 @@ def _estimator_result(field: str):
 
 RUN_FIELDS = {
     "wave_slug": F("run__wave__slug"),
+    "round": wave_round("run__wave"),
     "estimator_name": F("estimator"),
     "estimator_converged": _estimator_result("converged"),
 }
@@ -153,6 +156,7 @@ class ComparisonViewSet(ResultViewSet):
             "p_value",
             "p_adjusted",
             "family_size",
+            "family",
             "dominant_left",
             "dominant_right",
             "profile_distance",
@@ -181,6 +185,11 @@ class ReliabilityViewSet(ResultViewSet):
             "alpha_ordinal",
             "icc1",
             "icc1k",
+            *(
+                f"{coefficient}_ci_{bound}"
+                for coefficient in RELIABILITY_COEFFICIENTS
+                for bound in ("low", "high")
+            ),
             panel_code=F("panel__code"),
             block_order=F("block__order"),
             holder_code=F("block__holder__code"),
@@ -192,7 +201,8 @@ class ReliabilityViewSet(ResultViewSet):
 
 class TrendViewSet(ResultViewSet):
     """Per cell (panel or ALL, holder, subject, perspective, role), the stored results of each
-    wave's newest complete run, ordered by cell and then by wave (opening date, slug)."""
+    wave's newest complete run, ordered by cell and then by wave (opening date, slug). The
+    waves are those of the primary data: later Delphi rounds are not a wave of the series."""
 
     serializer_class = serializers.TrendSerializer
     filterset_class = filters.TrendFilter
@@ -202,6 +212,7 @@ class TrendViewSet(ResultViewSet):
     def get_queryset(self):
         return (
             CellResult.objects.filter(run__status=AggregationRun.Status.COMPLETE)
+            .filter(waves_primary("run__wave"))
             .values(
                 "id",
                 "run_id",
@@ -254,6 +265,7 @@ class RatingViewSet(ResultViewSet):
             "confidence",
             wave_id=F("response__wave_id"),
             wave_slug=F("response__wave__slug"),
+            round=wave_round("response__wave"),
             pseudonym=F("response__pseudonym"),
             panel_code=F("response__panel__code"),
             holder_code=F("item__block__holder__code"),

@@ -295,7 +295,8 @@ def _ratings_source(
         raise ExportError(str(error)) from error
     responses["submitted_on"] = released
 
-    delphi_round = DelphiRound.objects.filter(wave=wave).values_list("number", flat=True).first()
+    # An ordinary wave is its own first round (surveys.delphi_selectors.wave_round).
+    number = DelphiRound.objects.filter(wave=wave).values_list("number", flat=True).first() or 1
 
     def chunks() -> Iterator[pd.DataFrame]:
         items = pd.DataFrame.from_records(
@@ -333,7 +334,7 @@ def _ratings_source(
                     "confidence": _nullable_integers(raw["confidence"]),
                     "submitted_on": response_rows["submitted_on"].to_numpy(dtype=object),
                     "source": response_rows["source"].to_numpy(dtype=np.int64),
-                    "delphi_round": pd.array([delphi_round] * len(raw), dtype="Int64"),
+                    "round": pd.array([number] * len(raw), dtype="Int64"),
                 }
             )
 

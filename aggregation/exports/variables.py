@@ -75,12 +75,17 @@ RATINGS_VARIABLES = [
         "form (paper, e-mail, another tool) and imported from a file by a panel admin.",
     ),
     Variable(
-        "delphi_round",
-        "Delphi round of the wave (1 = primary data); empty otherwise",
+        "round",
+        "Delphi round of the wave: 1 = primary data (every ordinary wave is 1)",
         "integer",
-        nullable=True,
-        note="Later rounds show experts their previous answer and the group's median and IQR "
-        "before they answer again: report them beside round 1, never instead of it.",
+        note="1 for an ordinary wave and for round 1 of a Delphi study: the primary data. 2 "
+        "and later: a later round of a Delphi study, itself a wave (its own slug), answered by "
+        "the same experts after seeing their previous answer and the previous round's median "
+        "and IQR; its agreement is partly conformity. Each export holds one wave, so rounds "
+        "never mix in a file; the cells and comparisons of a later round are computed from "
+        "that round alone, later rounds are left out of the changes between waves and the "
+        "trends, and merged files must keep round 1 as the estimate, reporting later rounds "
+        "beside it, never pooled with it.",
     ),
 ]
 SUBMITTED_ON_LABELS = {
@@ -141,15 +146,32 @@ COMPARISON_VARIABLES = [
     ),
     Variable(
         "method",
-        "Test: welch or paired; ordinal IRT: laplace (fast mode) or posterior",
+        "Test: welch, paired, overlapping; ordinal IRT: laplace or posterior",
         "string",
+        note="welch: Welch's t, the sides rated by different experts; paired: paired t, the "
+        "same experts on both sides (n_left and n_right count the complete pairs); "
+        "overlapping: the partially overlapping samples t test (Derrick, Toher and White "
+        "2017), one side pools every panel and the other panel's experts are in both. "
+        "The ordinal IRT has no t test: laplace (fast mode, Laplace approximation) or "
+        "posterior (NUTS draws). See docs/methods.md.",
     ),
-    Variable("n_left", "Left: number of ratings (paired: of complete pairs)", "integer"),
+    Variable(
+        "n_left",
+        "Left: number of ratings with a value (paired: number of pairs)",
+        "integer",
+        note="When method is paired, n_left = n_right = the number of experts with a value "
+        "on both sides (pairs), and both sides' statistics describe those experts.",
+    ),
     _float("mean_left", "Left: mean"),
     _float("sd_left", "Left: standard deviation"),
     _float("ci_low_left", "Left: 95% CI of the mean, lower bound"),
     _float("ci_high_left", "Left: 95% CI of the mean, upper bound"),
-    Variable("n_right", "Right: number of ratings (paired: of complete pairs)", "integer"),
+    Variable(
+        "n_right",
+        "Right: number of ratings with a value (paired: number of pairs)",
+        "integer",
+        note="When method is paired, n_right = n_left = the number of pairs.",
+    ),
     _float("mean_right", "Right: mean"),
     _float("sd_right", "Right: standard deviation"),
     _float("ci_low_right", "Right: 95% CI of the mean, lower bound"),
@@ -159,11 +181,20 @@ COMPARISON_VARIABLES = [
     _float("diff_ci_high", "95% CI of the difference, upper bound"),
     _float("se_diff", "Standard error of the difference"),
     _float("t", "t statistic of the difference"),
-    _float("df", "Degrees of freedom (Welch-Satterthwaite, or pairs minus 1)"),
+    _float("df", "Degrees of freedom (Welch-Satterthwaite, pairs minus 1, or overlapping)"),
     _float("hedges_g", "Effect size, Hedges' g"),
     _float("p_value", "p-value of the difference"),
-    _float("p_adjusted", "p-value, Benjamini-Hochberg adjusted across roles"),
+    _float("p_adjusted", "p-value, Benjamini-Hochberg adjusted within its family"),
     Variable("family_size", "Number of p-values in the Benjamini-Hochberg family", "integer"),
+    Variable(
+        "family",
+        "Benjamini-Hochberg family: comparison (the roles of one comparison)",
+        "string",
+        note="comparison: p_adjusted is adjusted over the roles of one comparison (one "
+        "preset, one subject). The admin reports can adjust over wave_preset instead (every "
+        "test of the wave and preset, as the overview matrix shows them); their CSV "
+        "downloads name the family they used. See docs/methods.md.",
+    ),
     Variable("dominant_left", "Left: role with the highest mean", "string"),
     Variable("dominant_right", "Right: role with the highest mean", "string"),
     _float("profile_distance", "Distance between the two role profiles"),

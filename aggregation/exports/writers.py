@@ -50,6 +50,11 @@ TEXT_CELLS_NOTE = (
     "shows it as text instead of running it as a formula."
 )
 
+METHODS_NOTE = (
+    "How every statistic is computed (formula, reference, edge cases: cell statistics, "
+    "comparisons and their Benjamini-Hochberg family, reliability and its intervals) is "
+    "described in docs/methods.md of the survey software's repository."
+)
 
 # Codebook and metadata -----------------------------------------------------------------------
 
@@ -85,7 +90,7 @@ def codebook(source: ExportSource) -> dict[str, Any]:
         "estimator": None if source.table == "ratings" else source.estimator,
         "estimator_version": result.estimator_version if result else None,
         "variables": variables,
-        "notes": [TEXT_CELLS_NOTE],
+        "notes": [TEXT_CELLS_NOTE, METHODS_NOTE],
     }
 
 

@@ -98,8 +98,9 @@ labels); `datapackage.json` describes the CSV files as a Frictionless Tabular Da
 (schemas, sizes, SHA-256 hashes). Categorical variables (panel, holder, subject, perspective,
 role, source) are text codes in CSV and Parquet and integer codes with value labels in the
 Stata and SPSS files. `cannot judge` is a missing value with `cannot_judge` = 1, never 0.
-The `delphi_round` column gives the round of a Delphi study (1 is the primary data), and is
-empty in an ordinary wave.
+The `round` column gives the round of a Delphi study: 1 for round 1 and for an ordinary wave
+(the primary data); a later round is a wave of its own, to be reported beside round 1, never
+pooled with it.
 
 ## Loading
 

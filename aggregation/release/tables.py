@@ -28,6 +28,7 @@ from aggregation.exports import (
 )
 from aggregation.exports.variables import label_sets_load
 from aggregation.models import AggregationRun, CellResult, ReliabilityResult, WaveChangeResult
+from aggregation.reliability_stats import RELIABILITY_COEFFICIENTS
 from aggregation.selectors import run_latest_complete
 from surveys.models import Actor, BlockComment, InstrumentText, Item, Wave
 
@@ -64,6 +65,15 @@ RELIABILITY_VARIABLES = [
     _float("alpha_ordinal", "Krippendorff's alpha, ordinal metric"),
     _float("icc1", "One-way ICC(1,1) over the block's items"),
     _float("icc1k", "One-way ICC(1,k): reliability of the mean rating"),
+    # Percentile bootstrap over the block's items, B = 1,000, seeded per block (docs/methods.md).
+    _float("alpha_interval_ci_low", "Alpha (interval): 95% bootstrap CI, lower bound"),
+    _float("alpha_interval_ci_high", "Alpha (interval): 95% bootstrap CI, upper bound"),
+    _float("alpha_ordinal_ci_low", "Alpha (ordinal): 95% bootstrap CI, lower bound"),
+    _float("alpha_ordinal_ci_high", "Alpha (ordinal): 95% bootstrap CI, upper bound"),
+    _float("icc1_ci_low", "ICC(1,1): 95% bootstrap CI, lower bound"),
+    _float("icc1_ci_high", "ICC(1,1): 95% bootstrap CI, upper bound"),
+    _float("icc1k_ci_low", "ICC(1,k): 95% bootstrap CI, lower bound"),
+    _float("icc1k_ci_high", "ICC(1,k): 95% bootstrap CI, upper bound"),
 ]
 WAVE_CHANGE_VARIABLES = [
     WAVE,
@@ -215,6 +225,11 @@ def reliability_frame(run: AggregationRun) -> pd.DataFrame:
         alpha_ordinal="alpha_ordinal",
         icc1="icc1",
         icc1k="icc1k",
+        **{
+            f"{coefficient}_ci_{bound}": f"{coefficient}_ci_{bound}"
+            for coefficient in RELIABILITY_COEFFICIENTS
+            for bound in ("low", "high")
+        },
     )
     frame.insert(0, "wave", run.wave.slug)
     return _codes(frame).sort_values(["panel", "block"], kind="stable")
@@ -446,7 +461,7 @@ def comments_frame(wave: Wave, response_ids: frozenset[int]) -> pd.DataFrame:
     return _codes(frame)
 
 
-WIDE_KEYS = ["wave", "pseudonym", "panel", "submitted_on", "source", "delphi_round"]
+WIDE_KEYS = ["wave", "pseudonym", "panel", "submitted_on", "source", "round"]
 
 
 def ratings_wide(long: ExportSource, instrument: pd.DataFrame) -> ExportSource:

@@ -113,8 +113,19 @@
   }
 
   // Keep ``entry``; older entries of the same page are replaced (their changed answers
-  // are counted with it): the newest snapshot of a page holds all of them.
+  // are counted with it): the newest snapshot of a page holds all of them. One put at a
+  // time, so that two quick changes (a text left by pressing a button) do not both miss
+  // the other and stay side by side.
+  var putting = Promise.resolve();
   function queuePut(entry) {
+    var put = putting.then(function () {
+      return queuePutNow(entry);
+    });
+    putting = put.catch(function () {});
+    return put;
+  }
+
+  function queuePutNow(entry) {
     return queueAll().then(function (entries) {
       var older = entries.filter(function (other) {
         return other.url === entry.url && other.sequence < entry.sequence;
@@ -409,7 +420,7 @@
   var hiddenSequence = null;
 
   function markDirty(name) {
-    var key = name === "comment" ? name : name.replace(/^[vc]-/, "");
+    var key = name === "comment" ? name : name.replace(/^[vcj]-/, "");
     if (dirty.indexOf(key) < 0) {
       dirty.push(key);
     }
@@ -473,10 +484,12 @@
         input.checked = values.get(input.name) === input.value;
       }
     });
-    var comment = form.querySelector("textarea[name=comment]");
-    if (comment && values.has("comment")) {
-      comment.value = values.get("comment");
-    }
+    // The page's comment and, in a Delphi round, the reasons given for revised answers.
+    form.querySelectorAll("textarea[name]").forEach(function (textarea) {
+      if (values.has(textarea.name)) {
+        textarea.value = values.get(textarea.name);
+      }
+    });
     form.querySelectorAll("fieldset.role").forEach(syncRow);
     sequence = newest.sequence;
     hiddenId.value = newest.id;
@@ -490,17 +503,18 @@
 
     form.addEventListener("change", function (event) {
       var target = event.target;
-      if (!target.name || !/^(v-|c-|comment$)/.test(target.name)) {
+      if (!target.name || !/^(v-|c-|j-|comment$)/.test(target.name)) {
         return;
       }
       markDirty(target.name);
-      if (target.tagName !== "TEXTAREA") {
+      // A text left (the field loses focus) is queued at once, not after the typing pause.
+      if (target.tagName !== "TEXTAREA" || typing !== null) {
         enqueue().then(flush);
       }
     });
     form.addEventListener("input", function (event) {
       if (event.target.tagName === "TEXTAREA") {
-        markDirty("comment");
+        markDirty(event.target.name);
         if (typing !== null) {
           clearTimeout(typing);
         }
@@ -509,6 +523,23 @@
           enqueue().then(flush);
         }, 600);
       }
+    });
+    // "Keep my previous answer" (a Delphi round): choose that answer here and queue it as
+    // any change, so that it is kept offline too; without the script the button posts.
+    form.querySelectorAll("button[data-keep-value]").forEach(function (button) {
+      button.addEventListener("click", function (event) {
+        var field = "v-" + button.value;
+        var kept = Array.prototype.filter.call(form.elements[field] || [], function (input) {
+          return input.value === button.getAttribute("data-keep-value");
+        })[0];
+        if (!kept) {
+          return; // not on this page: let the server answer
+        }
+        event.preventDefault();
+        kept.checked = true;
+        kept.dispatchEvent(new Event("change", { bubbles: true }));
+        kept.focus();
+      });
     });
     guard(form, enqueue);
     // Leaving with typing not yet queued: queue it now.

@@ -7,6 +7,24 @@ every page touching experts, invitations, responses, ratings or comments is scop
 panels the user administers (``surveys.access``).
 """
 
-from surveys.admin import audit, collected, comment_review, delphi, experts, instrument, waves
+from surveys.admin import (
+    audit,
+    collected,
+    comment_review,
+    delphi,
+    experts,
+    instrument,
+    vignettes,
+    waves,
+)
 
-__all__ = ["audit", "collected", "comment_review", "delphi", "experts", "instrument", "waves"]
+__all__ = [
+    "audit",
+    "collected",
+    "comment_review",
+    "delphi",
+    "experts",
+    "instrument",
+    "vignettes",
+    "waves",
+]

@@ -27,6 +27,9 @@ class DelphiRoundInline(admin.TabularInline):
     def has_add_permission(self, request, obj=None):
         return False
 
+    def get_queryset(self, request):
+        return super().get_queryset(request).select_related("wave")
+
     @admin.display(description="wave status")
     def wave_status(self, obj):
         return obj.wave.get_status_display()

@@ -243,6 +243,8 @@ ROOT_ENDPOINTS = [
     ("items", "api-item-list", {}),
     ("cells", "api-cell-list", {}),
     ("comparisons", "api-comparison-list", {}),
+    ("comparison_adhoc", "api-comparison-adhoc", {}),
+    ("research_questions", "api-research-questions", {}),
     ("reliability", "api-reliability-list", {}),
     ("trends", "api-trend-list", {}),
     ("ratings", "api-rating-list", {}),

@@ -2,6 +2,7 @@
 
 Keys are readable and stable within an installation: ``wave.title``, ``wave.landing``,
 ``block.<order>.title``, ``block.<order>.prompt``, ``actor.<code>.name``,
+``actor.<code>.description`` (a vignette's: the hypothetical case the experts read),
 ``role.<code>.name``, ``role.<code>.definition``, ``panel.<code>.city``,
 ``scale.<id>.low_label`` and ``scale.<id>.high_label`` (a scale's name may hold characters
 that an XLIFF id may not, so a scale is keyed by its id).
@@ -11,7 +12,15 @@ from dataclasses import dataclass
 
 from django.utils.translation import gettext as _
 
-from surveys.models import OPTIONAL_TEXTS, TEXT_FIELDS, Block, InstrumentText, Wave
+from surveys.models import (
+    OPTIONAL_TEXTS,
+    TEXT_FIELDS,
+    VIGNETTE_TEXTS,
+    Actor,
+    Block,
+    InstrumentText,
+    Wave,
+)
 
 # The placeholders a block's own title and prompt may use: the actors' names in the page's
 # language. No other text has placeholders.
@@ -46,7 +55,10 @@ def _field_label(field: str) -> str:
     return str(InstrumentText.Field(field).label)
 
 
-def _slots(owner: str, owner_id: int, key: str, label: str) -> list[TextSlot]:
+def _slots(
+    owner: str, owner_id: int, key: str, label: str, *, vignette: bool = False
+) -> list[TextSlot]:
+    """The slots of one owner: its fields, and a vignette's own texts if it is one."""
     return [
         TextSlot(
             key=f"{key}.{field}",
@@ -56,6 +68,7 @@ def _slots(owner: str, owner_id: int, key: str, label: str) -> list[TextSlot]:
             label=f"{label}: {_field_label(field)}",
         )
         for field in TEXT_FIELDS[owner]
+        if vignette or (owner, field) not in VIGNETTE_TEXTS
     ]
 
 
@@ -86,7 +99,9 @@ def wave_text_slots(*, wave: Wave) -> list[TextSlot]:
             panels.setdefault(panel.pk, panel)
         scales.setdefault(block.scale.pk, block.scale)
     for actor in sorted(actors.values(), key=lambda actor: (actor.order, actor.code)):
-        slots += _slots("actor", actor.pk, f"actor.{actor.code}", _("actor %s") % actor.code)
+        vignette = actor.kind == Actor.Kind.VIGNETTE
+        label = (_("vignette %s") if vignette else _("actor %s")) % actor.code
+        slots += _slots("actor", actor.pk, f"actor.{actor.code}", label, vignette=vignette)
     for role in sorted(roles.values(), key=lambda role: (role.order, role.code)):
         slots += _slots("role", role.pk, f"role.{role.code}", _("role %s") % role.code)
     for panel in sorted(panels.values(), key=lambda panel: panel.code):

@@ -8,6 +8,7 @@ import pytest
 from django.core.management import call_command
 from scipy import stats as sps
 
+from aggregation import selectors
 from aggregation.changes import cell_changes
 from aggregation.models import WaveChangeResult
 from aggregation.selectors import run_latest_complete
@@ -72,3 +73,24 @@ def test_run_stores_changes_since_the_previous_wave():
         role__code="bastion_of_revolution",
     )
     assert bastion.diff > 2 and bastion.ci_low > 0 and bastion.p_value < 0.01
+
+
+@pytest.mark.django_db
+def test_a_later_delphi_round_is_never_a_wave_of_the_series():
+    """The demo's Delphi study (round 1 "delphi-2019", round 2 "delphi-2019-r2") opened before
+    2021: 2021's change is since round 1, round 2 has none, and trends leave it out."""
+    call_command("seed_demo", stdout=StringIO())
+    for slug in ("delphi-2019", "delphi-2019-r2", "2021"):
+        call_command("aggregate", slug, "--sync", stdout=StringIO())
+    first, second, later = (
+        run_latest_complete(wave=Wave.objects.get(slug=slug))
+        for slug in ("delphi-2019", "delphi-2019-r2", "2021")
+    )
+    assert set(WaveChangeResult.objects.values_list("run_id", "previous_run_id").distinct()) == {
+        (later.pk, first.pk)
+    }
+    assert not WaveChangeResult.objects.filter(run=second).exists()
+    points = selectors.cell_trend(
+        holder="RUS", subject="ARM", perspective="expectation", panel="MOW", roles=["protectee"]
+    )
+    assert {point.wave for point in points} == {"delphi-2019", "2021"}

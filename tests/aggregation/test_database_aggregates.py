@@ -75,7 +75,7 @@ def test_stored_comparisons_equal_the_engine_on_the_ratings(demo_wave):
         ),
         columns=["preset", "subject", "role", "method", "n_left", "diff", "p_adjusted"],
     )
-    assert set(stored["method"]) == {"paired", "welch"}
+    assert set(stored["method"]) == {"paired", "welch", "overlapping"}
     keys = ["preset", "subject", "role"]
     merged = stored.merge(expected, on=keys, suffixes=("", "_engine"), validate="one_to_one")
     assert len(merged) == len(stored) == len(expected)

@@ -1,5 +1,6 @@
-"""Reference cases for the Delphi statistics (aggregation.consensus): a published worked
-example of Kendall's W with ties, and consensus and stability figures computed by hand."""
+"""Reference cases for the Delphi statistics (aggregation.consensus): published worked
+examples of Kendall's W without and with ties, and consensus and stability figures computed
+by hand."""
 
 import math
 
@@ -10,44 +11,87 @@ from aggregation import consensus, stats
 
 NAN = math.nan
 
-# A published worked example of Kendall's W with tied ranks: three raters rank ten objects,
-# ties given mean ranks. It is the example of the NAG Library routine G08DAF (Kendall's
-# coefficient of concordance), whose published output is W = 0.828, corrected for ties, and
-# significance 0.008; the data and W = 0.828 are, to our knowledge, Siegel's (1956)
-# textbook example with ties, carried into Siegel & Castellan (1988, section 9.4) - the book
-# itself was not at hand to check the page. From the data, the squared deviations of the
-# rank sums add up to s = 591, so without the tie correction
-# W = 12 * 591 / (3² (10³ − 10)) = 7092 / 8910 = 0.796.
-# Rows are the objects, columns the three raters.
-SIEGEL_1956_TIES = np.array(
+# Siegel & Castellan (1988), *Nonparametric Statistics for the Behavioral Sciences*, 2nd ed.,
+# section 9.4 (Kendall coefficient of concordance): three raters rank eight factors, no ties.
+# The data and the published result are as reproduced in the help page of ``KendallW`` in
+# the R package DescTools (Signorell et al.), "example from Siegel and Castellan (1988)":
+# W = 0.6560847, chi-squared = 13.778, df = 7, p = 0.05528. Rows are the factors (airfare,
+# climate, season, people, program, publicity, present, interest), columns the raters.
+SIEGEL_CASTELLAN = np.array(
+    [[5, 1, 4], [6, 7, 5], [7, 6, 1], [1, 2, 3], [2, 3, 2], [4, 5, 7], [3, 4, 6], [8, 8, 8]]
+)
+
+# Ratings with many ties: the ``anxiety`` data of the R package irr (Gamer, Lemon, Fellows &
+# Singh), 20 subjects rated by three raters on a 1-6 scale, as printed in the same DescTools
+# help page, whose published output with the tie correction is W = 0.5396569,
+# chi-squared = 30.76, df = 19, p = 0.04288 (irr's ``kendall(anxiety, TRUE)`` gives the same
+# to its printed precision: W = 0.54, chi-squared(19) = 30.8, p = 0.0429).
+ANXIETY = np.array(
+    [
+        [3, 3, 3, 4, 5, 5, 2, 3, 5, 2, 2, 6, 1, 5, 2, 2, 1, 2, 4, 3],
+        [3, 6, 4, 6, 2, 4, 2, 4, 3, 3, 2, 3, 3, 3, 2, 2, 1, 3, 3, 4],
+        [2, 1, 4, 4, 3, 2, 1, 6, 1, 1, 1, 2, 3, 3, 1, 1, 3, 3, 2, 2],
+    ]
+).T
+
+# The example of the NAG Library routine G08DAF (Kendall's coefficient of concordance),
+# which cites Siegel (1956): three comparisons of ten objects with tied ranks; its published
+# example results are W = 0.828 (tie-corrected) and significance 0.008. Rows are the objects.
+NAG_G08DAF = np.array(
     [
         [1.0, 4.5, 2.0, 4.5, 3.0, 7.5, 6.0, 9.0, 7.5, 10.0],
         [2.5, 1.0, 2.5, 4.5, 4.5, 8.0, 9.0, 6.5, 10.0, 6.5],
         [2.0, 1.0, 4.5, 4.5, 4.5, 4.5, 8.0, 8.0, 8.0, 10.0],
     ]
 ).T
-SIEGEL_S = 591
-SIEGEL_W_CORRECTED = 0.828
-SIEGEL_P_CORRECTED = 0.008
-SIEGEL_W_UNCORRECTED = 7092 / 8910
 
 
-def test_kendalls_w_reproduces_the_published_example_with_the_tie_correction():
-    result = stats.kendalls_w(SIEGEL_1956_TIES)
-    # Tie groups: rater 1 two pairs (2 x 6), rater 2 three pairs (3 x 6), rater 3 a group
-    # of four (60) and one of three (24): sum T = 114; W = 7092 / (8910 − 3 x 114).
-    assert result.w == pytest.approx(7092 / 8568)
-    assert round(result.w, 3) == SIEGEL_W_CORRECTED
-    assert result.df == 9
-    assert result.chi2 == pytest.approx(3 * 9 * 7092 / 8568)
-    assert round(result.p, 3) == SIEGEL_P_CORRECTED
+def test_kendalls_w_reproduces_siegel_and_castellans_example_without_ties():
+    result = stats.kendalls_w(SIEGEL_CASTELLAN)
+    # Rank sums 10, 18, 14, 6, 7, 16, 13, 24 around their mean 13.5: S = 248, and
+    # W = 12 S / (m² (n³ − n)) = 2976 / 4536.
+    assert result.w == pytest.approx(2976 / 4536)
+    assert round(result.w, 7) == 0.6560847
+    assert round(result.chi2, 3) == 13.778
+    assert result.df == 7
+    assert round(result.p, 5) == 0.05528
+    # Without ties the correction changes nothing.
+    assert stats.kendalls_w(SIEGEL_CASTELLAN, correct_ties=False) == result
+
+
+def test_kendalls_w_reproduces_the_published_tie_corrected_value_of_tied_ratings():
+    result = stats.kendalls_w(ANXIETY)
+    assert round(result.w, 7) == 0.5396569
+    assert round(result.chi2, 2) == 30.76
+    assert result.df == 19
+    assert round(result.p, 5) == 0.04288
+    # By hand: mean ranks within each rater give rank sums whose squared deviations add up
+    # to S = 3004; the tie groups (t³ − t) add up to 402, 690 and 582 for the three raters,
+    # so W = 12 x 3004 / (3² (20³ − 20) − 3 x 1674) = 36048 / 66798.
+    assert result.w == pytest.approx(36048 / 66798)
+    assert result.chi2 == pytest.approx(3 * 19 * 36048 / 66798)
 
 
 def test_kendalls_w_without_the_tie_correction_uses_s_alone():
-    result = stats.kendalls_w(SIEGEL_1956_TIES, correct_ties=False)
-    assert result.w == pytest.approx(12 * SIEGEL_S / (3**2 * (10**3 - 10)))
-    assert round(result.w, 3) == round(SIEGEL_W_UNCORRECTED, 3) == 0.796
-    assert result.chi2 == pytest.approx(3 * 9 * SIEGEL_W_UNCORRECTED)
+    # Not printed in the sources above, so by hand from the same S = 3004:
+    # W = 36048 / (3² (20³ − 20)) = 36048 / 71820, chi-squared = m (n − 1) W.
+    result = stats.kendalls_w(ANXIETY, correct_ties=False)
+    assert result.w == pytest.approx(36048 / 71820)
+    assert result.chi2 == pytest.approx(3 * 19 * 36048 / 71820)
+    assert result.df == 19
+    assert result.w < stats.kendalls_w(ANXIETY).w  # ties lower the uncorrected W
+
+
+def test_kendalls_w_reproduces_the_nag_g08daf_example_with_ties():
+    result = stats.kendalls_w(NAG_G08DAF)
+    # By hand: S = 591; tie groups: rater 1 two pairs (2 x 6), rater 2 three pairs (3 x 6),
+    # rater 3 a group of four (60) and one of three (24): sum T = 114, so
+    # W = 12 x 591 / (3² (10³ − 10) − 3 x 114) = 7092 / 8568; uncorrected 7092 / 8910.
+    assert result.w == pytest.approx(7092 / 8568)
+    assert round(result.w, 3) == 0.828
+    assert round(result.p, 3) == 0.008
+    assert result.df == 9
+    assert stats.kendalls_w(NAG_G08DAF, correct_ties=False).w == pytest.approx(7092 / 8910)
 
 
 def test_kendalls_w_ranks_raw_ratings_per_rater_and_is_one_for_identical_orders():
@@ -56,7 +100,7 @@ def test_kendalls_w_ranks_raw_ratings_per_rater_and_is_one_for_identical_orders(
 
 
 def test_kendalls_w_drops_rows_with_a_missing_value_and_is_nan_when_undefined():
-    with_gap = np.vstack([SIEGEL_1956_TIES, [NAN, 3, 4]])
+    with_gap = np.vstack([NAG_G08DAF, [NAN, 3, 4]])
     assert stats.kendalls_w(with_gap).w == pytest.approx(7092 / 8568)
     assert math.isnan(stats.kendalls_w([[1, 2]]).w)  # one object
     assert math.isnan(stats.kendalls_w([[5, 5], [5, 5]]).w)  # all tied

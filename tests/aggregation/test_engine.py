@@ -346,6 +346,58 @@ def test_compare_pairs_respondents_when_both_sides_are_the_same_panel():
     )
 
 
+def test_conception_vs_performance_accounts_for_the_experts_on_both_sides():
+    # Yerevan experts y1-y4 rate Armenia's conception, y1-y3 also its performance (y4 cannot
+    # judge it); Moscow experts m1, m2 rate the performance only. The pooled performance side
+    # holds y1-y3, so the sides are partially overlapping samples, not independent ones.
+    conception = {"y1": 8, "y2": 6, "y3": 7, "y4": 9}
+    performance = {("YER", "y1"): 5, ("YER", "y2"): 4, ("YER", "y3"): 6, ("MOW", "m1"): 2}
+    performance[("MOW", "m2")] = 3
+    ratings = frame(
+        [
+            rating(r, "independent", v, panel="YER", holder="ARM", perspective="conception")
+            for r, v in conception.items()
+        ]
+        + [
+            rating(
+                "y4",
+                "independent",
+                NAN,
+                panel="YER",
+                holder="ARM",
+                perspective="performance",
+                cannot_judge=True,
+            )
+        ]
+        + [
+            rating(r, "independent", v, panel=p, holder="ARM", perspective="performance")
+            for (p, r), v in performance.items()
+        ]
+    )
+    left, right = engine.PRESETS["conception_vs_performance"]("ARM", HOME_PANEL)
+    result = engine.compare(ratings, left, right)
+    row = result.roles.iloc[0]
+    assert result.method == row["method"] == "overlapping"
+    # By hand: left 8, 6, 7, 9 (mean 7.5, s² = 5/3); right 5, 4, 6, 2, 3 (mean 4, s² = 2.5);
+    # the pairs y1 (8, 5), y2 (6, 4), y3 (7, 6): centred (1, −1, 0) and (0, −1, 1), r = 1/2.
+    var_left, var_right, r, n_c = 5 / 3, 2.5, 0.5, 3
+    se = math.sqrt(
+        var_left / 4 + var_right / 5 - 2 * r * math.sqrt(var_left * var_right) * n_c / 20
+    )
+    welch_df = (var_left / 4 + var_right / 5) ** 2 / (
+        (var_left / 4) ** 2 / 3 + (var_right / 5) ** 2 / 4
+    )
+    df = (n_c - 1) + (welch_df - n_c + 1) * (4 + 5 - 2 * n_c) / (4 + 5)
+    assert (row["n_left"], row["n_right"]) == (4, 5)
+    assert row["diff"] == pytest.approx(3.5)
+    assert row["se_diff"] == pytest.approx(se, rel=1e-12)
+    assert row["df"] == pytest.approx(df, rel=1e-12)
+    assert row["t"] == pytest.approx(3.5 / se, rel=1e-12)
+    assert row["p_value"] == pytest.approx(2 * sps.t.sf(3.5 / se, df), rel=1e-10)
+    # Welch, which treats the samples as independent, overstates the standard error here
+    assert row["se_diff"] < stats.welch_difference([8, 6, 7, 9], [5, 4, 6, 2, 3]).se
+
+
 def test_compare_pooled_panels_are_not_paired(armenia):
     pooled = Selector(None, "RUS", "ARM", "expectation")
     assert engine.compare(armenia, pooled, pooled).method == "welch"

@@ -10,8 +10,8 @@ from aggregation.estimators import ESTIMATOR_VERSIONS
 from aggregation.estimators.scaling import aldrich_mckelvey_ratings
 from aggregation.loaders import ratings_frame
 from aggregation.models import AggregationRun, CellResult, ComparisonResult, EstimatorResult
-from aggregation.selectors import vignette_subject_codes
 from aggregation.services import aggregation_run_wave
+from surveys.vignette_selectors import vignette_subject_codes
 
 pytestmark = pytest.mark.django_db
 CORRECTED = ("aldrich_mckelvey", "ordinal_irt", "vignette_cscores")

@@ -8,6 +8,7 @@ from django.utils import timezone
 
 from aggregation.models import AggregationRun, CellResult, ComparisonResult, ReliabilityResult
 from aggregation.selectors import run_latest_complete
+from aggregation.services import aggregation_run_wave
 from surveys.models import Item, Rating, Response, Wave
 from tests.api.demo import api_client
 
@@ -16,6 +17,7 @@ pytestmark = pytest.mark.django_db
 RATING_FIELDS = {
     "source",
     "wave",
+    "round",
     "pseudonym",
     "panel",
     "holder",
@@ -205,6 +207,26 @@ def test_rating_filters_on_every_dimension(client):
     assert high and all(r["value"] >= 9 and not r["cannot_judge"] for r in high)
 
 
+def test_ratings_carry_the_delphi_round_of_their_wave_and_filter_by_it(client):
+    # The demo's Delphi study has two rounds; its ordinary waves count as round 1.
+    rounds = {
+        wave: {row["round"] for row in every_row(client, "/api/v1/ratings/", wave=wave)}
+        for wave in ("2025", "delphi-2019", "delphi-2019-r2")
+    }
+    assert rounds == {"2025": {1}, "delphi-2019": {1}, "delphi-2019-r2": {2}}
+    later = every_row(client, "/api/v1/ratings/", round=2, page_size=10_000)
+    assert later and {row["wave"] for row in later} == {"delphi-2019-r2"}
+    assert (
+        len(later)
+        == Rating.objects.filter(
+            response__wave__slug="delphi-2019-r2", response__status="submitted"
+        ).count()
+    )
+    primary = every_row(client, "/api/v1/ratings/", round=1, page_size=10_000)
+    assert {row["wave"] for row in primary} == {"2021", "2025", "delphi-2019"}
+    assert every_row(client, "/api/v1/ratings/", round=3) == []
+
+
 def test_a_page_of_ratings_costs_a_fixed_number_of_queries(client, django_assert_max_num_queries):
     # Authentication (the token and its user), permissions, the wave and the page itself:
     # a fixed count, whatever the page size.
@@ -297,3 +319,14 @@ def test_errors_never_repeat_what_the_client_sent(client):
     )
     assert response.status_code == 400
     assert name not in response.content.decode()
+
+
+def test_results_carry_the_round_of_their_wave(client):
+    rows = every_row(client, "/api/v1/cells/", page_size=10_000)
+    assert rows and {row["round"] for row in rows} == {1}  # the ordinary waves 2021 and 2025
+    aggregation_run_wave(wave_id=Wave.objects.get(slug="delphi-2019-r2").pk)
+    later = every_row(client, "/api/v1/cells/", wave="delphi-2019-r2", page_size=10_000)
+    assert later and {row["round"] for row in later} == {2}
+    # A later round is no wave of a trend.
+    trend = every_row(client, "/api/v1/trends/", subject="ARM", page_size=10_000)
+    assert trend and "delphi-2019-r2" not in {row["wave"] for row in trend}

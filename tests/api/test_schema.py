@@ -55,11 +55,16 @@ def test_the_schema_endpoint_serves_it_to_users(demo):
     validate_schema(response.json())
 
 
+def schema_ratings_parameters(schema: dict) -> list[dict]:
+    return schema["paths"]["/api/v1/ratings/"]["get"]["parameters"]
+
+
 def test_the_rating_schema_has_exactly_the_anonymised_fields(demo):
     schema = api_client(demo.plain).get("/api/v1/schema/", HTTP_ACCEPT="application/json").json()
     rating = schema["components"]["schemas"]["Rating"]["properties"]
     assert set(rating) == {
         "wave",
+        "round",
         "pseudonym",
         "panel",
         "holder",
@@ -73,6 +78,10 @@ def test_the_rating_schema_has_exactly_the_anonymised_fields(demo):
         "source",
     }
     assert rating["submitted_on"]["format"] == "date"
+    assert rating["round"]["type"] == "integer"
+    parameters = {parameter["name"]: parameter for parameter in schema_ratings_parameters(schema)}
+    assert parameters["round"]["schema"] == {"type": "integer", "minimum": 1, "maximum": 10}
+    assert "Delphi round" in parameters["round"]["description"]
 
 
 @pytest.mark.parametrize("page", ["/api/v1/docs/", "/api/v1/redoc/"])

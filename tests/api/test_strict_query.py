@@ -122,6 +122,8 @@ def test_numbers_out_of_range_and_repeated_single_values_are_400(admin):
         ({"page_size": "0"}, "page_size", "invalid_page_size"),
         ({"page_size": "ten"}, "page_size", "invalid_page_size"),
         ({"cannot_judge": ["true", "false"]}, "cannot_judge", "repeated"),
+        ({"round": "0"}, "round", "min_value"),
+        ({"round": "second"}, "round", "invalid_integer"),
     ]
     for params, name, code in cases:
         response = admin.get("/api/v1/ratings/", params)

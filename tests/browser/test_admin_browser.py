@@ -2,9 +2,9 @@
 renders on the synthetic demo, the comparison names Armenia's conflicting roles, an expert
 CSV is previewed and imported.
 
-``UPDATE_DOCS_SCREENSHOTS=1`` writes the screenshots of the comparison, the overview matrix
-and the dyad page to ``docs/screenshots/`` (what the README shows); otherwise they go to the
-test's temporary folder.
+``UPDATE_DOCS_SCREENSHOTS=1`` writes the screenshots of the comparison, the overview matrix,
+the dyad page, the comparison builder and the research questions to ``docs/screenshots/``
+(what the README and docs/admin.md show); otherwise they go to the test's temporary folder.
 """
 
 import os
@@ -41,6 +41,8 @@ PAGES = {
     "import": "/admin/surveys/expert/import/",
     "audit": "/admin/surveys/auditentry/",
     "index": "/admin/",
+    "research-questions": "/admin/reports/research-questions/",
+    "builder": "/admin/reports/builder/",
 }
 SCREENSHOTS = {"comparison", "overview", "dyad"}
 
@@ -158,3 +160,40 @@ def test_expert_csv_is_previewed_then_imported(laptop, live_server, tmp_path):
     page.get_by_role("button", name="Import 1 experts").click()
     expect(page.locator(".messagelist")).to_contain_text("1 experts imported.")
     assert Expert.objects.with_email("alice@example.net").get().panel.code == "MOW"
+
+
+BUILDER_ASCRIBED_VS_ENACTED = (
+    "/admin/reports/builder/?left_wave=2025&left_panel=MOW&left_holder=RUS&left_subject=ARM"
+    "&left_perspective=expectation&left_estimator=plain_means&right_wave=2025&right_panel=MOW"
+    "&right_holder=ARM&right_subject=ARM&right_perspective=performance"
+    "&right_estimator=plain_means"
+)
+
+
+def test_research_questions_and_the_builder_name_the_planted_role_conflicts(
+    laptop, live_server, tmp_path
+):
+    page = laptop
+    folder = _screenshot_dir(tmp_path)
+    page.set_viewport_size({"width": 1360, "height": 1500})
+    page.goto(f"{live_server.url}/admin/reports/research-questions/")
+    armenia = page.locator("#rq-ascribed-conceived-arm .rq-sentence")
+    expect(armenia).to_contain_text("Moscow's panel ascribes Protectee")
+    expect(armenia).to_contain_text("Yerevan's panel conceives of Armenia as Independent")
+    kazakhstan = page.locator("#rq-ascribed-conceived-kaz .rq-sentence")
+    expect(kazakhstan).to_contain_text("ascribes Faithful ally")
+    expect(kazakhstan).to_contain_text("Active independent")
+    expect(kazakhstan).to_contain_text("Mediator – integrator")
+    expect(page.locator("#rq-ascribed-conceived-arm th").nth(2)).to_contain_text("2025")
+    top = page.locator("#question-ascribed").bounding_box()["y"]
+    page.screenshot(
+        path=str(folder / "research-questions.png"),
+        full_page=True,
+        clip={"x": 0, "y": top - 20, "width": 1360, "height": 1500},
+    )
+
+    page.set_viewport_size({"width": 1360, "height": 1000})
+    page.goto(f"{live_server.url}{BUILDER_ASCRIBED_VS_ENACTED}")
+    expect(page.locator(".report-meta")).to_contain_text("paired t (the same experts)")
+    expect(page.locator(".dominant.left .role")).to_have_text("Protectee")
+    page.screenshot(path=str(folder / "builder.png"))

@@ -55,7 +55,7 @@ def expected_ratings(wave: Wave) -> pd.DataFrame:
     # Month precision by default; every demo group has at least five responses.
     frame["submitted_on"] = [moment.date().replace(day=1) for moment in frame["submitted_on"]]
     frame.insert(0, "wave", wave.slug)
-    frame["delphi_round"] = pd.array([None] * len(frame), dtype="Int64")  # no Delphi study
+    frame["round"] = pd.array([1] * len(frame), dtype="Int64")  # an ordinary wave: round 1
     return frame
 
 
@@ -351,7 +351,31 @@ def test_json_writes_every_double_so_that_it_reads_back_the_same():
 
 
 def test_a_delphi_round_carries_its_round_number_in_every_rating_row(demo):
-    for slug, number in (("delphi-2019", "1"), ("delphi-2019-r2", "2"), ("2025", "")):
+    # An ordinary wave is round 1, as round 1 of a Delphi study: both are the primary data.
+    for slug, number in (("delphi-2019", "1"), ("delphi-2019-r2", "2"), ("2025", "1")):
         source = exports.export_source(wave=Wave.objects.get(slug=slug), table="ratings")
         rows = list(csv.DictReader(io.StringIO(b"".join(exports.iter_csv(source)).decode())))
-        assert rows and {row["delphi_round"] for row in rows} == {number}, slug
+        assert rows and {row["round"] for row in rows} == {number}, slug
+
+
+@pytest.mark.parametrize("file_format", ["dta", "sav", "json"])
+def test_the_round_reads_back_from_stata_spss_and_json(demo, tmp_path, file_format):
+    for slug, number in (("delphi-2019-r2", 2), ("2021", 1)):
+        source = exports.export_source(wave=Wave.objects.get(slug=slug), table="ratings")
+        path = tmp_path / f"{slug}.{file_format}"
+        exports.write_data(source, file_format, path)
+        frame, meta = read_back(path, file_format, "ratings")
+        assert len(frame) == source.rows > 0
+        assert set(frame["round"]) == {number}, (slug, file_format)
+        if meta is not None:
+            assert meta.column_names_to_labels["round"].startswith("Delphi round")
+
+
+def test_the_codebook_says_how_later_rounds_are_treated(demo):
+    source = exports.export_source(wave=Wave.objects.get(slug="delphi-2019-r2"), table="ratings")
+    entry = next(v for v in exports.codebook(source)["variables"] if v["name"] == "round")
+    assert entry["type"] == "integer"
+    assert "primary data" in entry["note"]
+    assert "never pooled with it" in entry["note"]
+    rows = {row[0]: row for row in exports.codebook_rows(source)[1:]}
+    assert rows["round"][6] == entry["note"]

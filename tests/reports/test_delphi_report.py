@@ -46,6 +46,9 @@ def test_report_shows_both_rounds_stability_and_reasons_without_identities(clien
     assert "Wilcoxon" in html and "changed" in html
     assert "Synthetic reason" in html
     assert "Kendall" in html
+    # One role asked in two blocks is told apart by its block.
+    assert "Protectee (expectation RUS→ARM)" in html
+    assert "Protectee (conception ARM→ARM)" in html
     for expert in Expert.objects.filter(panel__code="MOW")[:3]:
         assert expert.email not in html and expert.name not in html
     assert "R-" not in html  # no pseudonym

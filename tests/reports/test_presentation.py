@@ -44,6 +44,7 @@ def role_row(role: str, mean_left, mean_right, **extra) -> ComparisonRoleRow:
         "p_value": 0.001,
         "p_adjusted": 0.002,
         "family_size": 2,
+        "family": "comparison",
     }
     values.update(extra)
     return ComparisonRoleRow(**values)

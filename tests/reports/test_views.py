@@ -32,11 +32,13 @@ REPORT_PAGES = [
     "/admin/reports/comparison/?wave=2021&preset=conception_vs_performance&subject=TJK",
     "/admin/reports/overview/?wave=2025&preset=ascribed_vs_conceived",
     "/admin/reports/overview/?wave=2025&preset=ego_vs_perceived_alter",
+    "/admin/reports/overview/?wave=2025&preset=ascribed_vs_conceived&family=comparison",
     "/admin/reports/dyad/?wave=2025&subject=ARM",
     "/admin/reports/trends/",
     "/admin/reports/trends/?kind=cell&holder=RUS&subject=RUS&perspective=performance&panel=ALL",
     "/admin/reports/trends/?kind=comparison&preset=ascribed_vs_conceived&subject=ARM"
     "&role=protectee&role=independent",
+    "/admin/reports/reliability/?wave=2025",
     "/admin/reports/network/?wave=2025",
     "/admin/reports/network/?wave=2025&compare=2021",
 ]
@@ -148,9 +150,82 @@ def test_overview_matrix_has_every_ally_and_readable_values(client, superuser):
     assert 'class="heat heat-p5 sig"' in page and ".heat-p5{background:#67001f" in page
 
 
+def test_overview_adjusts_over_the_whole_matrix_and_says_so(client, superuser):
+    from aggregation.models import ComparisonResult
+    from aggregation.stats import benjamini_hochberg
+
+    login_with_second_factor(client, superuser)
+    wave = Wave.objects.get(slug="2025")
+    stored = ComparisonResult.objects.filter(
+        run__wave=wave, run__status="complete", preset="ascribed_vs_conceived"
+    ).order_by("pk")
+    p_values = [np.nan if p is None else p for p in stored.values_list("p_value", flat=True)]
+    expected = dict(
+        zip(stored.values_list("pk", flat=True), benjamini_hochberg(p_values), strict=True)
+    )
+    m = int(np.count_nonzero(~np.isnan(p_values)))
+    assert m > 20  # every actor and role of the preset: one family
+
+    response = client.get("/admin/reports/overview/?wave=2025&preset=ascribed_vs_conceived")
+    page = response.content.decode()
+    assert f"every test of this wave and comparison (every actor and role): {m} tests" in page
+    csv_rows = list(
+        csv.DictReader(
+            io.StringIO(
+                client.get(
+                    "/admin/reports/overview/?wave=2025&preset=ascribed_vs_conceived&format=csv"
+                ).content.decode("utf-8-sig")
+            )
+        )
+    )
+    assert {row["family"] for row in csv_rows} == {"wave_preset"}
+    assert {row["family_size"] for row in csv_rows} == {str(m)}
+    by_key = {(row["subject"], row["role"]): row["p_adjusted"] for row in csv_rows}
+    for pk, subject, role in stored.values_list("pk", "subject__code", "role__code"):
+        if not np.isnan(expected[pk]):
+            assert float(by_key[(subject, role)]) == pytest.approx(expected[pk], rel=1e-9)
+
+    # the comparison family, as stored: each comparison's roles
+    per_comparison = client.get(
+        "/admin/reports/overview/?wave=2025&preset=ascribed_vs_conceived&family=comparison"
+    ).content.decode()
+    assert "across the roles of each comparison" in per_comparison
+    comparison = client.get(
+        "/admin/reports/comparison/?wave=2025&preset=ascribed_vs_conceived&subject=ARM"
+    ).content.decode()
+    assert "across the roles of each comparison" in comparison
+
+
+def test_conception_vs_performance_uses_the_overlapping_test_and_paired_n_says_pairs(
+    client, superuser
+):
+    login_with_second_factor(client, superuser)
+    sections = client.get("/admin/reports/dyad/?wave=2025&subject=ARM").context["sections"]
+    by_preset = {section.preset: section.comparison for section in sections}
+    assert by_preset["conception_vs_performance"].method.startswith("partially overlapping")
+    assert by_preset["conception_vs_performance"].n_label == "n"
+    assert by_preset["ego_vs_perceived_alter"].n_label == "pairs"
+    page = client.get("/admin/reports/dyad/?wave=2025&subject=ARM").content.decode()
+    assert "· pairs " in page
+
+
+def test_reliability_report_shows_each_coefficient_with_its_interval(client, superuser):
+    login_with_second_factor(client, superuser)
+    response = client.get("/admin/reports/reliability/?wave=2025")
+    rows = response.context["rows"]
+    assert rows and {row.panel for row in rows} >= {"MOW", "YER"}
+    with_interval = [row for row in rows if row.coefficients[0].ci != "–"]
+    assert with_interval, "the demo's blocks have enough items for an interval"
+    low, high = (
+        float(x.replace("−", "-")) for x in with_interval[0].coefficients[0].ci[1:-1].split(", ")
+    )
+    assert low <= float(with_interval[0].coefficients[0].value.replace("−", "-")) <= high
+    assert "1,000 replicates" in response.content.decode()
+
+
 def test_dyad_page_shows_every_preset_for_the_ally(client, superuser):
     login_with_second_factor(client, superuser)
-    sections = client.get(REPORT_PAGES[4]).context["sections"]
+    sections = client.get("/admin/reports/dyad/?wave=2025&subject=ARM").context["sections"]
     assert [section.preset for section in sections] == [
         "ego_vs_perceived_alter",
         "ascribed_vs_conceived",

@@ -132,3 +132,42 @@ def test_a_demo_link_opens_in_its_panels_language(client, panel, language, words
     for word in words:
         assert word in html, word
     assert ' lang="ru"' not in html.replace('<option value="ru" lang="ru"', ""), "no fallback"
+
+
+def test_every_panel_rates_the_same_vignettes_through_its_own_scale_use():
+    """Three vignettes on the demo's roles, rated by all five panels in both waves, with the
+    order the researcher assumes per role; the panels' planted shifts show in them."""
+    from django.db.models import Avg
+
+    from surveys.demo import PANEL_BIAS, STATE_ROLES
+    from surveys.vignette_selectors import vignette_orders, vignette_subject_codes
+
+    seed()
+    for wave in Wave.objects.filter(slug__in=["2021", "2025"]):
+        assert vignette_subject_codes(wave_id=wave.pk) == ["VIGA", "VIGB", "VIGC"]
+        blocks = wave.blocks.filter(subject__kind="vignette").prefetch_related("panels", "items")
+        for block in blocks:
+            assert block.holder_id == block.subject_id and block.perspective == "performance"
+            assert {panel.code for panel in block.panels.all()} == set(PANEL_BIAS)
+            assert [item.role.code for item in block.items.all()] == STATE_ROLES
+        vignette_ratings = Rating.objects.filter(
+            response__wave=wave,
+            response__status=Response.Status.SUBMITTED,
+            item__block__subject__kind="vignette",
+            value__isnull=False,
+        )
+        answered = set(vignette_ratings.values_list("response__panel__code", flat=True))
+        assert answered == set(PANEL_BIAS)
+        submitted = Response.objects.filter(wave=wave, status=Response.Status.SUBMITTED)
+        assert set(vignette_ratings.values_list("response", flat=True).distinct()) == set(
+            submitted.values_list("pk", flat=True)
+        )
+        orders = vignette_orders(wave_id=wave.pk)
+        assert set(orders) == set(STATE_ROLES)
+        assert orders["regional_leader"] == ("VIGA", "VIGB", "VIGC")
+        assert orders["protectee"] == ("VIGC", "VIGB", "VIGA")
+        means = dict(
+            vignette_ratings.values_list("response__panel__code").annotate(mean=Avg("value"))
+        )
+        # Moscow shifts its ratings up by 0.6, Yerevan down by 0.8: the same cases differ.
+        assert means["MOW"] - means["YER"] > 0.8

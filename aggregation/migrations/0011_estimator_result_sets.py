@@ -16,7 +16,7 @@ def _versions_from_runs(apps, schema_editor):
 
 class Migration(migrations.Migration):
     dependencies = [
-        ("aggregation", "0008_run_ratings_snapshot"),
+        ("aggregation", "0010_saved_comparisons_and_research_questions"),
         ("surveys", "0016_delphi_rounds"),
     ]
 
