@@ -30,6 +30,7 @@ import pandas as pd
 from scipy import stats as sps
 
 from aggregation import engine, stats
+from aggregation.comparison_stats import FAMILY_COMPARISON
 from aggregation.engine import ANCHOR_ACTOR, POOLED_PANEL, PRESETS, Selector
 
 ESTIMATOR_COMPARISON_COLUMNS = [*engine.PRESET_COMPARISON_COLUMNS, "prob_sign"]
@@ -137,6 +138,8 @@ def irt_comparisons(
         if column not in frame:
             frame[column] = np.nan
     frame["family_size"] = 0
+    if "family" in frame:  # no p-values to adjust: the comparison's own (empty) family
+        frame["family"] = FAMILY_COMPARISON
     return frame[ESTIMATOR_COMPARISON_COLUMNS]
 
 
