@@ -101,6 +101,7 @@ def test_cell_filters_on_every_dimension(client):
     assert len(rows) == 1
     assert {key: rows[0][key] for key in params} == params
     cell = CellResult.objects.get(
+        estimator="plain_means",
         run=run_latest_complete(wave=Wave.objects.get(slug="2025")),
         panel__code="YER",
         holder__code="ARM",
@@ -130,6 +131,7 @@ def test_comparisons_and_reliability_filter_by_their_dimensions(client):
     ).json()["results"]
     assert len(rows) == 1
     stored = ComparisonResult.objects.get(
+        estimator="plain_means",
         run=run_latest_complete(wave=Wave.objects.get(slug="2025")),
         preset="ascribed_vs_conceived",
         subject__code="ARM",
