@@ -2,7 +2,7 @@
 and saved comparisons, whose definitions are versioned."""
 
 from django import forms
-from django.contrib import admin
+from django.contrib import admin, messages
 from django.utils.translation import gettext_lazy as _
 
 from aggregation.comparison_builder import ESTIMATORS
@@ -11,7 +11,9 @@ from aggregation.models import (
     AggregationRun,
     CellResult,
     ComparisonResult,
+    EstimatorResult,
     PendingAggregation,
+    PosteriorJob,
     ReliabilityResult,
     SavedComparison,
     SavedComparisonVersion,
@@ -51,6 +53,56 @@ class AggregationRunAdmin(ReadOnlyAdmin):
     )
     list_filter = ("wave", "status", "estimator_name")
     list_select_related = ("wave",)
+    actions = ["full_posterior_start"]
+
+    @admin.action(
+        description="Start the ordinal IRT's full posterior (NUTS)",
+        permissions=["view"],
+    )
+    def full_posterior_start(self, request, queryset):
+        from aggregation.posterior import PosteriorNotApplicable, posterior_request
+
+        for run in queryset:
+            try:
+                job = posterior_request(run_id=run.pk)
+            except PosteriorNotApplicable as error:
+                self.message_user(request, f"Run #{run.pk}: {error}.", messages.WARNING)
+            else:
+                self.message_user(request, f"Run #{run.pk}: full posterior job #{job.pk} queued.")
+
+
+@admin.register(EstimatorResult)
+class EstimatorResultAdmin(ReadOnlyAdmin):
+    list_display = (
+        "run",
+        "estimator",
+        "estimator_version",
+        "status",
+        "mode",
+        "convergence",
+        "rhat_share_above",
+        "ess_bulk_min",
+        "seconds",
+        "note",
+    )
+    list_filter = ("estimator", "status", "mode", "converged", "run__wave")
+    list_select_related = ("run__wave",)
+
+    @admin.display(description="convergence")
+    def convergence(self, obj: EstimatorResult) -> str:
+        return {True: "converged", False: "not converged"}.get(obj.converged, "–")
+
+
+@admin.register(PosteriorJob)
+class PosteriorJobAdmin(ReadOnlyAdmin):
+    list_display = ("__str__", "status", "phase", "progress", "requested_at", "finished_at")
+    list_filter = ("status",)
+    list_select_related = ("run__wave",)
+    readonly_fields = ("error",)
+
+    @admin.display(description="progress")
+    def progress(self, obj: PosteriorJob) -> str:
+        return f"{obj.done} / {obj.total} ({obj.percent} %)" if obj.total else "–"
 
 
 @admin.register(CellResult)
@@ -58,6 +110,7 @@ class CellResultAdmin(ReadOnlyAdmin):
     list_display = (
         "__str__",
         "run",
+        "estimator",
         "n",
         "n_cannot_judge",
         "mean",
@@ -66,7 +119,7 @@ class CellResultAdmin(ReadOnlyAdmin):
         "ci_high",
         "rwg",
     )
-    list_filter = ("run__wave", "perspective", "panel", "subject", "role")
+    list_filter = ("run__wave", "estimator", "perspective", "panel", "subject", "role")
     list_select_related = ("run__wave", "panel", "holder", "subject", "role")
 
 
@@ -81,9 +134,11 @@ class ComparisonResultAdmin(ReadOnlyAdmin):
         "diff",
         "hedges_g",
         "p_adjusted",
+        "prob_sign",
         "method",
+        "estimator",
     )
-    list_filter = ("run__wave", "preset", "subject", "method")
+    list_filter = ("run__wave", "estimator", "preset", "subject", "method")
     list_select_related = ("run__wave", "subject", "role")
 
 

@@ -93,9 +93,16 @@ class CellResult(models.Model):
     rwg = models.FloatField(null=True, help_text="r_wg truncated at 0.")
     rwg_raw = models.FloatField(null=True, help_text="r_wg before truncation (may be negative).")
     rwg_truncated = models.BooleanField(default=False, help_text="rwg_raw was below 0.")
+    estimator = models.CharField(
+        max_length=50, db_default="plain_means", help_text="The estimator of this row."
+    )
+    estimator_version = models.CharField(max_length=20, db_default="")
 
     class Meta:
-        indexes = [models.Index(fields=["run", "subject", "perspective"])]
+        indexes = [
+            models.Index(fields=["run", "subject", "perspective"]),
+            models.Index(fields=["run", "estimator"], name="cell_run_estimator"),
+        ]
 
     def __str__(self) -> str:
         panel = self.panel.code if self.panel_id else "ALL"
@@ -161,6 +168,15 @@ class ComparisonResult(models.Model):
     dominant_left = models.CharField(max_length=64, blank=True)
     dominant_right = models.CharField(max_length=64, blank=True)
     profile_distance = models.FloatField(null=True)
+    prob_sign = models.FloatField(
+        null=True,
+        help_text="Posterior probability that the difference has the sign of its estimate "
+        "(ordinal IRT only).",
+    )
+    estimator = models.CharField(
+        max_length=50, db_default="plain_means", help_text="The estimator of this row."
+    )
+    estimator_version = models.CharField(max_length=20, db_default="")
     saved_version = models.ForeignKey(
         "SavedComparisonVersion",
         on_delete=models.CASCADE,
@@ -171,7 +187,10 @@ class ComparisonResult(models.Model):
     )
 
     class Meta:
-        indexes = [models.Index(fields=["run", "preset", "subject"])]
+        indexes = [
+            models.Index(fields=["run", "preset", "subject"]),
+            models.Index(fields=["run", "estimator"], name="comparison_run_estimator"),
+        ]
 
     def __str__(self) -> str:
         return f"{self.preset} {self.subject.code} {self.role.code}"
@@ -189,6 +208,10 @@ class ReliabilityResult(models.Model):
     alpha_ordinal = models.FloatField(null=True)
     icc1 = models.FloatField(null=True, help_text="One-way ICC(1,1) over the block's items.")
     icc1k = models.FloatField(null=True, help_text="One-way ICC(1,k): of the mean rating.")
+    estimator = models.CharField(
+        max_length=50, db_default="plain_means", help_text="The estimator of this row."
+    )
+    estimator_version = models.CharField(max_length=20, db_default="")
     # 95 % percentile bootstrap intervals, resampling the block's items (B = 1,000, seeded by
     # the block: aggregation.reliability_stats.reliability_bootstrap); null where undefined.
     alpha_interval_ci_low = models.FloatField(
@@ -246,6 +269,87 @@ class WaveChangeResult(models.Model):
 
     def __str__(self) -> str:
         return f"Δ {self.holder_id}→{self.subject_id} {self.perspective} {self.role_id}"
+
+
+class EstimatorResult(models.Model):
+    """One estimator's result set in a run: whether it applies, how it was fitted and its
+    fit diagnostics. Its cells, comparisons and reliability are the run's result rows tagged
+    with the same ``estimator``."""
+
+    class Status(models.TextChoices):
+        COMPLETE = "complete", "complete"
+        NOT_APPLICABLE = "not_applicable", "not applicable"
+        FAILED = "failed", "failed"
+
+    run = models.ForeignKey(
+        AggregationRun, on_delete=models.CASCADE, related_name="estimator_results"
+    )
+    estimator = models.CharField(max_length=50)
+    estimator_version = models.CharField(max_length=20)
+    status = models.CharField(max_length=20, choices=Status.choices)
+    note = models.TextField(blank=True, help_text="Why not applicable, or the error.")
+    mode = models.CharField(
+        max_length=10, blank=True, help_text="Ordinal IRT: fast (posterior mode) or full (NUTS)."
+    )
+    converged = models.BooleanField(
+        null=True, help_text="Empty where the estimator has no convergence to check."
+    )
+    rhat_share_above = models.FloatField(null=True, help_text="Share of R-hats above 1.01.")
+    ess_bulk_min = models.FloatField(null=True, help_text="Smallest bulk effective sample size.")
+    seconds = models.FloatField(null=True)
+    diagnostics = models.JSONField(default=dict, blank=True)
+
+    class Meta:
+        ordering = ["run", "estimator"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["run", "estimator"], name="one_result_set_per_estimator"
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.estimator} {self.estimator_version} of run #{self.run_id} ({self.status})"
+
+
+class PosteriorJob(models.Model):
+    """The full posterior (NUTS) of the ordinal IRT for one run, computed in the background.
+
+    When it completes, the run's ``ordinal_irt`` rows are replaced by the posterior's and its
+    result set records mode ``full`` and the convergence diagnostics.
+    """
+
+    class Status(models.TextChoices):
+        QUEUED = "queued", "queued"
+        RUNNING = "running", "running"
+        COMPLETE = "complete", "complete"
+        FAILED = "failed", "failed"
+
+    run = models.ForeignKey(AggregationRun, on_delete=models.CASCADE, related_name="posterior_jobs")
+    status = models.CharField(max_length=10, choices=Status.choices, default=Status.QUEUED)
+    phase = models.CharField(max_length=20, blank=True)
+    done = models.PositiveIntegerField(default=0)
+    total = models.PositiveIntegerField(default=0)
+    requested_at = models.DateTimeField()
+    started_at = models.DateTimeField(null=True, blank=True)
+    finished_at = models.DateTimeField(null=True, blank=True)
+    error = models.TextField(blank=True)
+
+    class Meta:
+        ordering = ["-requested_at"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["run"],
+                condition=Q(status__in=["queued", "running"]),
+                name="one_open_posterior_job_per_run",
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"Full posterior of run #{self.run_id} ({self.status})"
+
+    @property
+    def percent(self) -> int:
+        return int(100 * self.done / self.total) if self.total else 0
 
 
 class PendingAggregation(models.Model):

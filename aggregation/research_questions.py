@@ -133,8 +133,8 @@ def research_results_load(*, versions: Sequence[SavedComparisonVersion] | None =
             "p_value",
             "p_adjusted",
             "hedges_g",
+            "estimator",
             wave=F("run__wave__slug"),
-            estimator=F("run__estimator_name"),
             role_code=F("role__code"),
         )
     )

@@ -139,10 +139,15 @@ CELL_VALUES = ["panel__code", "holder__code", "subject__code", "perspective", "r
 CELL_NUMBERS = ["n", "mean", "sd", "ci_low", "ci_high"]
 
 
-def cells_load(*, run_id: int, selectors: Iterable[engine.Selector]) -> pd.DataFrame:
-    """The stored cells of a run that the selectors read (one query), in the engine's
-    codes: ``panel`` (``ALL`` pooled), ``holder``, ``subject``, ``perspective``, ``role``,
-    ``n``, ``mean``, ``sd``, ``ci_low``, ``ci_high``."""
+def cells_load(
+    *,
+    run_id: int,
+    selectors: Iterable[engine.Selector],
+    estimator: str = engine.ESTIMATOR_NAME,
+) -> pd.DataFrame:
+    """The stored cells of a run under one estimator that the selectors read (one query), in
+    the engine's codes: ``panel`` (``ALL`` pooled), ``holder``, ``subject``, ``perspective``,
+    ``role``, ``n``, ``mean``, ``sd``, ``ci_low``, ``ci_high``."""
     wanted = Q(pk__in=[])
     for selector in selectors:
         wanted |= Q(
@@ -151,7 +156,7 @@ def cells_load(*, run_id: int, selectors: Iterable[engine.Selector]) -> pd.DataF
             perspective=selector.perspective,
         )
     rows = (
-        CellResult.objects.filter(wanted, run_id=run_id)
+        CellResult.objects.filter(wanted, run_id=run_id, estimator=estimator)
         .order_by()
         .values_list(*CELL_VALUES, *CELL_NUMBERS)
     )

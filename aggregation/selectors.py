@@ -14,8 +14,15 @@ from aggregation.comparison_stats import (
     FAMILY_WAVE_PRESET,
     benjamini_hochberg_by_family,
 )
-from aggregation.engine import POOLED_PANEL
-from aggregation.models import AggregationRun, CellResult, ComparisonResult, PendingAggregation
+from aggregation.engine import ESTIMATOR_NAME, POOLED_PANEL
+from aggregation.models import (
+    AggregationRun,
+    CellResult,
+    ComparisonResult,
+    EstimatorResult,
+    PendingAggregation,
+    PosteriorJob,
+)
 from aggregation.role_network import NETWORK_CELL_COLUMNS
 from surveys.delphi_selectors import waves_primary
 from surveys.models import Actor, Invitation, Panel, Role, Wave
@@ -36,6 +43,51 @@ def run_latest_complete(*, wave: Wave) -> AggregationRun | None:
         .order_by("-finished_at", "-pk")
         .first()
     )
+
+
+@dataclass(frozen=True)
+class EstimatorSummary:
+    """An estimator's result set in a run, as the reports and the API show it."""
+
+    estimator: str
+    version: str
+    status: str
+    note: str
+    mode: str
+    converged: bool | None
+    rhat_share_above: float | None
+    ess_bulk_min: float | None
+    unidentified_experts: int
+
+    @property
+    def not_converged(self) -> bool:
+        return self.converged is False
+
+
+def estimator_summaries(*, run_id: int) -> dict[str, EstimatorSummary]:
+    """Estimator → its result set in the run (one query); empty for a run stored before
+    runs kept result sets per estimator."""
+    rows = EstimatorResult.objects.filter(run_id=run_id).values_list(
+        "estimator",
+        "estimator_version",
+        "status",
+        "note",
+        "mode",
+        "converged",
+        "rhat_share_above",
+        "ess_bulk_min",
+        "diagnostics",
+    )
+    return {
+        row[0]: EstimatorSummary(
+            *row[:8], unidentified_experts=len((row[8] or {}).get("unidentified_experts", []))
+        )
+        for row in rows
+    }
+
+
+def posterior_job_latest(*, run_id: int) -> PosteriorJob | None:
+    return PosteriorJob.objects.filter(run_id=run_id).order_by("-requested_at").first()
 
 
 # Admin reports: waves, comparisons, trends, panel progress --------------------------------
@@ -126,6 +178,17 @@ class ComparisonRoleRow:
     family_size: int
     family: str
     """The Benjamini–Hochberg family of ``p_adjusted``: ``comparison`` or ``wave_preset``."""
+    prob_sign: float | None = None
+
+    @property
+    def significant(self) -> bool | None:
+        """Below 0.05 after the Benjamini–Hochberg adjustment; where there is no p-value
+        (the ordinal IRT), the 95 % interval of the difference excludes zero."""
+        if self.p_adjusted is not None:
+            return self.p_adjusted < 0.05
+        if self.diff_ci_low is None or self.diff_ci_high is None:
+            return None
+        return self.diff_ci_low > 0 or self.diff_ci_high < 0
 
 
 @dataclass(frozen=True)
@@ -143,6 +206,7 @@ class StoredComparison:
     dominant_right: str
     profile_distance: float | None
     rows: tuple[ComparisonRoleRow, ...]
+    estimator: str = ESTIMATOR_NAME
 
     def role_name(self, code: str) -> str:
         return next((row.role_name for row in self.rows if row.role == code), code)
@@ -157,6 +221,7 @@ def comparisons_stored(
     preset: str | None = None,
     subject: str | None = None,
     family: str = FAMILY_COMPARISON,
+    estimator: str = ESTIMATOR_NAME,
 ) -> list[StoredComparison]:
     """The stored preset comparisons of a run (one query), optionally of one preset/subject
     (saved comparisons are ``aggregation.research_questions``'s).
@@ -168,7 +233,9 @@ def comparisons_stored(
     """
     if family not in BH_FAMILIES:
         raise ValueError(f"family must be one of {BH_FAMILIES}, got {family!r}")
-    results = ComparisonResult.objects.filter(run_id=run_id, saved_version__isnull=True)
+    results = ComparisonResult.objects.filter(
+        run_id=run_id, saved_version__isnull=True, estimator=estimator
+    )
     if preset is not None:
         results = results.filter(preset=preset)
     if subject is not None:
@@ -197,7 +264,7 @@ def comparisons_stored(
     )
     rows = list(rows)
     if family == FAMILY_WAVE_PRESET:
-        rows = _adjusted_over_presets(run_id, rows)
+        rows = _adjusted_over_presets(run_id, rows, estimator)
     grouped: dict[tuple[str, str], dict] = {}
     for row in rows:
         key = (row["preset"], row["subject__code"])
@@ -225,17 +292,19 @@ def comparisons_stored(
             dominant_right=group["head"]["dominant_right"],
             profile_distance=group["head"]["profile_distance"],
             rows=tuple(group["rows"]),
+            estimator=estimator,
         )
         for (preset_code, subject_code), group in grouped.items()
     ]
 
 
-def _adjusted_over_presets(run_id: int, rows: list[dict]) -> list[dict]:
+def _adjusted_over_presets(run_id: int, rows: list[dict], estimator: str) -> list[dict]:
     """``rows`` with ``p_adjusted`` and ``family_size`` of the wave-and-preset family: BH over
-    every stored p-value of the run's preset (``stats.benjamini_hochberg_by_family``)."""
+    every stored p-value of the run's preset under one estimator
+    (``stats.benjamini_hochberg_by_family``)."""
     presets = sorted({row["preset"] for row in rows})
     tests = list(
-        ComparisonResult.objects.filter(run_id=run_id, preset__in=presets)
+        ComparisonResult.objects.filter(run_id=run_id, preset__in=presets, estimator=estimator)
         .order_by()
         .values_list("pk", "preset", "p_value")
     )
@@ -262,7 +331,7 @@ def comparison_subjects(*, run_id: int) -> list[tuple[str, str]]:
     return list(
         Actor.objects.filter(
             pk__in=ComparisonResult.objects.filter(
-                run_id=run_id, saved_version__isnull=True
+                run_id=run_id, saved_version__isnull=True, estimator=ESTIMATOR_NAME
             ).values("subject_id")
         )
         .annotate(name=_english("actor", "name"))
@@ -313,11 +382,13 @@ def cell_trend(
     perspective: str,
     panel: str | None,
     roles: Sequence[str] | None = None,
+    estimator: str = ESTIMATOR_NAME,
 ) -> list[TrendPoint]:
     """A cell's mean across waves, one point per (wave, role), from each wave's newest
     complete run (one query). ``panel`` None reads the statistics pooled over all panels."""
     cells = CellResult.objects.filter(
         run_id__in=_latest_run_ids(),
+        estimator=estimator,
         holder__code=holder,
         subject__code=subject,
         perspective=perspective,
@@ -334,12 +405,16 @@ def cell_trend(
 
 
 def comparison_trend(
-    *, preset: str, subject: str, roles: Sequence[str] | None = None
+    *,
+    preset: str,
+    subject: str,
+    roles: Sequence[str] | None = None,
+    estimator: str = ESTIMATOR_NAME,
 ) -> list[TrendPoint]:
     """A preset comparison's difference (left − right) across waves, one point per
     (wave, role), from each wave's newest complete run (one query); n is the smaller side."""
     results = ComparisonResult.objects.filter(
-        run_id__in=_latest_run_ids(), preset=preset, subject__code=subject
+        run_id__in=_latest_run_ids(), preset=preset, subject__code=subject, estimator=estimator
     )
     if roles:
         results = results.filter(role__code__in=roles)
@@ -546,7 +621,11 @@ class NetworkInputs:
 def network_inputs(*, run_id: int) -> NetworkInputs:
     """The conception and expectation cell means of a run, in typology order (three queries)."""
     rows = (
-        CellResult.objects.filter(run_id=run_id, perspective__in=["conception", "expectation"])
+        CellResult.objects.filter(
+            run_id=run_id,
+            estimator=ESTIMATOR_NAME,
+            perspective__in=["conception", "expectation"],
+        )
         .order_by("role__order", "role__code")
         .values_list(
             "panel__code", "holder__code", "subject__code", "perspective", "role__code", "mean"

@@ -23,6 +23,7 @@ from django.utils import timezone
 
 from aggregation import engine
 from aggregation.changes import cell_changes
+from aggregation.estimator_services import estimator_outcomes_compute, estimator_results_store
 from aggregation.leases import lease_expiry, lease_kept, lease_renew
 from aggregation.loaders import WaveCounts, counts_load, paired_sums_load
 from aggregation.models import (
@@ -112,6 +113,8 @@ CELL_FIELDS = [
     "n_cannot_judge",
     "rwg_truncated",
     *CELL_NUMBERS,
+    "estimator",
+    "estimator_version",
 ]
 
 
@@ -131,6 +134,8 @@ def _cell_rows(run: AggregationRun, cells: pd.DataFrame, codes: CodeMaps) -> lis
             int(row.n_cannot_judge),
             bool(row.rwg_truncated),
             *(getattr(row, name) for name in CELL_NUMBERS),
+            engine.ESTIMATOR_NAME,
+            engine.ESTIMATOR_VERSION,
         )
         for row in cells.itertuples(index=False)
     ]
@@ -161,6 +166,7 @@ COMPARISON_NUMBERS = [
         if name not in {"role", "n_left", "n_right", "family_size", "family", "method"}
     ),
     "profile_distance",
+    "prob_sign",  # the ordinal IRT's only (aggregation.estimator_comparisons)
 ]
 COMPARISON_SIDE_FIELDS = [
     f"{side}_{name}" for side in ("left", "right") for name in engine.SELECTOR_FIELDS
@@ -181,14 +187,23 @@ COMPARISON_FIELDS = [
     "dominant_left",
     "dominant_right",
     *COMPARISON_NUMBERS,
+    "estimator",
+    "estimator_version",
     "saved_version_id",
 ]
 
 
 def _comparison_rows(
-    run: AggregationRun, comparisons: pd.DataFrame, codes: CodeMaps
+    run: AggregationRun,
+    comparisons: pd.DataFrame,
+    codes: CodeMaps,
+    *,
+    estimator: str = engine.ESTIMATOR_NAME,
+    version: str = engine.ESTIMATOR_VERSION,
 ) -> list[tuple]:
     """``COMPARISON_FIELDS`` of each comparison row."""
+    if "prob_sign" not in comparisons:
+        comparisons = comparisons.assign(prob_sign=np.nan)
     comparisons = _nullable(comparisons, COMPARISON_NUMBERS)
     return [
         (
@@ -207,6 +222,8 @@ def _comparison_rows(
             row.dominant_left or "",
             row.dominant_right or "",
             *(getattr(row, name) for name in COMPARISON_NUMBERS),
+            estimator,
+            version,
             getattr(row, "saved_version_id", None),  # None: a preset
         )
         for row in comparisons.itertuples(index=False)
@@ -218,7 +235,16 @@ RELIABILITY_NUMBERS = [
     for name in engine.RELIABILITY_COLUMNS
     if name not in {*engine.RELIABILITY_KEYS, "n_raters", "n_units"}
 ]
-RELIABILITY_FIELDS = ["run_id", "panel_id", "block_id", "n_raters", "n_units", *RELIABILITY_NUMBERS]
+RELIABILITY_FIELDS = [
+    "run_id",
+    "panel_id",
+    "block_id",
+    "n_raters",
+    "n_units",
+    *RELIABILITY_NUMBERS,
+    "estimator",
+    "estimator_version",
+]
 
 
 def _reliability_rows(
@@ -234,6 +260,8 @@ def _reliability_rows(
             int(row.n_raters),
             int(row.n_units),
             *(getattr(row, name) for name in RELIABILITY_NUMBERS),
+            engine.ESTIMATOR_NAME,
+            engine.ESTIMATOR_VERSION,
         )
         for row in reliability.itertuples(index=False)
         if row.panel != engine.POOLED_PANEL
@@ -395,7 +423,12 @@ def _previous_run(run: AggregationRun) -> AggregationRun | None:
 def _cells_frame(run: AggregationRun) -> pd.DataFrame:
     fields = ["panel_id", "holder_id", "subject_id", "perspective", "role_id", "n", "mean", "sd"]
     frame = pd.DataFrame(
-        list(CellResult.objects.filter(run=run).order_by().values_list(*fields)), columns=fields
+        list(
+            CellResult.objects.filter(run=run, estimator=engine.ESTIMATOR_NAME)
+            .order_by()
+            .values_list(*fields)
+        ),
+        columns=fields,
     )
     frame["panel_id"] = frame["panel_id"].fillna(0).astype(int)  # 0: all panels
     return frame.rename(
@@ -564,8 +597,10 @@ def aggregation_run_wave(*, wave_id: int, force: bool = False) -> AggregationRun
             if current is not None:
                 return current
             cells, comparisons, reliability = inputs.results(homes)
+            corrected = estimator_outcomes_compute(wave=wave, homes=homes)
             with transaction.atomic():
                 _results_store(run, cells=cells, comparisons=comparisons, reliability=reliability)
+                estimator_results_store(run, outcomes=corrected)
                 _run_complete(run)
         except Exception as error:
             _run_fail(run, error)
@@ -655,17 +690,25 @@ def _split_part_store(run: AggregationRun, *, subject: str) -> None:
     if subject == engine.ANCHOR_ACTOR:
         comparisons = comparisons.iloc[0:0]
     with transaction.atomic():
-        CellResult.objects.filter(run=run, subject__code=subject).delete()
-        ComparisonResult.objects.filter(run=run, subject__code=subject).delete()
-        ReliabilityResult.objects.filter(run=run, block__subject__code=subject).delete()
+        plain = {"run": run, "estimator": engine.ESTIMATOR_NAME}
+        CellResult.objects.filter(**plain, subject__code=subject).delete()
+        ComparisonResult.objects.filter(**plain, subject__code=subject).delete()
+        ReliabilityResult.objects.filter(**plain, block__subject__code=subject).delete()
         _results_store(run, cells=cells, comparisons=comparisons, reliability=reliability)
 
 
 def aggregation_split_finish(*, run_id: int) -> AggregationRun:
-    """All parts are stored: the run becomes the one readers see."""
+    """All parts are stored: the corrected estimators (which need the whole wave) are
+    computed, and the run becomes the one readers see."""
+    run = AggregationRun.objects.select_related("wave").get(pk=run_id)
+    corrected = []
+    if run.status == AggregationRun.Status.RUNNING:
+        with lease_kept(run_id=run.pk, started_at=run.started_at):
+            corrected = estimator_outcomes_compute(wave=run.wave, homes=home_panels())
     with transaction.atomic():
         run = AggregationRun.objects.select_for_update().get(pk=run_id)
         if run.status == AggregationRun.Status.RUNNING:
+            estimator_results_store(run, outcomes=corrected)
             _run_complete(run)
     logger.info("Split aggregation run %s complete", run_id)
     return run

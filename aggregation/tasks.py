@@ -68,3 +68,11 @@ def refresh_open_waves() -> int:
     for wave_id in wave_ids:
         aggregation_schedule(wave_id=wave_id)
     return len(wave_ids)
+
+
+@shared_task(acks_late=True, soft_time_limit=55 * 60, time_limit=60 * 60)
+def ordinal_irt_full_posterior(job_id: int) -> int:
+    """The full posterior (NUTS) of the ordinal IRT of one run (``aggregation.posterior``)."""
+    from aggregation.posterior import posterior_compute
+
+    return posterior_compute(job_id=job_id).run_id

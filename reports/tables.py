@@ -195,6 +195,8 @@ COMPARISON_CSV_HEADER = [
     "dominant_left",
     "dominant_right",
     "profile_distance",
+    "prob_sign",
+    "estimator",
 ]
 
 
@@ -224,6 +226,8 @@ def comparison_csv_rows(wave: str, comparisons: Iterable[StoredComparison]) -> l
                     comparison.dominant_left,
                     comparison.dominant_right,
                     csv_number(comparison.profile_distance),
+                    csv_number(row.prob_sign),
+                    comparison.estimator,
                 ]
             )
     return rows

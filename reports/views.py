@@ -20,11 +20,13 @@ from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
 
 from aggregation import selectors
-from aggregation.engine import PERSPECTIVES, PRESET_LABELS, PRESETS
+from aggregation.engine import ESTIMATOR_NAME, PERSPECTIVES, PRESET_LABELS, PRESETS
+from aggregation.estimator_selectors import comparison_across_estimators
+from aggregation.estimators import ESTIMATORS
 from aggregation.reliability_selectors import reliability_stored
 from aggregation.reliability_stats import BOOTSTRAP_REPLICATES, RELIABILITY_COEFFICIENTS
 from aggregation.role_network import network_layout, role_network
-from reports import formats, network, reliability, tables, wording
+from reports import estimators, formats, network, reliability, tables, wording
 from reports.downloads import EXPORT_PERMISSION, csv_download, file_download
 
 VIEW_PERMISSION = "aggregation.view_aggregationrun"
@@ -97,6 +99,21 @@ def _wants_csv(request: HttpRequest) -> bool:
     return request.GET.get("format") == "csv"
 
 
+def _estimator_context(request: HttpRequest, wave) -> tuple[str, dict]:
+    """The estimator asked for (``?estimator=``, default the plain means) and the context
+    that names it: the menu, its label, its result set's status line, not converged."""
+    estimator = _pick(request, "estimator", ESTIMATORS, ESTIMATOR_NAME)
+    summaries = selectors.estimator_summaries(run_id=wave.run_id) if wave and wave.run_id else {}
+    summary = summaries.get(estimator)
+    return estimator, {
+        "estimator_options": _options(estimators.estimator_options(), estimator),
+        "estimator": estimator,
+        "estimator_label": estimators.ESTIMATOR_LABELS.get(estimator, estimator),
+        "estimator_status": estimators.estimator_status(summary),
+        "estimator_not_converged": bool(summary and summary.not_converged),
+    }
+
+
 def _family(request: HttpRequest, default: str) -> str:
     """The Benjamini–Hochberg family the page adjusts over (``?family=``)."""
     return _pick(request, "family", [code for code, _ in tables.FAMILY_OPTIONS], default)
@@ -111,19 +128,32 @@ def _preset_options(chosen: str) -> list[Option]:
 
 @report_view
 def comparison(request: HttpRequest) -> HttpResponse:
-    """One preset comparison of one subject: table, dominant roles, distance, chart."""
+    """One preset comparison of one subject on one estimator (``?estimator=``, plain means by
+    default): table, dominant roles, distance, chart; then plain and corrected side by side."""
     waves, wave = _wave_choice(request)
     preset = _pick(request, "preset", list(PRESETS), DEFAULT_PRESET)
+    estimator, estimator_context = _estimator_context(request, wave)
     subjects = selectors.comparison_subjects(run_id=wave.run_id) if wave and wave.run_id else []
     codes = [code for code, _ in subjects]
     subject = _pick(request, "subject", codes, "ARM" if "ARM" in codes else next(iter(codes), None))
     family = _family(request, "comparison")
     stored = (
         selectors.comparisons_stored(
-            run_id=wave.run_id, preset=preset, subject=subject, family=family
+            run_id=wave.run_id,
+            preset=preset,
+            subject=subject,
+            family=family,
+            estimator=estimator,
         )
         if subject
         else []
+    )
+    across = (
+        estimators.side_by_side_view(
+            comparison_across_estimators(run_id=wave.run_id, preset=preset, subject=subject)
+        )
+        if subject
+        else None
     )
     if _wants_csv(request):
         return csv_download(
@@ -136,6 +166,7 @@ def comparison(request: HttpRequest) -> HttpResponse:
                 "wave": wave and wave.slug,
                 "preset": preset,
                 "subject": subject,
+                "estimator": estimator,
                 "family": family,
             },
         )
@@ -155,6 +186,8 @@ def comparison(request: HttpRequest) -> HttpResponse:
             family_options=_options(tables.FAMILY_OPTIONS, family),
             family_note=tables.family_note(stored),
             legend=formats.heat_legend(),
+            across=across,
+            **estimator_context,
         ),
     )
 
@@ -164,10 +197,13 @@ def overview(request: HttpRequest) -> HttpResponse:
     """Subjects × roles: each cell a preset's difference (left − right) as a heat map."""
     waves, wave = _wave_choice(request)
     preset = _pick(request, "preset", list(PRESETS), DEFAULT_PRESET)
+    estimator, estimator_context = _estimator_context(request, wave)
     # The matrix shows every test of the wave and preset: by default they are one family.
     family = _family(request, "wave_preset")
     stored = (
-        selectors.comparisons_stored(run_id=wave.run_id, preset=preset, family=family)
+        selectors.comparisons_stored(
+            run_id=wave.run_id, preset=preset, family=family, estimator=estimator
+        )
         if wave and wave.run_id
         else []
     )
@@ -181,6 +217,7 @@ def overview(request: HttpRequest) -> HttpResponse:
                 "page": "overview",
                 "wave": wave and wave.slug,
                 "preset": preset,
+                "estimator": estimator,
                 "family": family,
             },
         )
@@ -203,6 +240,7 @@ def overview(request: HttpRequest) -> HttpResponse:
             family_options=_options(tables.FAMILY_OPTIONS, family),
             family_note=tables.family_note(stored),
             legend=formats.heat_legend(),
+            **estimator_context,
         ),
     )
 
@@ -214,9 +252,12 @@ def dyad(request: HttpRequest) -> HttpResponse:
     subjects = selectors.comparison_subjects(run_id=wave.run_id) if wave and wave.run_id else []
     codes = [code for code, _ in subjects]
     subject = _pick(request, "subject", codes, "ARM" if "ARM" in codes else next(iter(codes), None))
+    estimator, estimator_context = _estimator_context(request, wave)
     family = _family(request, "comparison")
     stored = (
-        selectors.comparisons_stored(run_id=wave.run_id, subject=subject, family=family)
+        selectors.comparisons_stored(
+            run_id=wave.run_id, subject=subject, family=family, estimator=estimator
+        )
         if subject
         else []
     )
@@ -232,6 +273,7 @@ def dyad(request: HttpRequest) -> HttpResponse:
                 "page": "dyad",
                 "wave": wave and wave.slug,
                 "subject": subject,
+                "estimator": estimator,
                 "family": family,
             },
         )
@@ -260,6 +302,7 @@ def dyad(request: HttpRequest) -> HttpResponse:
             family_options=_options(tables.FAMILY_OPTIONS, family),
             family_note=tables.family_note(stored),
             legend=formats.heat_legend(),
+            **estimator_context,
         ),
     )
 

@@ -5,6 +5,7 @@ import pytest
 from surveys import services
 from surveys.models import Actor, Panel, Role, Wave
 from surveys.texts.services import texts_set
+from tests.aggregation.vignette_fixtures import vignette_wave  # noqa: F401 (a fixture)
 from tests.factories import reference_data_restore
 
 

@@ -1,16 +1,16 @@
 """Filters of the results, trends and raw ratings: every dimension of the cube each table has.
 
-Results (cells, comparisons, reliability, trends) read each wave's newest complete run; with
-``estimator``, each wave's newest complete run of that estimator; with ``run``, exactly the
-complete runs given. A filter a table has no column for is not offered: asking for it is a
-400 (comparisons have no panel, holder or perspective column).
+Results (cells, comparisons, reliability, trends) read each wave's newest complete run, or
+with ``run`` exactly the complete runs given; within a run, the rows of one estimator's result
+set: ``plain_means`` unless ``estimator`` names others (an unknown one is a 400 that lists the
+allowed). A filter a table has no column for is not offered: asking for it is a 400
+(comparisons have no panel, holder or perspective column).
 """
 
 import django_filters
-from django.db.models import Q
 from rest_framework.exceptions import APIException
 
-from aggregation import engine
+from aggregation import engine, estimators
 from aggregation.models import (
     AggregationRun,
     CellResult,
@@ -34,11 +34,9 @@ from surveys.api.filters import (
 from surveys.models import Rating
 
 SMALLINT = {"min_value": -32768, "max_value": 32767}
-COMPARISON_METHODS = (
-    "welch",
-    "paired",
-    "overlapping",
-)  # the values of aggregation.stats.Difference.method
+COMPARISON_METHODS = ("welch", "paired", "overlapping", "laplace", "posterior")
+"""welch, paired, overlapping: the t tests (aggregation.stats.Difference.method); laplace and
+posterior: the ordinal IRT's differences (aggregation.estimator_comparisons)."""
 
 
 def _complete_runs():
@@ -48,11 +46,7 @@ def _complete_runs():
 RUNS = Vocabulary(
     stored=lambda: _complete_runs().order_by("pk").values_list("pk", flat=True), numeric=True
 )
-ESTIMATORS = Vocabulary(
-    stored=lambda: sorted(
-        {engine.ESTIMATOR_NAME, *_complete_runs().values_list("estimator_name", flat=True)}
-    )
-)
+ESTIMATORS = Vocabulary(fixed=tuple(estimators.ESTIMATORS))
 PRESETS = Vocabulary(
     fixed=tuple(engine.PRESETS),
     # saved comparisons are stored under their slug (aggregation.saved_comparisons)
@@ -61,8 +55,8 @@ PRESETS = Vocabulary(
 
 
 class LatestRunFilterSet(django_filters.FilterSet):
-    """Results of each wave's newest complete run (of each estimator asked for), or of the
-    complete runs given as ``run``."""
+    """Results of each wave's newest complete run, or of the complete runs given as ``run``,
+    of the estimators asked for (default ``plain_means``)."""
 
     wave = wave_filter("run__wave__slug")
     run = ListFilter(
@@ -71,19 +65,19 @@ class LatestRunFilterSet(django_filters.FilterSet):
         help_text="A complete aggregation run's id; default: each wave's newest complete run.",
     )
     estimator = ListFilter(
-        "run__estimator_name",
+        "estimator",
         vocabulary=ESTIMATORS,
-        help_text="Estimator; without `run`, each wave's newest complete run of it.",
+        help_text="The estimator whose result set to read (default `plain_means`): "
+        "`aldrich_mckelvey`, `ordinal_irt` and `vignette_cscores` are corrected for the "
+        "panels' scale use with the vignettes.",
     )
 
     def filter_queryset(self, queryset):
         queryset = super().filter_queryset(queryset)
+        if not self.form.cleaned_data.get("estimator"):
+            queryset = queryset.filter(estimator=engine.ESTIMATOR_NAME)
         if not self.form.cleaned_data.get("run"):
-            estimators = self.form.cleaned_data.get("estimator") or [None]
-            newest = Q()
-            for estimator in estimators:
-                newest |= Q(run_id__in=runs_latest_complete_ids(estimator=estimator))
-            queryset = queryset.filter(newest)
+            queryset = queryset.filter(run_id__in=runs_latest_complete_ids())
         return queryset
 
 
@@ -115,7 +109,8 @@ class ComparisonFilter(LatestRunFilterSet):
         "method",
         vocabulary=Vocabulary(fixed=COMPARISON_METHODS),
         help_text="welch: independent samples; paired: the same experts on both sides; "
-        "overlapping: one side pools every panel, the other panel's experts are in both.",
+        "overlapping: one side pools every panel, the other panel's experts are in both; "
+        "laplace, posterior: the ordinal IRT's difference (fast mode, full posterior).",
     )
 
     class Meta:

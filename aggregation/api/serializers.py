@@ -7,6 +7,7 @@ never an expert, invitation or response id.
 
 from rest_framework import serializers
 
+from aggregation.estimators import ESTIMATORS
 from aggregation.exports import FORMATS, TABLES
 from aggregation.exports.jobs import RELEASE_TABLE
 from surveys.api.query import QueryBooleanField, QueryChoiceField
@@ -26,6 +27,13 @@ class RunFieldsMixin(serializers.Serializer):
     run = serializers.IntegerField(source="run_id", read_only=True)
     estimator = serializers.CharField(source="estimator_name", read_only=True)
     estimator_version = serializers.CharField(read_only=True)
+    converged = serializers.BooleanField(
+        source="estimator_converged",
+        read_only=True,
+        allow_null=True,
+        help_text="false: the estimator's fit did not converge (for the full posterior: more "
+        "than 5 % of the R-hats exceed 1.01); null: nothing to converge.",
+    )
 
 
 class CellSerializer(RunFieldsMixin):
@@ -102,6 +110,10 @@ class ComparisonSerializer(RunFieldsMixin):
     dominant_left = serializers.CharField(read_only=True)
     dominant_right = serializers.CharField(read_only=True)
     profile_distance = _number()
+    prob_sign = _number(
+        help_text="Ordinal IRT: the posterior probability that the difference has the sign of "
+        "its estimate (no t test, so no p-value)."
+    )
 
 
 class ReliabilitySerializer(RunFieldsMixin):
@@ -172,7 +184,18 @@ class RatingSerializer(serializers.Serializer):
     )
 
 
-class DownloadQuerySerializer(serializers.Serializer):
+ESTIMATOR_HELP = (
+    "The estimator whose results to export (default plain_means); any case. Raw ratings take none."
+)
+
+
+class EstimatorQuerySerializer(serializers.Serializer):
+    estimator = QueryChoiceField(
+        choices=ESTIMATORS, default="plain_means", help_text=ESTIMATOR_HELP
+    )
+
+
+class DownloadQuerySerializer(EstimatorQuerySerializer):
     file_format = QueryChoiceField(choices=FORMATS, default="csv", help_text="Any case.")
     bundle = QueryBooleanField(
         default=False,
@@ -208,6 +231,9 @@ class ExportJobRequestSerializer(serializers.Serializer):
         required=False,
         min_value=1,
         help_text="Pin the export to this complete aggregation run of the wave (see download).",
+    )
+    estimator = serializers.ChoiceField(
+        choices=ESTIMATORS, default="plain_means", help_text=ESTIMATOR_HELP
     )
 
     def validate(self, attrs):

@@ -11,7 +11,7 @@ from pathlib import Path
 from urllib.parse import urlencode
 
 from django.conf import settings
-from django.db.models import F, Value
+from django.db.models import F, OuterRef, Subquery, Value
 from django.db.models.functions import Coalesce
 from django.http import FileResponse, StreamingHttpResponse
 from django.shortcuts import get_object_or_404
@@ -28,7 +28,13 @@ from aggregation import exports
 from aggregation.api import filters, serializers
 from aggregation.api.filters import SnapshotConflict
 from aggregation.exports.jobs import RELEASE_TABLE
-from aggregation.models import AggregationRun, CellResult, ComparisonResult, ReliabilityResult
+from aggregation.models import (
+    AggregationRun,
+    CellResult,
+    ComparisonResult,
+    EstimatorResult,
+    ReliabilityResult,
+)
 from aggregation.reliability_stats import RELIABILITY_COEFFICIENTS
 from surveys.api.pagination import (
     IdCursorPagination,
@@ -43,11 +49,21 @@ from surveys.delphi_selectors import wave_round, waves_primary
 from surveys.models import Rating, Wave
 from surveys.models import Response as SurveyResponse
 
+
+def _estimator_result(field: str):
+    """The row's estimator result set's ``field`` (its status or convergence)."""
+    return Subquery(
+        EstimatorResult.objects.filter(
+            run_id=OuterRef("run_id"), estimator=OuterRef("estimator")
+        ).values(field)[:1]
+    )
+
+
 RUN_FIELDS = {
     "wave_slug": F("run__wave__slug"),
     "round": wave_round("run__wave"),
-    "estimator_name": F("run__estimator_name"),
-    "estimator_version": F("run__estimator_version"),
+    "estimator_name": F("estimator"),
+    "estimator_converged": _estimator_result("converged"),
 }
 TABLE_PERMISSIONS = {
     "ratings": "surveys.view_anonymised_ratings",
@@ -74,6 +90,7 @@ class CellViewSet(ResultViewSet):
         return CellResult.objects.filter(run__status=AggregationRun.Status.COMPLETE).values(
             "id",
             "run_id",
+            "estimator_version",
             "perspective",
             "n",
             "n_cannot_judge",
@@ -106,6 +123,7 @@ class ComparisonViewSet(ResultViewSet):
         return ComparisonResult.objects.filter(run__status=AggregationRun.Status.COMPLETE).values(
             "id",
             "run_id",
+            "estimator_version",
             "preset",
             "left_label",
             "right_label",
@@ -142,6 +160,7 @@ class ComparisonViewSet(ResultViewSet):
             "dominant_left",
             "dominant_right",
             "profile_distance",
+            "prob_sign",
             subject_code=F("subject__code"),
             role_code=F("role__code"),
             **RUN_FIELDS,
@@ -159,6 +178,7 @@ class ReliabilityViewSet(ResultViewSet):
         return ReliabilityResult.objects.filter(run__status=AggregationRun.Status.COMPLETE).values(
             "id",
             "run_id",
+            "estimator_version",
             "n_raters",
             "n_units",
             "alpha_interval",
@@ -196,6 +216,7 @@ class TrendViewSet(ResultViewSet):
             .values(
                 "id",
                 "run_id",
+                "estimator_version",
                 "perspective",
                 "n",
                 "mean",
@@ -302,8 +323,11 @@ class ExportTableMixin(StrictQueryMixin):
         if table is None:
             raise UnknownPathValue("table", exports.TABLES)
         wave_obj = get_object_or_404(Wave, slug__iexact=wave)
+        estimator = self.query_validated()["estimator"]
         try:
-            return exports.export_source(wave=wave_obj, table=table, run_id=run_id)
+            return exports.export_source(
+                wave=wave_obj, table=table, run_id=run_id, estimator=estimator
+            )
         except exports.NoCompleteRunError as error:
             raise NotFound(str(error)) from error
         except exports.SnapshotChangedError as error:
@@ -312,9 +336,14 @@ class ExportTableMixin(StrictQueryMixin):
             raise ValidationError({"detail": str(error)}) from error
 
 
-@extend_schema(parameters=[WAVE_PARAMETER, TABLE_PARAMETER], responses={200: OpenApiTypes.OBJECT})
+@extend_schema(
+    parameters=[WAVE_PARAMETER, TABLE_PARAMETER, serializers.EstimatorQuerySerializer],
+    responses={200: OpenApiTypes.OBJECT},
+)
 class ExportCodebookView(ExportTableMixin, APIView):
     """The codebook of a table: each variable's name, label, type and value labels."""
+
+    query_serializer_class = serializers.EstimatorQuerySerializer
 
     def get(self, request, wave: str, table: str):
         return Response(exports.codebook(self.export_source(wave, table)))
@@ -477,6 +506,7 @@ class ExportJobCreateView(ExportJobMixin, APIView):
                 table=table,
                 file_format=form.validated_data["file_format"],
                 user=request.user,
+                estimator=form.validated_data["estimator"],
                 run_id=form.validated_data.get("run"),
             )
         except exports.NoCompleteRunError as error:

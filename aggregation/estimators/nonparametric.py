@@ -31,6 +31,14 @@ from aggregation.estimators.vignettes import c_scores
 def c_score_cells(ratings: pd.DataFrame, vignettes: Sequence[str]) -> Estimates:
     """Per-cell mean C-scores (see the module). ``details``: the vignette order per role and
     the number of ratings left out (an unrated vignette, or no vignette on the role)."""
+    scored = c_score_ratings(ratings, vignettes)
+    return Estimates(cells=means_per_cell(scored.cells, "c_score"), details=scored.details)
+
+
+def c_score_ratings(ratings: pd.DataFrame, vignettes: Sequence[str]) -> Estimates:
+    """The substantive ratings that have a C-score, each with it (column ``c_score``, the
+    midpoint of its interval); ``cells`` holds these rating rows, ``details`` as in
+    ``c_score_cells``."""
     frame = observed(ratings)
     vignette_rows = is_vignette(frame, vignettes)
     if not vignette_rows.any():
@@ -59,6 +67,6 @@ def c_score_cells(ratings: pd.DataFrame, vignettes: Sequence[str]) -> Estimates:
         parts.append(rows.assign(c_score=midpoint)[~np.isnan(midpoint)])
     scored = pd.concat(parts, ignore_index=True) if parts else substantive.assign(c_score=[])
     return Estimates(
-        cells=means_per_cell(scored, "c_score"),
+        cells=scored,
         details={"vignette_order": by_role, "ratings_without_c_score": dropped},
     )

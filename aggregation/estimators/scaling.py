@@ -39,6 +39,19 @@ def aldrich_mckelvey_cells(ratings: pd.DataFrame, vignettes: Sequence[str]) -> E
     ``cells.vignette_anchoring``. ``details``: the AM ``fit``, the number of vignette items
     and of transformed experts, and ``unidentified_experts`` with a reason each.
     """
+    transformed = aldrich_mckelvey_ratings(ratings, vignettes)
+    return Estimates(
+        cells=means_per_cell(transformed.cells, "corrected"), details=transformed.details
+    )
+
+
+def aldrich_mckelvey_ratings(ratings: pd.DataFrame, vignettes: Sequence[str]) -> Estimates:
+    """The substantive ratings of the experts with an identified map, each with its
+    transformed value ``corrected`` = A + B · (c_r + w_r · y) on the vignette-anchored scale
+    (``cells.vignette_anchoring``: an increasing affine map, so cell means and t intervals of
+    ``corrected`` are those of ``aldrich_mckelvey_cells``). ``cells`` holds these rating rows
+    (``cells.observed`` columns plus ``corrected``); ``details`` as there.
+    """
     frame = observed(ratings)
     vignette_rows = is_vignette(frame, vignettes)
     if not vignette_rows.any():
@@ -72,13 +85,11 @@ def aldrich_mckelvey_cells(ratings: pd.DataFrame, vignettes: Sequence[str]) -> E
     transformed["corrected"] = (
         transformed["intercept"] + transformed["weight"] * transformed["value"]
     )
-    table = means_per_cell(transformed, "corrected")
     targets = result.stimuli * result.n_used / (result.n_used + result.eigenvalues[-2])
     offset, slope = vignette_anchoring(targets, raw_means)
-    for column in ("estimate", "ci_low", "ci_high"):
-        table[column] = offset + slope * table[column]
+    transformed["corrected"] = offset + slope * transformed["corrected"]
     return Estimates(
-        cells=table,
+        cells=transformed,
         details={
             "fit": result.fit,
             "vignette_items": int(placements.shape[1]),

@@ -65,7 +65,13 @@ def _job_update(job_id: str, **changes: Any) -> dict[str, Any]:
 
 
 def export_job_create(
-    *, wave: Wave, table: str, file_format: str, user, run_id: int | None = None
+    *,
+    wave: Wave,
+    table: str,
+    file_format: str,
+    user,
+    run_id: int | None = None,
+    estimator: str = "plain_means",
 ) -> dict[str, Any]:
     """Check the request, write the job's status and queue its task once the caller commits.
 
@@ -81,7 +87,7 @@ def export_job_create(
             raise ExportError(
                 f"Unknown format {file_format!r}; choose one of {', '.join(FORMATS)}."
             )
-        source = export_source(wave=wave, table=table, run_id=run_id)
+        source = export_source(wave=wave, table=table, run_id=run_id, estimator=estimator)
     if file_format == "xlsx":
         xlsx_check(source)
     job_id = uuid.uuid4().hex
@@ -93,6 +99,7 @@ def export_job_create(
         "wave": wave.slug,
         "table": table,
         "format": file_format,
+        "estimator": estimator,
         "run": run_id,
         "status": "queued",
         "rows": source.rows,
@@ -151,7 +158,12 @@ def export_job_run(*, job_id: str) -> dict[str, Any]:
             partial = folder / (name + ".partial")
             source = release_write(wave=wave, run_id=status.get("run"), path=partial)
         else:
-            source = export_source(wave=wave, table=status["table"], run_id=status.get("run"))
+            source = export_source(
+                wave=wave,
+                table=status["table"],
+                run_id=status.get("run"),
+                estimator=status.get("estimator", "plain_means"),
+            )
             name = f"{wave.slug}_{status['table']}_{status['format']}.zip"
             partial = folder / (name + ".partial")
             write_bundle(source, status["format"], partial)

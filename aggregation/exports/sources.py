@@ -23,6 +23,8 @@ from django.conf import settings
 from django.db import connection
 from django.utils import timezone
 
+from aggregation.engine import ESTIMATOR_NAME
+from aggregation.estimators import ESTIMATORS
 from aggregation.exports.disclosure import (
     DateDisclosure,
     SmallGroupError,
@@ -43,7 +45,7 @@ from aggregation.exports.variables import (  # noqa: F401 - re-exported for call
     Variable,
     label_sets_load,
 )
-from aggregation.models import AggregationRun, CellResult, ComparisonResult
+from aggregation.models import AggregationRun, CellResult, ComparisonResult, EstimatorResult
 from aggregation.selectors import run_latest_complete
 from aggregation.snapshots import SnapshotError, run_snapshot
 from surveys.models import (
@@ -115,6 +117,9 @@ class ExportSource:
     chunks: Callable[[], Iterator[pd.DataFrame]] = field(repr=False)
     disclosure: DateDisclosure | None = None
     pinned: bool = False  # made for the run asked for, not the newest
+    estimator: str = ESTIMATOR_NAME
+    estimator_result: EstimatorResult | None = None
+    """The run's result set of ``estimator`` (None for raw ratings or an older run)."""
 
     @property
     def columns(self) -> list[str]:
@@ -348,7 +353,11 @@ def _ratings_source(
 
 
 def _result_source(
-    wave: Wave, table: str, generated_at: datetime, pinned: AggregationRun | None
+    wave: Wave,
+    table: str,
+    generated_at: datetime,
+    pinned: AggregationRun | None,
+    estimator: str = ESTIMATOR_NAME,
 ) -> ExportSource:
     run = pinned or run_latest_complete(wave=wave)
     if run is None:
@@ -357,7 +366,7 @@ def _result_source(
         )
     variables = VARIABLES[table]
     model = CellResult if table == "cells" else ComparisonResult
-    queryset = model.objects.filter(run=run)
+    queryset = model.objects.filter(run=run, estimator=estimator)
     # Database columns in the order of the variables, categorical ones as ids.
     selected = [
         {
@@ -402,6 +411,8 @@ def _result_source(
         generated_at=generated_at,
         chunks=chunks,
         pinned=pinned is not None,
+        estimator=estimator,
+        estimator_result=EstimatorResult.objects.filter(run=run, estimator=estimator).first(),
     )
 
 
@@ -415,15 +426,22 @@ def run_of_wave(*, wave: Wave, run_id: int) -> AggregationRun:
     return run
 
 
-def export_source(*, wave: Wave, table: str, run_id: int | None = None) -> ExportSource:
+def export_source(
+    *, wave: Wave, table: str, run_id: int | None = None, estimator: str = ESTIMATOR_NAME
+) -> ExportSource:
     """The rows of ``table`` for ``wave``: raw ratings of submitted responses as of now, or
-    the cells or comparisons of the wave's newest complete aggregation run. With ``run_id``,
-    pinned to that complete run of the wave: its results, and exactly the ratings it counted
-    (``SnapshotChangedError`` when they have changed since)."""
+    the cells or comparisons of one estimator (default the plain means) in the wave's newest
+    complete aggregation run. With ``run_id``, pinned to that complete run of the wave: its
+    results, and exactly the ratings it counted (``SnapshotChangedError`` when they have
+    changed since)."""
     if table not in TABLES:
         raise ExportError(f"Unknown table {table!r}; choose one of {', '.join(TABLES)}.")
+    if estimator not in ESTIMATORS:
+        raise ExportError(
+            f"Unknown estimator {estimator!r}; choose one of {', '.join(ESTIMATORS)}."
+        )
     generated_at = timezone.now()
     pinned = None if run_id is None else run_of_wave(wave=wave, run_id=run_id)
     if table == "ratings":
         return _ratings_source(wave, generated_at, pinned)
-    return _result_source(wave, table, generated_at, pinned)
+    return _result_source(wave, table, generated_at, pinned, estimator)

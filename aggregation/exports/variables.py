@@ -118,6 +118,14 @@ CELL_VARIABLES = [
     _float("rwg", "Within-cell agreement r_wg (James, Demaree and Wolf 1984), truncated at 0"),
     _float("rwg_raw", "Within-cell agreement r_wg before truncation (negative: disagreement)"),
     Variable("rwg_truncated", "r_wg was truncated at 0 (rwg_raw below 0)", "boolean"),
+    Variable(
+        "estimator",
+        "Estimator (plain_means, aldrich_mckelvey, ordinal_irt, vignette_cscores)",
+        "string",
+        note="The corrected estimators fill n, mean (their estimate) and the 95% interval "
+        "only; their estimates lie on the vignette-anchored scale (C-scores: 1 to 2J+1).",
+    ),
+    Variable("estimator_version", "Version of the estimator", "string"),
 ]
 COMPARISON_VARIABLES = [
     WAVE,
@@ -138,13 +146,14 @@ COMPARISON_VARIABLES = [
     ),
     Variable(
         "method",
-        "Test: welch (independent), paired, or overlapping (partially overlapping)",
+        "Test: welch, paired, overlapping; ordinal IRT: laplace or posterior",
         "string",
         note="welch: Welch's t, the sides rated by different experts; paired: paired t, the "
         "same experts on both sides (n_left and n_right count the complete pairs); "
         "overlapping: the partially overlapping samples t test (Derrick, Toher and White "
         "2017), one side pools every panel and the other panel's experts are in both. "
-        "See docs/methods.md.",
+        "The ordinal IRT has no t test: laplace (fast mode, Laplace approximation) or "
+        "posterior (NUTS draws). See docs/methods.md.",
     ),
     Variable(
         "n_left",
@@ -189,6 +198,16 @@ COMPARISON_VARIABLES = [
     Variable("dominant_left", "Left: role with the highest mean", "string"),
     Variable("dominant_right", "Right: role with the highest mean", "string"),
     _float("profile_distance", "Distance between the two role profiles"),
+    _float(
+        "prob_sign",
+        "Ordinal IRT: probability that the difference has the sign of its estimate",
+    ),
+    Variable(
+        "estimator",
+        "Estimator (plain_means, aldrich_mckelvey, ordinal_irt, vignette_cscores)",
+        "string",
+    ),
+    Variable("estimator_version", "Version of the estimator", "string"),
 ]
 VARIABLES = {
     "ratings": RATINGS_VARIABLES,

@@ -83,9 +83,12 @@ def codebook(source: ExportSource) -> dict[str, Any]:
         if variable.note:
             entry["note"] = variable.note
         variables.append(entry)
+    result = source.estimator_result
     return {
         "table": source.table,
         "wave": source.wave.slug,
+        "estimator": None if source.table == "ratings" else source.estimator,
+        "estimator_version": result.estimator_version if result else None,
         "variables": variables,
         "notes": [TEXT_CELLS_NOTE, METHODS_NOTE],
     }
@@ -113,6 +116,40 @@ def codebook_csv(source: ExportSource) -> str:
         [formula_neutralise_cell(cell) for cell in row] for row in codebook_rows(source)
     )
     return buffer.getvalue()
+
+
+def _estimator_name(source: ExportSource) -> str | None:
+    """The estimator of the rows; for raw ratings, the run's (as before result sets)."""
+    if source.run is None:
+        return None
+    return source.run.estimator_name if source.table == "ratings" else source.estimator
+
+
+def _estimator_version(source: ExportSource) -> str | None:
+    if source.run is None:
+        return None
+    result = source.estimator_result
+    if source.table == "ratings" or result is None:
+        return source.run.estimator_version
+    return result.estimator_version
+
+
+def _estimator_status(source: ExportSource) -> str | None:
+    """complete (with the IRT's mode and convergence), not applicable, failed; None for raw
+    ratings or a run stored before result sets per estimator."""
+    result = source.estimator_result
+    if source.table == "ratings" or result is None:
+        return None
+    if result.status == "not_applicable":
+        return result.note or "not applicable"
+    if result.status != "complete":
+        return f"{result.status}: {result.note}" if result.note else result.status
+    text = "complete"
+    if result.mode:
+        text += f", {result.mode} mode"
+    if result.converged is False:
+        text += ", not converged (more than 5% of R-hats above 1.01)"
+    return text
 
 
 def _aggregation_note(source: ExportSource) -> str:
@@ -158,8 +195,9 @@ def metadata(source: ExportSource, file_format: str) -> dict[str, Any]:
             "ratings_fingerprint": run.ratings_fingerprint,
         },
         "pinned_to_run": source.pinned,
-        "estimator": run.estimator_name if run else None,
-        "estimator_version": run.estimator_version if run else None,
+        "estimator": _estimator_name(source),
+        "estimator_version": _estimator_version(source),
+        "estimator_status": _estimator_status(source),
         "aggregation_note": _aggregation_note(source),
         "generated_at": source.generated_at.isoformat(),
         "generator": GENERATOR,

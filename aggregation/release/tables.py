@@ -17,6 +17,7 @@ import numpy as np
 import pandas as pd
 from django.db.models import F
 
+from aggregation.engine import ESTIMATOR_NAME
 from aggregation.exports import (
     PERSPECTIVE_CODES,
     POOLED_PANEL_CODE,
@@ -212,7 +213,7 @@ def _rows(queryset, **columns) -> pd.DataFrame:
 
 def reliability_frame(run: AggregationRun) -> pd.DataFrame:
     frame = _rows(
-        ReliabilityResult.objects.filter(run=run),
+        ReliabilityResult.objects.filter(run=run, estimator=ESTIMATOR_NAME),
         panel="panel_id",
         block="block__order",
         holder="block__holder_id",
@@ -271,7 +272,9 @@ def trend_runs(run: AggregationRun) -> list[AggregationRun]:
 def trends_frame(run: AggregationRun) -> pd.DataFrame:
     runs = trend_runs(run)
     frame = _rows(
-        CellResult.objects.filter(run__in=runs).annotate(opens=F("run__wave__opens_at")),
+        CellResult.objects.filter(run__in=runs, estimator=ESTIMATOR_NAME).annotate(
+            opens=F("run__wave__opens_at")
+        ),
         wave="run__wave__slug",
         wave_opens_on="opens",
         run="run_id",

@@ -69,7 +69,7 @@ def expected_results(wave: Wave, table: str) -> pd.DataFrame:
         "role": "role__code",
     }
     model = CellResult if table == "cells" else ComparisonResult
-    rows = model.objects.filter(run=run).values_list(
+    rows = model.objects.filter(run=run, estimator="plain_means").values_list(
         *(fields.get(v.name, v.name) for v in variables[1:])
     )
     frame = pd.DataFrame(list(rows), columns=[v.name for v in variables[1:]])

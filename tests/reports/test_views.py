@@ -157,7 +157,10 @@ def test_overview_adjusts_over_the_whole_matrix_and_says_so(client, superuser):
     login_with_second_factor(client, superuser)
     wave = Wave.objects.get(slug="2025")
     stored = ComparisonResult.objects.filter(
-        run__wave=wave, run__status="complete", preset="ascribed_vs_conceived"
+        run__wave=wave,
+        run__status="complete",
+        preset="ascribed_vs_conceived",
+        estimator="plain_means",
     ).order_by("pk")
     p_values = [np.nan if p is None else p for p in stored.values_list("p_value", flat=True)]
     expected = dict(

@@ -31,6 +31,15 @@ class Command(BaseCommand):
                 f"Run #{run.pk} of wave {wave_obj.slug}: {run.status}, {run.n_ratings} ratings, "
                 f"{run.cells.count()} cells, {run.comparisons.count()} comparison rows."
             )
+            for result in run.estimator_results.all():
+                verdict = {True: ", converged", False: ", NOT CONVERGED"}.get(result.converged, "")
+                mode = f" ({result.mode})" if result.mode else ""
+                state = result.note or result.get_status_display()
+                if result.status == result.Status.COMPLETE:
+                    state = f"complete{verdict}"
+                elif result.status == result.Status.FAILED:
+                    state = f"failed: {result.note}"
+                self.stdout.write(f"  {result.estimator} {result.estimator_version}{mode}: {state}")
             return
         if aggregation_queue_now(wave_id=wave_obj.pk):
             self.stdout.write(f"Queued aggregation of wave {wave_obj.slug} for a worker.")

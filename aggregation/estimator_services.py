@@ -1,0 +1,150 @@
+"""Computing and storing the corrected estimators' result sets of an aggregation run.
+
+``estimator_outcomes_compute`` loads a wave's ratings (only when the wave has vignettes) and
+runs ``estimator_runs``; ``estimator_results_store`` writes one ``EstimatorResult`` per
+estimator (the plain means included) and the corrected estimators' cells and comparisons as
+result rows tagged with their estimator, inside the run's own transaction.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+
+from django.conf import settings
+
+from aggregation import engine
+from aggregation.estimator_runs import (
+    CORRECTED_ESTIMATORS,
+    EstimatorOutcome,
+    estimator_outcomes,
+    not_applicable,
+)
+from aggregation.loaders import ratings_frame
+from aggregation.models import AggregationRun, CellResult, ComparisonResult, EstimatorResult
+from surveys.models import Wave
+from surveys.vignette_selectors import vignette_subject_codes
+
+
+def corrected_estimators() -> Sequence[str]:
+    """The corrected estimators every run computes (setting
+    ``AGGREGATION_CORRECTED_ESTIMATORS``; by default all of them)."""
+    return tuple(getattr(settings, "AGGREGATION_CORRECTED_ESTIMATORS", CORRECTED_ESTIMATORS))
+
+
+def estimator_outcomes_compute(*, wave: Wave, homes: dict[str, str]) -> list[EstimatorOutcome]:
+    """The corrected estimators' result sets of a wave (IRT in fast mode); without
+    vignettes, "not applicable" without loading a rating."""
+    estimators = corrected_estimators()
+    vignettes = vignette_subject_codes(wave_id=wave.pk)
+    if not vignettes:
+        return not_applicable(estimators)
+    ratings = ratings_frame(wave_id=wave.pk, wave_slug=wave.slug)
+    return estimator_outcomes(ratings, vignettes=vignettes, home_panel=homes, estimators=estimators)
+
+
+CELL_FIELDS = [
+    "run_id",
+    "panel_id",
+    "holder_id",
+    "subject_id",
+    "perspective",
+    "role_id",
+    "n",
+    "n_cannot_judge",
+    "rwg_truncated",
+    "mean",
+    "ci_low",
+    "ci_high",
+    "estimator",
+    "estimator_version",
+]
+
+
+def _number(value) -> float | None:
+    value = float(value)
+    return value if math.isfinite(value) else None
+
+
+def _cell_rows(run: AggregationRun, outcome: EstimatorOutcome, codes) -> list[tuple]:
+    panels = {**codes.panels, engine.POOLED_PANEL: None}
+    return [
+        (
+            run.pk,
+            panels[str(row.panel)],
+            codes.actors[str(row.holder)],
+            codes.actors[str(row.subject)],
+            str(row.perspective),
+            codes.roles[str(row.role)],
+            int(row.n),
+            0,
+            False,
+            _number(row.estimate),
+            _number(row.ci_low),
+            _number(row.ci_high),
+            outcome.estimator,
+            outcome.version,
+        )
+        for row in outcome.cells.itertuples(index=False)
+        if str(row.panel) in panels
+    ]
+
+
+def _result_row(run: AggregationRun, outcome: EstimatorOutcome) -> EstimatorResult:
+    return EstimatorResult(
+        run=run,
+        estimator=outcome.estimator,
+        estimator_version=outcome.version,
+        status=outcome.status,
+        note=outcome.note,
+        mode=outcome.mode,
+        converged=outcome.converged,
+        rhat_share_above=outcome.rhat_share_above,
+        ess_bulk_min=outcome.ess_bulk_min,
+        seconds=outcome.seconds,
+        diagnostics=outcome.diagnostics,
+    )
+
+
+def estimator_rows_store(run: AggregationRun, outcome: EstimatorOutcome, codes=None) -> None:
+    """Insert an outcome's cells and comparisons as the run's rows of its estimator."""
+    from aggregation.services import COMPARISON_FIELDS, CodeMaps, _comparison_rows, _rows_insert
+
+    codes = codes or CodeMaps.load()
+    _rows_insert(CellResult, CELL_FIELDS, _cell_rows(run, outcome, codes))
+    comparisons = outcome.comparisons
+    if comparisons.empty:
+        return
+    rows = _comparison_rows(
+        run, comparisons, codes, estimator=outcome.estimator, version=outcome.version
+    )
+    _rows_insert(ComparisonResult, COMPARISON_FIELDS, rows)
+
+
+def estimator_results_store(run: AggregationRun, *, outcomes: list[EstimatorOutcome]) -> None:
+    """One result set per estimator for the run: the plain means (whose rows the run
+    stores itself) and each corrected outcome with its rows. Call inside the run's
+    transaction."""
+    from aggregation.services import CodeMaps
+
+    codes = CodeMaps.load()
+    plain = EstimatorResult(
+        run=run,
+        estimator=engine.ESTIMATOR_NAME,
+        estimator_version=engine.ESTIMATOR_VERSION,
+        status=EstimatorResult.Status.COMPLETE,
+    )
+    EstimatorResult.objects.bulk_create([plain, *(_result_row(run, o) for o in outcomes)])
+    for outcome in outcomes:
+        if outcome.status == EstimatorResult.Status.COMPLETE:
+            estimator_rows_store(run, outcome, codes)
+
+
+def estimator_result_replace(run: AggregationRun, outcome: EstimatorOutcome) -> None:
+    """Replace an estimator's result set and rows in a run (the full posterior's results
+    over the fast mode's). Call inside a transaction."""
+    CellResult.objects.filter(run=run, estimator=outcome.estimator).delete()
+    ComparisonResult.objects.filter(run=run, estimator=outcome.estimator).delete()
+    EstimatorResult.objects.filter(run=run, estimator=outcome.estimator).delete()
+    _result_row(run, outcome).save()
+    estimator_rows_store(run, outcome)

@@ -1,0 +1,131 @@
+"""Every estimator's result set stored with the run: cells, comparisons, diagnostics."""
+
+import numpy as np
+import pytest
+from django.test import override_settings
+
+from aggregation import engine, stats
+from aggregation.estimator_runs import NO_VIGNETTES
+from aggregation.estimators import ESTIMATOR_VERSIONS
+from aggregation.estimators.scaling import aldrich_mckelvey_ratings
+from aggregation.loaders import ratings_frame
+from aggregation.models import AggregationRun, CellResult, ComparisonResult, EstimatorResult
+from aggregation.services import aggregation_run_wave
+from surveys.vignette_selectors import vignette_subject_codes
+
+pytestmark = pytest.mark.django_db
+CORRECTED = ("aldrich_mckelvey", "ordinal_irt", "vignette_cscores")
+
+
+def test_vignette_selector_finds_the_vignette_subjects(vignette_wave):
+    assert vignette_subject_codes(wave_id=vignette_wave.pk) == ["VGA", "VGB", "VGC"]
+
+
+def test_run_stores_a_result_set_per_estimator_tagged_with_version(vignette_wave):
+    run = aggregation_run_wave(wave_id=vignette_wave.pk)
+    sets = {result.estimator: result for result in EstimatorResult.objects.filter(run=run)}
+    assert set(sets) == {"plain_means", *CORRECTED}
+    assert all(result.status == "complete" for result in sets.values()), [
+        result.note for result in sets.values()
+    ]
+    for name in CORRECTED:
+        cells = CellResult.objects.filter(run=run, estimator=name)
+        assert cells.exists()
+        assert set(cells.values_list("estimator_version", flat=True)) == {ESTIMATOR_VERSIONS[name]}
+        assert not cells.filter(subject__code__in=["VGA", "VGB", "VGC"]).exists()
+        cell = cells.filter(mean__isnull=False).first()
+        assert cell.ci_low <= cell.mean <= cell.ci_high
+    plain = CellResult.objects.filter(run=run, estimator="plain_means")
+    assert set(plain.values_list("estimator_version", flat=True)) == {engine.ESTIMATOR_VERSION}
+    assert sets["ordinal_irt"].mode == "fast"
+    assert sets["ordinal_irt"].converged is True
+    assert "unidentified_experts" in sets["aldrich_mckelvey"].diagnostics
+
+
+def test_corrected_comparisons_cover_the_presets(vignette_wave):
+    run = aggregation_run_wave(wave_id=vignette_wave.pk)
+    for name in CORRECTED:
+        rows = ComparisonResult.objects.filter(
+            run=run, estimator=name, preset="ascribed_vs_conceived", subject__code="ARM"
+        )
+        assert rows.count() == 3, name
+    irt = ComparisonResult.objects.filter(run=run, estimator="ordinal_irt")
+    assert set(irt.values_list("method", flat=True)) == {"laplace"}
+    for row in irt.exclude(diff__isnull=True):
+        assert 0.5 <= row.prob_sign <= 1
+        assert row.diff_ci_low <= row.diff <= row.diff_ci_high
+        assert row.p_value is None
+    plain = ComparisonResult.objects.filter(run=run, estimator="plain_means")
+    assert plain.exists() and not plain.filter(prob_sign__isnull=False).exists()
+
+
+def test_aldrich_mckelvey_comparison_is_welch_on_transformed_ratings(vignette_wave):
+    """Ascribed (Moscow) vs conceived (Yerevan): two panels, so Welch's test on the experts'
+    transformed ratings, recomputed here from the transformed values."""
+    run = aggregation_run_wave(wave_id=vignette_wave.pk)
+    ratings = ratings_frame(wave_id=vignette_wave.pk, wave_slug=vignette_wave.slug)
+    rated = aldrich_mckelvey_ratings(ratings, ["VGA", "VGB", "VGC"]).cells
+    left = rated[
+        (rated["panel"] == "MOW")
+        & (rated["perspective"] == "expectation")
+        & (rated["role"] == "protectee")
+    ]["corrected"]
+    right = rated[
+        (rated["panel"] == "YER")
+        & (rated["perspective"] == "conception")
+        & (rated["role"] == "protectee")
+    ]["corrected"]
+    expected = stats.welch_difference(left.to_numpy(), right.to_numpy())
+    row = ComparisonResult.objects.get(
+        run=run,
+        estimator="aldrich_mckelvey",
+        preset="ascribed_vs_conceived",
+        subject__code="ARM",
+        role__code="protectee",
+    )
+    assert row.method == "welch"
+    assert row.diff == pytest.approx(left.mean() - right.mean())
+    assert row.diff == pytest.approx(expected.diff)
+    assert row.p_value == pytest.approx(expected.p_value)
+
+
+def test_wave_without_vignettes_records_not_applicable(rated_wave):
+    run = aggregation_run_wave(wave_id=rated_wave.pk)
+    sets = {result.estimator: result for result in EstimatorResult.objects.filter(run=run)}
+    assert sets["plain_means"].status == "complete"
+    for name in CORRECTED:
+        assert sets[name].status == "not_applicable"
+        assert sets[name].note == NO_VIGNETTES
+    assert not CellResult.objects.filter(run=run).exclude(estimator="plain_means").exists()
+
+
+def test_a_failing_estimator_is_recorded_and_the_run_completes(vignette_wave, mocker):
+    mocker.patch(
+        "aggregation.estimator_runs.irt_fast_outcome", side_effect=RuntimeError("no memory")
+    )
+    run = aggregation_run_wave(wave_id=vignette_wave.pk)
+    assert run.status == AggregationRun.Status.COMPLETE
+    failed = EstimatorResult.objects.get(run=run, estimator="ordinal_irt")
+    assert failed.status == "failed" and "no memory" in failed.note
+    assert EstimatorResult.objects.get(run=run, estimator="aldrich_mckelvey").status == "complete"
+
+
+@override_settings(AGGREGATION_CORRECTED_ESTIMATORS=("aldrich_mckelvey",))
+def test_setting_limits_the_corrected_estimators(vignette_wave):
+    run = aggregation_run_wave(wave_id=vignette_wave.pk)
+    assert set(EstimatorResult.objects.filter(run=run).values_list("estimator", flat=True)) == {
+        "plain_means",
+        "aldrich_mckelvey",
+    }
+
+
+def test_irt_probability_of_sign_matches_the_normal_approximation(vignette_wave):
+    run = aggregation_run_wave(wave_id=vignette_wave.pk)
+    row = ComparisonResult.objects.filter(run=run, estimator="ordinal_irt").exclude(
+        diff__isnull=True
+    )[0]
+    from scipy.stats import norm
+
+    assert row.prob_sign == pytest.approx(norm.cdf(abs(row.diff) / row.se_diff))
+    assert row.diff_ci_high - row.diff_ci_low == pytest.approx(2 * 1.959964 * row.se_diff)
+    assert np.isfinite(row.mean_left) and np.isfinite(row.mean_right)
