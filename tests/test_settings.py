@@ -20,8 +20,8 @@ from project.settings.base import (
 ROOT = Path(__file__).resolve().parent.parent
 
 
-def django_check(*options: str, **env_overrides: str) -> subprocess.CompletedProcess:
-    """``manage.py check [options]`` with only ``env_overrides`` of the project's variables."""
+def _environment(**env_overrides: str) -> dict[str, str]:
+    """This environment with only ``env_overrides`` of the project's variables."""
     env = {
         key: value
         for key, value in os.environ.items()
@@ -30,6 +30,12 @@ def django_check(*options: str, **env_overrides: str) -> subprocess.CompletedPro
         )
     }
     env.update(env_overrides)
+    return env
+
+
+def django_check(*options: str, **env_overrides: str) -> subprocess.CompletedProcess:
+    """``manage.py check [options]`` with only ``env_overrides`` of the project's variables."""
+    env = _environment(**env_overrides)
     return subprocess.run(
         [sys.executable, "manage.py", "check", *options],
         cwd=ROOT,
@@ -63,14 +69,7 @@ print(json.dumps(outcomes))
 def django_checks(option_lists: list[list[str]], **env_overrides: str) -> list[dict]:
     """The outcome of ``manage.py check`` with each of ``option_lists`` under the same
     configuration (``env_overrides``, as in ``django_check``), from one process."""
-    env = {
-        key: value
-        for key, value in os.environ.items()
-        if not key.startswith(
-            ("DJANGO_", "DATABASE_URL", "CELERY_", "IDENTITY_", "EMAIL_", "CACHE_URL", "SITE_URL")
-        )
-    }
-    env.update(env_overrides, DJANGO_SETTINGS_MODULE="project.settings.base")
+    env = _environment(**env_overrides, DJANGO_SETTINGS_MODULE="project.settings.base")
     result = subprocess.run(
         [sys.executable, "-c", CHECKS_IN_ONE_PROCESS, json.dumps(option_lists)],
         cwd=ROOT,
