@@ -8,6 +8,40 @@ from surveys.texts.services import texts_set
 from tests.aggregation.vignette_fixtures import vignette_wave  # noqa: F401 (a fixture)
 from tests.factories import reference_data_restore
 
+TRANSACTIONAL_FIXTURES = {"transactional_db", "live_server"}
+
+
+def _empties_the_tables(item: pytest.Item) -> bool:
+    marker = item.get_closest_marker("django_db")
+    return bool(
+        (marker and marker.kwargs.get("transaction"))
+        or TRANSACTIONAL_FIXTURES & set(item.fixturenames)
+    )
+
+
+def _restores_the_serialized_copy(item: pytest.Item | None) -> bool:
+    marker = item and item.get_closest_marker("django_db")
+    return bool(marker and marker.kwargs.get("serialized_rollback"))
+
+
+@pytest.hookimpl(wrapper=True)
+def pytest_runtest_teardown(item: pytest.Item, nextitem: pytest.Item | None):
+    """After a transactional test has emptied the tables, put the reference data back.
+
+    The tests after it then find the database as the migrations left it, whatever ran before
+    them: the order of the tests differs between one process and two (pytest-xdist). Not
+    before a test that restores the copy of the migrated database itself
+    (``serialized_rollback``): its rows would collide with those put back here.
+    """
+    result = yield
+    if _empties_the_tables(item) and not _restores_the_serialized_copy(nextitem):
+        from pytest_django.plugin import blocking_manager_key
+
+        with item.config.stash[blocking_manager_key].unblock():
+            if not Role.objects.exists():
+                reference_data_restore()
+    return result
+
 
 @pytest.fixture
 def reference_data(db) -> None:

@@ -1,6 +1,7 @@
 """Settings come from the environment; production refuses to start without its secrets and
 with any unsafe configuration (project.checks)."""
 
+import json
 import os
 import secrets
 import subprocess
@@ -19,8 +20,8 @@ from project.settings.base import (
 ROOT = Path(__file__).resolve().parent.parent
 
 
-def django_check(*options: str, **env_overrides: str) -> subprocess.CompletedProcess:
-    """``manage.py check [options]`` with only ``env_overrides`` of the project's variables."""
+def _environment(**env_overrides: str) -> dict[str, str]:
+    """This environment with only ``env_overrides`` of the project's variables."""
     env = {
         key: value
         for key, value in os.environ.items()
@@ -29,6 +30,12 @@ def django_check(*options: str, **env_overrides: str) -> subprocess.CompletedPro
         )
     }
     env.update(env_overrides)
+    return env
+
+
+def django_check(*options: str, **env_overrides: str) -> subprocess.CompletedProcess:
+    """``manage.py check [options]`` with only ``env_overrides`` of the project's variables."""
+    env = _environment(**env_overrides)
     return subprocess.run(
         [sys.executable, "manage.py", "check", *options],
         cwd=ROOT,
@@ -37,6 +44,42 @@ def django_check(*options: str, **env_overrides: str) -> subprocess.CompletedPro
         text=True,
         timeout=120,
     )
+
+
+# ``manage.py check`` with each of several option lists, one after the other in one process
+# (the settings are the same for all): prints the outcome of each, as JSON, on one line.
+CHECKS_IN_ONE_PROCESS = """
+import json, sys
+import django
+from django.core.management import call_command
+from django.core.management.base import SystemCheckError
+django.setup()
+outcomes = []
+for options in json.loads(sys.argv[1]):
+    try:
+        call_command("check", *options)
+    except SystemCheckError as error:
+        outcomes.append({"failed": True, "message": str(error)})
+    else:
+        outcomes.append({"failed": False, "message": ""})
+print(json.dumps(outcomes))
+"""
+
+
+def django_checks(option_lists: list[list[str]], **env_overrides: str) -> list[dict]:
+    """The outcome of ``manage.py check`` with each of ``option_lists`` under the same
+    configuration (``env_overrides``, as in ``django_check``), from one process."""
+    env = _environment(**env_overrides, DJANGO_SETTINGS_MODULE="project.settings.base")
+    result = subprocess.run(
+        [sys.executable, "-c", CHECKS_IN_ONE_PROCESS, json.dumps(option_lists)],
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert result.returncode == 0, result.stderr
+    return json.loads(result.stdout.splitlines()[-1])
 
 
 def production(**overrides: str) -> dict[str, str]:
@@ -151,11 +194,13 @@ def test_an_unsafe_production_configuration_fails_check_deploy(unsafe, tmp_path,
     overrides, check_id = unsafe
     settings_env = production(PROJECT_VAR_DIR=str(tmp_path), STATIC_ROOT=static_root, **overrides)
     settings_env = {key: value for key, value in settings_env.items() if value}
-    for options in (["--deploy"], []):
-        result = django_check(*options, **settings_env)
-        assert result.returncode != 0, options
-        assert check_id in result.stderr, result.stderr
-        assert result.stderr.count("project.E0") == 1, result.stderr
+    option_lists = [["--deploy"], []]
+    for options, outcome in zip(
+        option_lists, django_checks(option_lists, **settings_env), strict=True
+    ):
+        assert outcome["failed"], options
+        assert check_id in outcome["message"], outcome["message"]
+        assert outcome["message"].count("project.E0") == 1, outcome["message"]
 
 
 def test_gunicorn_refuses_an_unsafe_configuration(tmp_path, static_root):

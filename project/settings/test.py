@@ -2,6 +2,12 @@
 
 The SQLite test database is a file, not memory, so that a real Celery worker process started
 by a test sees the same data; the filesystem broker uses folders of its own.
+
+CI runs the suite in two processes at once (pytest-xdist, ``bin/test -n 2``). Each test process
+(``PYTEST_XDIST_WORKER``: gw0, gw1, ...) keeps its files in a var folder of its own (test
+database, broker folders, worker logs, exports), prefixes its Redis broker keys and its cache
+keys, and so never meets the other: the Celery workers and beat a test starts inherit the
+variable and read the same settings.
 """
 
 import os
@@ -13,6 +19,12 @@ os.environ.setdefault("DJANGO_DEBUG", "true")
 from project.settings.base import *  # noqa: F403
 from project.settings.base import CACHES, CELERY_BROKER_URL, DATABASES, STATIC_ROOT, VAR_DIR, env
 
+TEST_PROCESS = os.environ.get("PYTEST_XDIST_WORKER", "")
+if TEST_PROCESS:
+    VAR_DIR = VAR_DIR / TEST_PROCESS
+    VAR_DIR.mkdir(parents=True, exist_ok=True)
+    EXPORT_DIR = VAR_DIR / "exports"
+
 # pytest-django turns DEBUG off, so WhiteNoise looks for the collected files; the tests serve
 # the source folders (StaticFilesStorage), and an empty folder keeps WhiteNoise quiet.
 STATIC_ROOT.mkdir(parents=True, exist_ok=True)
@@ -23,11 +35,12 @@ EMAIL_BACKEND = "django.core.mail.backends.locmem.EmailBackend"
 if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
     DATABASES["default"]["TEST"] = {"NAME": str(VAR_DIR / "test-db.sqlite3")}
 
-# On a shared Redis cache (CACHE_URL, CI's second pass) the keys of one test run are its own,
-# so that the link and login counters of two runs never add up. Tests that count reset the
-# cache around themselves (cache.clear()).
+# On a shared Redis cache (CACHE_URL, CI's second pass) the keys of one test process are its
+# own, so that the link and login counters of two processes never add up. Tests that count
+# reset the cache around themselves (cache.clear()), which removes only that process's keys.
 if CACHES["default"]["BACKEND"].endswith("RedisCache"):
     CACHES["default"]["KEY_PREFIX"] = f"test-{os.getpid()}"
+    CACHES["default"]["BACKEND"] = "tests.redis_cache.TestProcessRedisCache"
 
 CELERY_TASK_DEFAULT_QUEUE = env.str("CELERY_TASK_DEFAULT_QUEUE", default="tests")
 if CELERY_BROKER_URL.startswith("filesystem://"):
@@ -45,15 +58,21 @@ if CELERY_BROKER_URL.startswith("filesystem://"):
     CELERY_RESULT_BACKEND = f"file://{VAR_DIR / 'test-celery'}"
 AGGREGATION_DEBOUNCE_SECONDS = 0.0
 
-# Fault tests (tests/faults) start workers with these variables. On Redis an unacknowledged
-# task comes back after the visibility timeout (default: one hour), swept every second here.
-_visibility_timeout = env.float("CELERY_TEST_VISIBILITY_TIMEOUT", default=0)
-if _visibility_timeout and CELERY_BROKER_URL.startswith(("redis://", "rediss://")):
-    CELERY_BROKER_TRANSPORT_OPTIONS = {
-        "visibility_timeout": _visibility_timeout,
-        "unacked_restore_interval": 1,
-        "unacked_restore_throttle": 1,
-    }
+if CELERY_BROKER_URL.startswith(("redis://", "rediss://")):
+    CELERY_BROKER_TRANSPORT_OPTIONS = {}
+    # Every key of the broker (queues, unacknowledged messages and their index) carries the
+    # test process's name: one process's workers never take or restore the other's tasks.
+    if TEST_PROCESS:
+        CELERY_BROKER_TRANSPORT_OPTIONS["global_keyprefix"] = f"{TEST_PROCESS}:"
+    # Fault tests (tests/faults) start workers with this variable. On Redis an unacknowledged
+    # task comes back after the visibility timeout (default: one hour), swept every second here.
+    _visibility_timeout = env.float("CELERY_TEST_VISIBILITY_TIMEOUT", default=0)
+    if _visibility_timeout:
+        CELERY_BROKER_TRANSPORT_OPTIONS |= {
+            "visibility_timeout": _visibility_timeout,
+            "unacked_restore_interval": 1,
+            "unacked_restore_throttle": 1,
+        }
 # A worker started with AGGREGATION_TEST_DELAY_SECONDS computes aggregations that slowly
 # (tests/faults/slow_aggregation.py), so that a test can kill it in the middle of a run.
 if env.float("AGGREGATION_TEST_DELAY_SECONDS", default=0):

@@ -1,5 +1,6 @@
 """Shared pieces of the fault tests: waiting, and a throwaway Redis server to stop and start."""
 
+import os
 import shutil
 import socket
 import subprocess
@@ -9,7 +10,8 @@ from collections.abc import Callable
 import pytest
 from django.conf import settings
 
-REDIS_FAULT_PORT = 6390
+# One port per test process (pytest-xdist's gw0, gw1, ...): two processes never share a server.
+REDIS_FAULT_PORT = 6390 + int(os.environ.get("PYTEST_XDIST_WORKER", "gw0").removeprefix("gw"))
 
 needs_redis = pytest.mark.skipif(
     not settings.CELERY_BROKER_URL.startswith("redis://"),
