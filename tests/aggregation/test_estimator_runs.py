@@ -1,7 +1,10 @@
 """Every estimator's result set stored with the run: cells, comparisons, diagnostics."""
 
+from io import StringIO
+
 import numpy as np
 import pytest
+from django.core.management import call_command
 from django.test import override_settings
 
 from aggregation import engine, stats
@@ -89,7 +92,8 @@ def test_aldrich_mckelvey_comparison_is_welch_on_transformed_ratings(vignette_wa
     assert row.p_value == pytest.approx(expected.p_value)
 
 
-def test_wave_without_vignettes_records_not_applicable(rated_wave):
+def test_wave_without_vignettes_records_not_applicable(rated_wave, settings):
+    settings.AGGREGATION_CORRECTED_ESTIMATORS = CORRECTED
     run = aggregation_run_wave(wave_id=rated_wave.pk)
     sets = {result.estimator: result for result in EstimatorResult.objects.filter(run=run)}
     assert sets["plain_means"].status == "complete"
@@ -129,3 +133,23 @@ def test_irt_probability_of_sign_matches_the_normal_approximation(vignette_wave)
     assert row.prob_sign == pytest.approx(norm.cdf(abs(row.diff) / row.se_diff))
     assert row.diff_ci_high - row.diff_ci_low == pytest.approx(2 * 1.959964 * row.se_diff)
     assert np.isfinite(row.mean_left) and np.isfinite(row.mean_right)
+
+
+def test_demo_then_aggregate_stores_every_estimator_for_the_demo(settings):
+    """The issue's own check: ``seed_demo`` then ``aggregate --sync`` stores a complete result
+    set per estimator for the demo's 2025 wave (which has a vignette block), the IRT's fast
+    fit converged, and corrected comparisons for Armenia beside the plain ones."""
+    settings.AGGREGATION_CORRECTED_ESTIMATORS = CORRECTED
+    call_command("seed_demo", stdout=StringIO())
+    call_command("aggregate", "2025", "--sync", stdout=StringIO())
+    run = AggregationRun.objects.filter(wave__slug="2025", status="complete").latest("finished_at")
+    results = {result.estimator: result for result in EstimatorResult.objects.filter(run=run)}
+    assert set(results) >= set(CORRECTED)
+    assert all(results[name].status == "complete" for name in CORRECTED), {
+        name: (results[name].status, results[name].note) for name in CORRECTED
+    }
+    assert results["ordinal_irt"].converged is True
+    armenia = ComparisonResult.objects.filter(
+        run=run, preset="ascribed_vs_conceived", subject__code="ARM", saved_version__isnull=True
+    )
+    assert set(armenia.values_list("estimator", flat=True)) >= {"plain_means", *CORRECTED}

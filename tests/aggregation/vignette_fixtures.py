@@ -3,6 +3,7 @@ on the same roles, Moscow two points above the vignettes' levels and Yerevan one
 
 import pytest
 
+from aggregation.estimator_runs import CORRECTED_ESTIMATORS
 from surveys import services
 from surveys.models import Actor, Block, Rating, Response
 
@@ -11,9 +12,11 @@ PANEL_SHIFT = {"MOW": 2, "YER": -1}
 
 
 @pytest.fixture
-def vignette_wave(rated_wave, roles, panels):
+def vignette_wave(rated_wave, roles, panels, settings):
     """``rated_wave`` with a vignette block per vignette (kind ``vignette``, perspective
     performance) answered by both panels, each response rating every vignette item."""
+    # Every corrected estimator, the IRT's fast fit too (the test settings leave it out).
+    settings.AGGREGATION_CORRECTED_ESTIMATORS = CORRECTED_ESTIMATORS
     role_set = [roles["protectee"], roles["independent"], roles["faithful_ally"]]
     blocks = []
     for code in VIGNETTE_LEVELS:
