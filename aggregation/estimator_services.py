@@ -108,24 +108,24 @@ def _result_row(run: AggregationRun, outcome: EstimatorOutcome) -> EstimatorResu
 
 def estimator_rows_store(run: AggregationRun, outcome: EstimatorOutcome, codes=None) -> None:
     """Insert an outcome's cells and comparisons as the run's rows of its estimator."""
-    from aggregation.services import COMPARISON_FIELDS, CodeMaps, _comparison_rows, _rows_insert
+    from aggregation.result_rows import COMPARISON_FIELDS, CodeMaps, comparison_rows, rows_insert
 
     codes = codes or CodeMaps.load()
-    _rows_insert(CellResult, CELL_FIELDS, _cell_rows(run, outcome, codes))
+    rows_insert(CellResult, CELL_FIELDS, _cell_rows(run, outcome, codes))
     comparisons = outcome.comparisons
     if comparisons.empty:
         return
-    rows = _comparison_rows(
+    rows = comparison_rows(
         run, comparisons, codes, estimator=outcome.estimator, version=outcome.version
     )
-    _rows_insert(ComparisonResult, COMPARISON_FIELDS, rows)
+    rows_insert(ComparisonResult, COMPARISON_FIELDS, rows)
 
 
 def estimator_results_store(run: AggregationRun, *, outcomes: list[EstimatorOutcome]) -> None:
     """One result set per estimator for the run: the plain means (whose rows the run
     stores itself) and each corrected outcome with its rows. Call inside the run's
     transaction."""
-    from aggregation.services import CodeMaps
+    from aggregation.result_rows import CodeMaps
 
     codes = CodeMaps.load()
     plain = EstimatorResult(

@@ -44,14 +44,9 @@ from aggregation.models import (
     SavedComparison,
     SavedComparisonVersion,
 )
+from aggregation.result_rows import COMPARISON_FIELDS, CodeMaps, comparison_rows, rows_insert
 from aggregation.selectors import ComparisonRoleRow, StoredComparison, role_options
-from aggregation.services import (
-    COMPARISON_FIELDS,
-    CodeMaps,
-    _comparison_rows,
-    _rows_insert,
-    paired_sums_of_pairs,
-)
+from aggregation.services import paired_sums_of_pairs
 from surveys.models import Actor, Item, Panel, Perspective, Role, Wave
 
 logger = logging.getLogger(__name__)
@@ -350,7 +345,7 @@ def _saved_roles_store(run: AggregationRun, versions: list, *, wave: str) -> Non
     table = pd.concat(frames, ignore_index=True)
     table["saved_version_id"] = table["saved_version_id"].astype(object).map(int)
     codes = CodeMaps.load()
-    _rows_insert(ComparisonResult, COMPARISON_FIELDS, _comparison_rows(run, table, codes))
+    rows_insert(ComparisonResult, COMPARISON_FIELDS, comparison_rows(run, table, codes))
 
 
 INTER_ROLE_NUMBERS = [

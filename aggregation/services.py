@@ -14,10 +14,9 @@ import logging
 from dataclasses import dataclass
 from datetime import timedelta
 
-import numpy as np
 import pandas as pd
 from django.conf import settings
-from django.db import IntegrityError, connection, transaction
+from django.db import IntegrityError, transaction
 from django.db.models import Q
 from django.utils import timezone
 
@@ -34,238 +33,23 @@ from aggregation.models import (
     ReliabilityResult,
     WaveChangeResult,
 )
+from aggregation.result_rows import (
+    CELL_FIELDS,
+    COMPARISON_FIELDS,
+    RELIABILITY_FIELDS,
+    CodeMaps,
+    cell_rows,
+    comparison_rows,
+    home_panels,
+    nullable,
+    reliability_rows,
+    rows_insert,
+)
 from aggregation.snapshots import RatingsIdentity, identity_kept
 from surveys.delphi_selectors import waves_primary
-from surveys.models import Actor, Block, Item, Panel, Rating, Response, Role, Wave
+from surveys.models import Block, Item, Panel, Rating, Response, Role, Wave
 
 logger = logging.getLogger(__name__)
-
-
-@dataclass(frozen=True)
-class CodeMaps:
-    """Database ids of the codes the engine speaks in."""
-
-    panels: dict[str, int]
-    actors: dict[str, int]
-    roles: dict[str, int]
-
-    @classmethod
-    def load(cls) -> "CodeMaps":
-        return cls(
-            panels=dict(Panel.objects.values_list("code", "id")),
-            actors=dict(Actor.objects.values_list("code", "id")),
-            roles=dict(Role.objects.values_list("code", "id")),
-        )
-
-
-def home_panels() -> dict[str, str]:
-    """Actor code → the code of the panel sitting in that actor's capital."""
-    return dict(Panel.objects.values_list("actor__code", "code"))
-
-
-def _nullable(frame: pd.DataFrame, columns: list[str]) -> pd.DataFrame:
-    """``frame`` with those columns as Python floats, NaN and infinities as None (NULL)."""
-    values = frame[columns].astype(float)
-    finite = np.isfinite(values.to_numpy())
-    return frame.assign(
-        **{
-            column: values[column].astype(object).where(finite[:, position], None)
-            for position, column in enumerate(columns)
-        }
-    )
-
-
-def _rows_insert(model, fields: list[str], rows: list[tuple]) -> None:
-    """Insert plain tuples (values in the order of ``fields``, the model's attnames) into the
-    model's table: with ``COPY`` on PostgreSQL, ``executemany`` elsewhere.
-
-    Result rows are many, plain and have no defaults or signals to honour, so building a
-    model instance for each (``bulk_create``) would cost more than the database's work.
-    """
-    if not rows:
-        return
-    quote = connection.ops.quote_name
-    columns = ", ".join(quote(model._meta.get_field(field).column) for field in fields)
-    table = quote(model._meta.db_table)
-    with connection.cursor() as cursor:
-        if connection.vendor == "postgresql":
-            with cursor.cursor.copy(f"COPY {table} ({columns}) FROM STDIN") as copy:
-                for row in rows:
-                    copy.write_row(row)
-        else:
-            placeholders = ", ".join(["%s"] * len(fields))
-            cursor.executemany(f"INSERT INTO {table} ({columns}) VALUES ({placeholders})", rows)
-
-
-CELL_NUMBERS = [
-    name
-    for name in engine.CELL_STAT_COLUMNS
-    if name not in {"n", "n_cannot_judge", "rwg_truncated"}
-]
-CELL_FIELDS = [
-    "run_id",
-    "panel_id",
-    "holder_id",
-    "subject_id",
-    "perspective",
-    "role_id",
-    "n",
-    "n_cannot_judge",
-    "rwg_truncated",
-    *CELL_NUMBERS,
-    "estimator",
-    "estimator_version",
-]
-
-
-def _cell_rows(run: AggregationRun, cells: pd.DataFrame, codes: CodeMaps) -> list[tuple]:
-    """``CELL_FIELDS`` of each cell."""
-    panels = {**codes.panels, engine.POOLED_PANEL: None}
-    cells = _nullable(cells, CELL_NUMBERS)
-    return [
-        (
-            run.pk,
-            panels[row.panel],
-            codes.actors[row.holder],
-            codes.actors[row.subject],
-            row.perspective,
-            codes.roles[row.role],
-            int(row.n),
-            int(row.n_cannot_judge),
-            bool(row.rwg_truncated),
-            *(getattr(row, name) for name in CELL_NUMBERS),
-            engine.ESTIMATOR_NAME,
-            engine.ESTIMATOR_VERSION,
-        )
-        for row in cells.itertuples(index=False)
-    ]
-
-
-def _side_label(row, side: str) -> str:
-    panel = getattr(row, f"{side}_panel") or engine.POOLED_PANEL
-    holder = getattr(row, f"{side}_holder")
-    subject = getattr(row, f"{side}_subject")
-    perspective = getattr(row, f"{side}_perspective")
-    return f"{perspective} {holder}→{subject} ({panel})"
-
-
-def _side_codes(row) -> list[str]:
-    """``COMPARISON_SIDE_FIELDS`` of a comparison row; a pooled panel is ``ALL``."""
-    return [
-        (getattr(row, name) or engine.POOLED_PANEL)
-        if name.endswith("_panel")
-        else getattr(row, name)
-        for name in COMPARISON_SIDE_FIELDS
-    ]
-
-
-COMPARISON_NUMBERS = [
-    *(
-        name
-        for name in engine.COMPARISON_ROLE_COLUMNS
-        if name not in {"role", "n_left", "n_right", "family_size", "family", "method"}
-    ),
-    "profile_distance",
-    "prob_sign",  # the ordinal IRT's only (aggregation.estimator_comparisons)
-]
-COMPARISON_SIDE_FIELDS = [
-    f"{side}_{name}" for side in ("left", "right") for name in engine.SELECTOR_FIELDS
-]
-COMPARISON_FIELDS = [
-    "run_id",
-    "preset",
-    "subject_id",
-    "left_label",
-    "right_label",
-    *COMPARISON_SIDE_FIELDS,
-    "role_id",
-    "method",
-    "n_left",
-    "n_right",
-    "family_size",
-    "family",
-    "dominant_left",
-    "dominant_right",
-    *COMPARISON_NUMBERS,
-    "estimator",
-    "estimator_version",
-    "saved_version_id",
-]
-
-
-def _comparison_rows(
-    run: AggregationRun,
-    comparisons: pd.DataFrame,
-    codes: CodeMaps,
-    *,
-    estimator: str = engine.ESTIMATOR_NAME,
-    version: str = engine.ESTIMATOR_VERSION,
-) -> list[tuple]:
-    """``COMPARISON_FIELDS`` of each comparison row."""
-    if "prob_sign" not in comparisons:
-        comparisons = comparisons.assign(prob_sign=np.nan)
-    comparisons = _nullable(comparisons, COMPARISON_NUMBERS)
-    return [
-        (
-            run.pk,
-            row.preset,
-            codes.actors[row.subject],
-            _side_label(row, "left"),
-            _side_label(row, "right"),
-            *_side_codes(row),
-            codes.roles[row.role],
-            row.method,
-            int(row.n_left),
-            int(row.n_right),
-            int(row.family_size),
-            row.family,
-            row.dominant_left or "",
-            row.dominant_right or "",
-            *(getattr(row, name) for name in COMPARISON_NUMBERS),
-            estimator,
-            version,
-            getattr(row, "saved_version_id", None),  # None: a preset
-        )
-        for row in comparisons.itertuples(index=False)
-    ]
-
-
-RELIABILITY_NUMBERS = [
-    name
-    for name in engine.RELIABILITY_COLUMNS
-    if name not in {*engine.RELIABILITY_KEYS, "n_raters", "n_units"}
-]
-RELIABILITY_FIELDS = [
-    "run_id",
-    "panel_id",
-    "block_id",
-    "n_raters",
-    "n_units",
-    *RELIABILITY_NUMBERS,
-    "estimator",
-    "estimator_version",
-]
-
-
-def _reliability_rows(
-    run: AggregationRun, reliability: pd.DataFrame, codes: CodeMaps
-) -> list[tuple]:
-    """``RELIABILITY_FIELDS`` of each (panel, block)."""
-    reliability = _nullable(reliability, RELIABILITY_NUMBERS)
-    return [
-        (
-            run.pk,
-            codes.panels[row.panel],
-            int(row.block),
-            int(row.n_raters),
-            int(row.n_units),
-            *(getattr(row, name) for name in RELIABILITY_NUMBERS),
-            engine.ESTIMATOR_NAME,
-            engine.ESTIMATOR_VERSION,
-        )
-        for row in reliability.itertuples(index=False)
-        if row.panel != engine.POOLED_PANEL
-    ]
 
 
 def _pending_clear(*, wave_id: int, loaded_at) -> None:
@@ -398,9 +182,9 @@ def _results_store(
     reliability: pd.DataFrame,
 ) -> None:
     codes = CodeMaps.load()
-    _rows_insert(CellResult, CELL_FIELDS, _cell_rows(run, cells, codes))
-    _rows_insert(ComparisonResult, COMPARISON_FIELDS, _comparison_rows(run, comparisons, codes))
-    _rows_insert(ReliabilityResult, RELIABILITY_FIELDS, _reliability_rows(run, reliability, codes))
+    rows_insert(CellResult, CELL_FIELDS, cell_rows(run, cells, codes))
+    rows_insert(ComparisonResult, COMPARISON_FIELDS, comparison_rows(run, comparisons, codes))
+    rows_insert(ReliabilityResult, RELIABILITY_FIELDS, reliability_rows(run, reliability, codes))
 
 
 def _previous_run(run: AggregationRun) -> AggregationRun | None:
@@ -456,7 +240,7 @@ def _changes_store(run: AggregationRun) -> None:
     previous = _previous_run(run)
     if previous is None:
         return
-    changes = _nullable(cell_changes(_cells_frame(run), _cells_frame(previous)), CHANGE_NUMBERS)
+    changes = nullable(cell_changes(_cells_frame(run), _cells_frame(previous)), CHANGE_NUMBERS)
     rows = [
         (
             run.pk,
@@ -472,7 +256,7 @@ def _changes_store(run: AggregationRun) -> None:
         )
         for row in changes.itertuples(index=False)
     ]
-    _rows_insert(WaveChangeResult, WAVE_CHANGE_FIELDS, rows)
+    rows_insert(WaveChangeResult, WAVE_CHANGE_FIELDS, rows)
 
 
 def _run_complete(run: AggregationRun) -> None:

@@ -69,7 +69,9 @@ def test_stored_comparisons_equal_the_engine_on_the_ratings(demo_wave):
     expected = engine.all_preset_comparisons(ratings, services.home_panels())
     stored = pd.DataFrame(
         list(
-            ComparisonResult.objects.filter(run=run, saved_version__isnull=True).values_list(
+            ComparisonResult.objects.filter(
+                run=run, saved_version__isnull=True, estimator="plain_means"
+            ).values_list(
                 "preset", "subject__code", "role__code", "method", "n_left", "diff", "p_adjusted"
             )
         ),

@@ -82,7 +82,7 @@ def test_failure_while_storing_leaves_no_half_run(rated_wave):
     with (
         # fails after the cells and comparisons were written, before the reliability
         mock.patch(
-            "aggregation.services._reliability_rows", side_effect=RuntimeError("connection lost")
+            "aggregation.services.reliability_rows", side_effect=RuntimeError("connection lost")
         ),
         pytest.raises(RuntimeError),
     ):
