@@ -63,7 +63,7 @@ def test_run_stores_changes_since_the_previous_wave():
     run = run_latest_complete(wave=Wave.objects.get(slug="2025"))
     previous = run_latest_complete(wave=Wave.objects.get(slug="2021"))
     changes = WaveChangeResult.objects.filter(run=run, previous_run=previous)
-    assert changes.count() == run.cells.count()
+    assert changes.count() == run.cells.filter(estimator="plain_means").count()
     # The planted change: Russia's "bastion of revolution" self-conception rose 3.0 → 6.5.
     bastion = changes.get(
         panel__code="MOW",

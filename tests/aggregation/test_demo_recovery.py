@@ -24,7 +24,10 @@ def demo_run():
 
 def right_profile(run, subject):
     rows = ComparisonResult.objects.filter(
-        run=run, preset="ascribed_vs_conceived", subject__code=subject
+        run=run,
+        preset="ascribed_vs_conceived",
+        subject__code=subject,
+        estimator="plain_means",
     ).select_related("role")
     return rows, sorted(rows, key=lambda row: row.mean_right or -1, reverse=True)
 

@@ -29,6 +29,7 @@ from aggregation.models import AggregationRun, CellResult, PendingAggregation
 from aggregation.scheduling import aggregation_queue_now
 from aggregation.selectors import run_latest_complete
 from aggregation.services import aggregation_run_wave
+from project.celery import app as celery_app
 from surveys.models import Rating, Wave
 from tests.faults.conftest import wait_for
 from tests.worker import celery_beat, celery_worker
@@ -47,6 +48,9 @@ def _log(name: str) -> str:
 
 
 def _slow_worker(*, lease: str, renew: str):
+    # A message an earlier test of this process queued and no worker took is not this test's
+    # task: the slow worker must receive exactly the run it is killed in.
+    celery_app.control.purge()
     return celery_worker(
         AGGREGATION_TEST_DELAY_SECONDS="300",
         AGGREGATION_LEASE_SECONDS=lease,
