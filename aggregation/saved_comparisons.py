@@ -480,7 +480,7 @@ def comparison_adhoc_stored(*, left: SideSelector, right: SideSelector):
             role_name=roles.get(row["role"]) or row["role"],
             family=row["family"],
             **{
-                name: _plain(row[name])
+                name: _plain(row.get(name, np.nan))
                 for name in ComparisonRoleRow.__dataclass_fields__
                 if name not in {"role", "role_name", "family"}
             },

@@ -108,7 +108,11 @@ def test_bundle_table_changes_are_the_differences_of_the_stored_differences(demo
     )
     assert by_wave.loc["2025", "change_ci_low"] > 0  # the planted gap widens
     assert set(table["estimator"]) == {"plain_means"}
-    assert table["corrected_estimator_disagrees"].isna().all()
+    # Role-by-role rows carry the corrected estimators' checks; inter-role ones have none.
+    roles = table[table["kind"] == "roles"]
+    assert roles["corrected_estimator_disagrees"].notna().all()
+    assert roles["corrected_checks"].str.contains("aldrich_mckelvey: ").all()
+    assert (table.loc[table["kind"] == "inter_role", "corrected_checks"] == "").all()
 
 
 def test_panel_admin_may_not_read_the_research_questions(client, demo_data):
