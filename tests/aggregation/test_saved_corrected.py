@@ -5,9 +5,16 @@ import pytest
 
 from aggregation import engine
 from aggregation.models import ComparisonResult
-from aggregation.research_questions import research_questions_bundle_table
+from aggregation.research_questions import (
+    research_corrected_load,
+    research_questions_bundle_table,
+    research_results_load,
+    research_versions,
+    waves_in_order,
+)
 from aggregation.saved_comparisons import saved_comparison_create
 from aggregation.services import aggregation_run_wave
+from reports.research_questions import report_names, research_question_sections
 
 pytestmark = pytest.mark.django_db
 CORRECTED = ("aldrich_mckelvey", "ordinal_irt", "vignette_cscores")
@@ -87,6 +94,42 @@ def test_saved_comparison_is_stored_under_each_corrected_estimator_with_its_chec
         assert disagrees[role] == any("differs" in text for text in texts)
     assert set(table["family"]) == {"comparison"}
     assert set(table["family_size"]) == {3}
+
+    # The page's sentence, rebuilt by hand from the same flags.
+    names = report_names()
+    labels = {
+        "aldrich_mckelvey": "Aldrich–McKelvey",
+        "ordinal_irt": "Ordinal IRT",
+        "vignette_cscores": "Vignette C-scores",
+    }
+    by_estimator = {name: {"sign": [], "significance": []} for name in CORRECTED}
+    for role in ("protectee", "independent", "faithful_ally"):  # the roles' typology order
+        for text in expected[role]:
+            estimator = text.split(":")[0]
+            for flag in ("sign", "significance"):
+                if f"{flag} differs" in text:
+                    by_estimator[estimator][flag].append(names.roles[role])
+    agree = [labels[n] for n in CORRECTED if not any(by_estimator[n].values())]
+    parts = []
+    if agree:
+        parts.append(f"{' and '.join(agree)} agree" if len(agree) > 1 else f"{agree[0]} agrees")
+    for name in CORRECTED:
+        differs = [
+            f"{flag} differs in {', '.join(roles)}"
+            for flag, roles in by_estimator[name].items()
+            if roles
+        ]
+        if differs:
+            parts.append(f"{labels[name]}: {', '.join(differs)}")
+    versions = research_versions()
+    sections = research_question_sections(
+        research_results_load(versions=versions),
+        waves_in_order(),
+        names,
+        research_corrected_load(versions=versions),
+    )
+    (card,) = [c for s in sections for c in s.cards if c.slug == "ascribed-arm"]
+    assert card.corrected_note == "; ".join(parts) + "."
 
 
 def _close(saved, preset) -> bool:
