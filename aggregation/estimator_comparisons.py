@@ -19,6 +19,11 @@ contrast between panels can be read without their different scale use:
   draws with that sign (Gelman et al. 2013, "Bayesian Data Analysis", 3rd ed., ch. 2). There
   is no t test and so no p-value: a difference counts as significant when its 95 % interval
   excludes zero.
+
+The same computations apply to any two selectors of the wave (``value_pair_comparisons``,
+``irt_pair_comparisons``): an outcome keeps what it compares on (``ValueBasis``,
+``IrtBasis``) so that the saved comparisons are computed under it too
+(``aggregation.saved_corrected``).
 """
 
 from __future__ import annotations
