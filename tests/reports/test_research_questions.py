@@ -66,6 +66,9 @@ def test_page_names_protectee_against_independent_for_armenia(researcher_client)
     assert "In 2025 Moscow's panel ascribes Protectee, 8.6 [" in card
     assert "Yerevan's panel conceives of Armenia as Independent, 7.9 [" in card
     assert "Estimator: plain means." in card
+    # The test settings run Aldrich–McKelvey and the C-scores: each card says how they fare.
+    assert "no result stored yet" not in card
+    assert "Aldrich–McKelvey" in card and "Vignette C-scores" in card
 
 
 def test_page_names_faithful_ally_against_active_independent_and_mediator_for_kazakhstan(
