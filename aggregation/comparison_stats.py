@@ -500,3 +500,16 @@ def correlation_ci(x: ArrayLike, y: ArrayLike, level: float = 0.95) -> Correlati
         half_width = float(sps.norm.ppf(0.5 + level / 2)) / math.sqrt(n - 3)
         low, high = float(np.tanh(z - half_width)), float(np.tanh(z + half_width))
     return Correlation(r, low, high, n, p_value)
+
+
+def significant_difference(
+    p_adjusted: float | None, ci_low: float | None, ci_high: float | None
+) -> bool | None:
+    """Whether a stored difference counts as significant: adjusted p (Benjamini–Hochberg)
+    below 0.05; without a p-value (the ordinal IRT) its 95 % interval excludes zero; None
+    when neither is known."""
+    if p_adjusted is not None:
+        return p_adjusted < 0.05
+    if ci_low is None or ci_high is None:
+        return None
+    return ci_low > 0 or ci_high < 0

@@ -19,21 +19,29 @@ contrast between panels can be read without their different scale use:
   draws with that sign (Gelman et al. 2013, "Bayesian Data Analysis", 3rd ed., ch. 2). There
   is no t test and so no p-value: a difference counts as significant when its 95 % interval
   excludes zero.
+
+The same computations apply to any two selectors of the wave (``value_pair_comparisons``,
+``irt_pair_comparisons``): an outcome keeps what it compares on (``ValueBasis``,
+``IrtBasis``) so that the saved comparisons are computed under it too
+(``aggregation.saved_corrected``).
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
 from scipy import stats as sps
 
 from aggregation import engine, stats
+from aggregation.comparison_builder import SideSelector, builder_compare, builder_rows, shared_sides
 from aggregation.comparison_stats import FAMILY_COMPARISON
 from aggregation.engine import ANCHOR_ACTOR, POOLED_PANEL, PRESETS, Selector
 
 ESTIMATOR_COMPARISON_COLUMNS = [*engine.PRESET_COMPARISON_COLUMNS, "prob_sign"]
+FIXED_COLUMNS = set(ESTIMATOR_COMPARISON_COLUMNS)
 Z_975 = 1.959963984540054
 
 
@@ -51,16 +59,85 @@ def preset_sides(home_panel: Mapping[str, str]):
             yield preset, subject, left, right
 
 
+def _values_frame(rated: pd.DataFrame, column: str) -> pd.DataFrame:
+    """Rating rows with the corrected values ``rated[column]`` as the engine's ``value``."""
+    frame = rated.assign(value=rated[column].astype(float), cannot_judge=False)
+    frame["confidence"] = np.nan
+    return frame[engine.RATINGS_COLUMNS]
+
+
 def comparisons_of_values(
     rated: pd.DataFrame, column: str, home_panel: Mapping[str, str]
 ) -> pd.DataFrame:
     """Every preset comparison on the corrected values ``rated[column]`` of rating rows
     (the engine's ratings columns): Welch or paired t tests as for the plain means.
     Columns ``ESTIMATOR_COMPARISON_COLUMNS`` (``prob_sign`` empty)."""
-    frame = rated.assign(value=rated[column].astype(float), cannot_judge=False)
-    frame["confidence"] = np.nan
-    comparisons = engine.all_preset_comparisons(frame[engine.RATINGS_COLUMNS], home_panel)
+    comparisons = engine.all_preset_comparisons(_values_frame(rated, column), home_panel)
     return comparisons.assign(prob_sign=np.nan)[ESTIMATOR_COMPARISON_COLUMNS]
+
+
+def value_pair_comparisons(
+    rated: pd.DataFrame,
+    column: str,
+    pairs: Sequence[tuple[Mapping[str, object], Selector, Selector]],
+) -> pd.DataFrame:
+    """Any (header, left, right) pairs of selectors of one wave (a saved comparison's sides)
+    compared on the corrected values ``rated[column]``, as the comparison builder compares
+    the plain means (``comparison_builder.builder_compare``: Welch, paired or partially
+    overlapping t test from the cells and paired sums of those values). Columns
+    ``ESTIMATOR_COMPARISON_COLUMNS`` and the headers' extra ones; a pair with no observed
+    cell on a side is left out."""
+    frame = _values_frame(rated, column)
+    cells = engine.cell_statistics(frame)
+    extra = list(dict.fromkeys(k for h, _, _ in pairs for k in h if k not in FIXED_COLUMNS))
+    tables = []
+    for header, left, right in pairs:
+        sides = [
+            SideSelector(str(header["wave"]), s.panel, s.holder, s.subject, s.perspective)
+            for s in (left, right)
+        ]
+        shared = shared_sides(*sides)
+        sums = None if shared is None else engine.paired_sums(frame, *shared)
+        result = builder_compare(*sides, left_cells=cells, right_cells=cells, paired_sums=sums)
+        if result is not None:
+            tables.append(builder_rows(result, header=header))
+    if not tables:
+        return pd.DataFrame(columns=[*ESTIMATOR_COMPARISON_COLUMNS, *extra])
+    table = pd.concat(tables, ignore_index=True).assign(prob_sign=np.nan)
+    return table[[*ESTIMATOR_COMPARISON_COLUMNS, *extra]]
+
+
+@dataclass(frozen=True)
+class ValueBasis:
+    """What Aldrich–McKelvey or C-scores compare on: the rating rows with their corrected
+    values, kept with the outcome so that saved comparisons are computed on them too."""
+
+    rated: pd.DataFrame
+    column: str
+
+    def compare(self, pairs) -> pd.DataFrame:
+        return value_pair_comparisons(self.rated, self.column, pairs)
+
+
+@dataclass(frozen=True)
+class IrtBasis:
+    """What the ordinal IRT compares on: the units and the fit (``irt_pair_comparisons``)."""
+
+    units: pd.DataFrame
+    mean: np.ndarray
+    covariance: np.ndarray | None
+    draws: np.ndarray | None
+    anchoring: tuple[float, float]
+
+    def compare(self, pairs) -> pd.DataFrame:
+        return irt_pair_comparisons(
+            self.units,
+            pairs=pairs,
+            mean=self.mean,
+            covariance=self.covariance,
+            draws=self.draws,
+            anchoring=self.anchoring,
+        )
 
 
 def _side_weights(units: pd.DataFrame, selector: Selector, role: str) -> np.ndarray | None:
@@ -96,13 +173,36 @@ def irt_comparisons(
     ``covariance`` (fast mode) or ``draws`` (draws × units, full posterior); ``anchoring``
     the (offset, slope) of the vignette-anchored scale. Columns
     ``ESTIMATOR_COMPARISON_COLUMNS``."""
+    (wave,) = units["wave"].astype(str).unique() if len(units) else ("",)
+    pairs = [
+        ({"wave": wave, "preset": preset, "subject": subject}, left, right)
+        for preset, subject, left, right in preset_sides(home_panel)
+    ]
+    return irt_pair_comparisons(
+        units, pairs=pairs, mean=mean, covariance=covariance, draws=draws, anchoring=anchoring
+    )
+
+
+def irt_pair_comparisons(
+    units: pd.DataFrame,
+    *,
+    pairs: Sequence[tuple[Mapping[str, object], Selector, Selector]],
+    mean: np.ndarray,
+    covariance: np.ndarray | None,
+    draws: np.ndarray | None,
+    anchoring: tuple[float, float],
+) -> pd.DataFrame:
+    """``irt_comparisons`` of any (header, left, right) pairs of selectors of the wave (a
+    saved comparison's sides as well as a preset's): ``header`` gives each pair's ``wave``,
+    ``preset`` and ``subject`` columns and any extra column, kept after
+    ``ESTIMATOR_COMPARISON_COLUMNS``. A pair with no unit on a side is left out."""
     offset, slope = anchoring
     method = "posterior" if draws is not None else "laplace"
     roles = sorted(units.loc[~units["vignette"].to_numpy(), "role"].astype(str).unique())
     n = units["n"].to_numpy(dtype=float)
-    (wave,) = units["wave"].astype(str).unique() if len(units) else ("",)
+    extra = list(dict.fromkeys(k for h, _, _ in pairs for k in h if k not in FIXED_COLUMNS))
     headers, rows = [], []
-    for preset, subject, left, right in preset_sides(home_panel):
+    for header, left, right in pairs:
         table = []
         for role in roles:
             a, b = _side_weights(units, left, role), _side_weights(units, right, role)
@@ -122,9 +222,7 @@ def irt_comparisons(
         if all(row["n_right"] == 0 for row in table):
             continue
         header = {
-            "wave": wave,
-            "preset": preset,
-            "subject": subject,
+            **header,
             **_selector_columns("left", left),
             **_selector_columns("right", right),
             **_profile(table),
@@ -132,7 +230,7 @@ def irt_comparisons(
         headers.extend([header] * len(table))
         rows.extend(table)
     if not rows:
-        return pd.DataFrame(columns=ESTIMATOR_COMPARISON_COLUMNS)
+        return pd.DataFrame(columns=[*ESTIMATOR_COMPARISON_COLUMNS, *extra])
     frame = pd.concat([pd.DataFrame(headers), pd.DataFrame(rows)], axis=1)
     for column in ESTIMATOR_COMPARISON_COLUMNS:
         if column not in frame:
@@ -140,7 +238,7 @@ def irt_comparisons(
     frame["family_size"] = 0
     if "family" in frame:  # no p-values to adjust: the comparison's own (empty) family
         frame["family"] = FAMILY_COMPARISON
-    return frame[ESTIMATOR_COMPARISON_COLUMNS]
+    return frame[[*ESTIMATOR_COMPARISON_COLUMNS, *extra]]
 
 
 def _selector_columns(prefix: str, selector: Selector) -> dict[str, str]:

@@ -26,6 +26,8 @@ import pandas as pd
 
 from aggregation.estimator_comparisons import (
     ESTIMATOR_COMPARISON_COLUMNS,
+    IrtBasis,
+    ValueBasis,
     comparisons_of_values,
     irt_comparisons,
 )
@@ -55,6 +57,8 @@ class EstimatorOutcome:
     ess_bulk_min: float | None = None
     seconds: float | None = None
     diagnostics: dict = field(default_factory=dict)
+    basis: ValueBasis | IrtBasis | None = field(default=None, repr=False, compare=False)
+    """What the estimator compares on, for comparisons beyond the presets (the saved ones)."""
 
     @property
     def version(self) -> str:
@@ -120,6 +124,7 @@ def _value_outcome(
         cells=cells,
         comparisons=comparisons_of_values(rated, column, home_panel),
         diagnostics=details,
+        basis=ValueBasis(rated, column),
     )
 
 
@@ -145,6 +150,7 @@ def irt_outcome(data, fit, home_panel: Mapping[str, str]) -> EstimatorOutcome:
     units = data.units
     anchors = units["vignette"].to_numpy() if units["vignette"].any() else np.ones(len(units), bool)
     anchoring = vignette_anchoring(fit.mean[anchors], units["raw_mean"].to_numpy()[anchors])
+    basis = IrtBasis(units, fit.mean, fit.covariance, fit.draws, anchoring)
     comparisons = irt_comparisons(
         units,
         mean=fit.mean,
@@ -172,6 +178,7 @@ def irt_outcome(data, fit, home_panel: Mapping[str, str]) -> EstimatorOutcome:
         ess_bulk_min=ess,
         seconds=round(fit.seconds, 3),
         diagnostics=details,
+        basis=basis,
     )
 
 

@@ -40,19 +40,31 @@ class EstimatorDifference:
         return self.sign_differs or self.significance_differs
 
 
+def differs_from_plain(
+    diff: float | None,
+    significant: bool | None,
+    plain_diff: float | None,
+    plain_significant: bool | None,
+) -> tuple[bool, bool]:
+    """(sign differs, significance differs) of a corrected difference against the plain
+    one; False where either is unknown (or a difference is zero)."""
+    signs = _sign(diff), _sign(plain_diff)
+    significance = significant, plain_significant
+    return (
+        None not in signs and signs[0] != signs[1],
+        None not in significance and significance[0] != significance[1],
+    )
+
+
 def _against_plain(
     estimator: str, row: ComparisonRoleRow | None, plain: ComparisonRoleRow | None
 ) -> EstimatorDifference:
     if row is None or plain is None:
         return EstimatorDifference(estimator, row)
-    signs = _sign(row.diff), _sign(plain.diff)
-    significance = row.significant, plain.significant
-    return EstimatorDifference(
-        estimator,
-        row,
-        sign_differs=None not in signs and signs[0] != signs[1],
-        significance_differs=None not in significance and significance[0] != significance[1],
+    sign, significance = differs_from_plain(
+        row.diff, row.significant, plain.diff, plain.significant
     )
+    return EstimatorDifference(estimator, row, sign_differs=sign, significance_differs=significance)
 
 
 @dataclass(frozen=True)

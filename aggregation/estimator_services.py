@@ -3,7 +3,8 @@
 ``estimator_outcomes_compute`` loads a wave's ratings (only when the wave has vignettes) and
 runs ``estimator_runs``; ``estimator_results_store`` writes one ``EstimatorResult`` per
 estimator (the plain means included) and the corrected estimators' cells and comparisons as
-result rows tagged with their estimator, inside the run's own transaction.
+result rows tagged with their estimator (the saved comparisons too, ``saved_corrected``),
+inside the run's own transaction.
 """
 
 from __future__ import annotations
@@ -107,18 +108,20 @@ def _result_row(run: AggregationRun, outcome: EstimatorOutcome) -> EstimatorResu
 
 
 def estimator_rows_store(run: AggregationRun, outcome: EstimatorOutcome, codes=None) -> None:
-    """Insert an outcome's cells and comparisons as the run's rows of its estimator."""
+    """Insert an outcome's cells, preset comparisons and saved comparisons
+    (``saved_corrected``) as the run's rows of its estimator."""
     from aggregation.result_rows import COMPARISON_FIELDS, CodeMaps, comparison_rows, rows_insert
+    from aggregation.saved_corrected import saved_corrected_store
 
     codes = codes or CodeMaps.load()
     rows_insert(CellResult, CELL_FIELDS, _cell_rows(run, outcome, codes))
     comparisons = outcome.comparisons
-    if comparisons.empty:
-        return
-    rows = comparison_rows(
-        run, comparisons, codes, estimator=outcome.estimator, version=outcome.version
-    )
-    rows_insert(ComparisonResult, COMPARISON_FIELDS, rows)
+    if not comparisons.empty:
+        rows = comparison_rows(
+            run, comparisons, codes, estimator=outcome.estimator, version=outcome.version
+        )
+        rows_insert(ComparisonResult, COMPARISON_FIELDS, rows)
+    saved_corrected_store(run, outcome, codes)
 
 
 def estimator_results_store(run: AggregationRun, *, outcomes: list[EstimatorOutcome]) -> None:

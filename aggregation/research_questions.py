@@ -6,9 +6,12 @@ newest complete run. ``research_questions_table`` is a pure function over those 
 table of the release bundle, one row per (comparison, wave, role), with the change of the
 difference since the previous wave and its interval (``comparison_builder.gap_change``).
 
-Estimators: every row says which estimator its numbers come from. ``corrected_disagreement``
-is the hook for the check "a corrected estimator disagrees": it answers None (not known)
-until runs store the results of corrected estimators beside the plain means.
+Estimators: every row says which estimator its numbers come from (the plain means).
+Runs with complete corrected result sets also store each saved comparison under every
+corrected estimator (``aggregation.saved_corrected``); ``research_corrected_load`` reads
+those rows and ``corrected_checks`` says, per corrected estimator, whether it disagrees with
+a plain result in sign or in significance, as the comparison page's flags do
+(``estimator_selectors.differs_from_plain``).
 """
 
 from __future__ import annotations
@@ -22,6 +25,10 @@ from django.db.models import F
 from scipy import stats as sps
 
 from aggregation.comparison_builder import gap_change
+from aggregation.comparison_stats import significant_difference
+from aggregation.engine import ESTIMATOR_NAME
+from aggregation.estimator_runs import CORRECTED_ESTIMATORS
+from aggregation.estimator_selectors import differs_from_plain
 from aggregation.models import (
     ComparisonResult,
     InterRoleResult,
@@ -75,6 +82,39 @@ class ResearchResult:
     r: float | None = None
     r_ci_low: float | None = None
     r_ci_high: float | None = None
+    prob_sign: float | None = None
+    family: str = ""
+    family_size: int = 0
+
+    @property
+    def significant(self) -> bool | None:
+        """As ``ComparisonRoleRow.significant`` (``significant_difference``)."""
+        return significant_difference(self.p_adjusted, self.diff_ci_low, self.diff_ci_high)
+
+
+@dataclass(frozen=True)
+class CorrectedCheck:
+    """One corrected estimator's result for a plain result: does it disagree, and how."""
+
+    estimator: str
+    sign_differs: bool
+    significance_differs: bool
+
+    @property
+    def disagrees(self) -> bool:
+        return self.sign_differs or self.significance_differs
+
+    def text(self) -> str:
+        """E.g. "vignette_cscores: significance differs" or "aldrich_mckelvey: agrees"."""
+        flags = [
+            flag
+            for flag, on in (
+                ("sign differs", self.sign_differs),
+                ("significance differs", self.significance_differs),
+            )
+            if on
+        ]
+        return f"{self.estimator}: {', '.join(flags) or 'agrees'}"
 
 
 RESULT_FIELDS = [item.name for item in fields(ResearchResult)]
@@ -85,6 +125,7 @@ TABLE_COLUMNS = [
     "change_ci_low",
     "change_ci_high",
     "corrected_estimator_disagrees",
+    "corrected_checks",
 ]
 
 
@@ -106,42 +147,12 @@ def research_versions() -> list[SavedComparisonVersion]:
 
 
 def research_results_load(*, versions: Sequence[SavedComparisonVersion] | None = None):
-    """The stored results of the research questions' current versions in each wave's newest
-    complete run, as ``ResearchResult`` rows (two queries)."""
+    """The stored plain-means results of the research questions' current versions in each
+    wave's newest complete run, as ``ResearchResult`` rows (two queries)."""
     versions = research_versions() if versions is None else versions
     by_pk = {version.pk: version for version in versions}
+    results = _roles_load(by_pk, estimators=[ESTIMATOR_NAME])
     latest = Wave.objects.annotate(run_id=_latest_complete_run_id()).values("run_id")
-    roles = (
-        ComparisonResult.objects.filter(run_id__in=latest, saved_version_id__in=list(by_pk))
-        .order_by("saved_version_id", "run__wave__opens_at", "role__order")
-        .values(
-            "saved_version_id",
-            "method",
-            "n_left",
-            "mean_left",
-            "ci_low_left",
-            "ci_high_left",
-            "n_right",
-            "mean_right",
-            "ci_low_right",
-            "ci_high_right",
-            "diff",
-            "diff_ci_low",
-            "diff_ci_high",
-            "se_diff",
-            "df",
-            "p_value",
-            "p_adjusted",
-            "hedges_g",
-            "estimator",
-            wave=F("run__wave__slug"),
-            role_code=F("role__code"),
-        )
-    )
-    results = [
-        _result(by_pk[row.pop("saved_version_id")], role=row.pop("role_code"), **row)
-        for row in roles
-    ]
     inter = (
         InterRoleResult.objects.filter(run_id__in=latest, saved_version_id__in=list(by_pk))
         .order_by("saved_version_id", "run__wave__opens_at")
@@ -166,6 +177,58 @@ def research_results_load(*, versions: Sequence[SavedComparisonVersion] | None =
     )
     results += [_inter_result(by_pk[row.pop("saved_version_id")], row) for row in inter]
     return results
+
+
+def research_corrected_load(*, versions: Sequence[SavedComparisonVersion] | None = None):
+    """The research questions' role-by-role results under every corrected estimator in each
+    wave's newest complete run (``aggregation.saved_corrected``), as ``ResearchResult`` rows
+    (one query); empty where no run stored them."""
+    versions = research_versions() if versions is None else versions
+    by_pk = {version.pk: version for version in versions}
+    return _roles_load(by_pk, estimators=list(CORRECTED_ESTIMATORS))
+
+
+ROLE_VALUES = [
+    "saved_version_id",
+    "method",
+    "n_left",
+    "mean_left",
+    "ci_low_left",
+    "ci_high_left",
+    "n_right",
+    "mean_right",
+    "ci_low_right",
+    "ci_high_right",
+    "diff",
+    "diff_ci_low",
+    "diff_ci_high",
+    "se_diff",
+    "df",
+    "p_value",
+    "p_adjusted",
+    "hedges_g",
+    "estimator",
+    "prob_sign",
+    "family",
+    "family_size",
+]
+
+
+def _roles_load(by_pk: dict, *, estimators: list[str]) -> list[ResearchResult]:
+    """The saved versions' role rows under those estimators in each wave's newest complete
+    run (one query)."""
+    latest = Wave.objects.annotate(run_id=_latest_complete_run_id()).values("run_id")
+    roles = (
+        ComparisonResult.objects.filter(
+            run_id__in=latest, saved_version_id__in=list(by_pk), estimator__in=estimators
+        )
+        .order_by("saved_version_id", "run__wave__opens_at", "role__order", "estimator")
+        .values(*ROLE_VALUES, wave=F("run__wave__slug"), role_code=F("role__code"))
+    )
+    return [
+        _result(by_pk[row.pop("saved_version_id")], role=row.pop("role_code"), **row)
+        for row in roles
+    ]
 
 
 def _result(version: SavedComparisonVersion, **numbers) -> ResearchResult:
@@ -226,29 +289,39 @@ def _inter_result(version: SavedComparisonVersion, row: dict) -> ResearchResult:
 # The bundle's table (pure) --------------------------------------------------------------------
 
 
-def corrected_disagreement(result: ResearchResult, corrected: Sequence[ResearchResult] = ()):
-    """Whether a corrected (DIF) estimator disagrees with this result: True when one of
-    ``corrected`` (the same comparison, wave and role under another estimator) has a
-    difference whose 95 % interval excludes this one's estimate or the opposite sign;
-    False when all agree; None when there is no corrected result (today: always, since runs
-    store plain means only)."""
-    same = [
-        other
-        for other in corrected
-        if (other.comparison, other.wave, other.role, other.role_b)
-        == (result.comparison, result.wave, result.role, result.role_b)
-        and other.estimator != result.estimator
-    ]
-    if not same or result.diff is None:
-        return None
-    for other in same:
-        if other.diff_ci_low is None or other.diff_ci_high is None:
+def corrected_checks(
+    result: ResearchResult, corrected: Sequence[ResearchResult] = ()
+) -> tuple[CorrectedCheck, ...]:
+    """Each corrected estimator's check of ``result``: the results of ``corrected`` with the
+    same comparison, wave and role under another estimator, with whether their difference
+    has the other sign or the other significance (``differs_from_plain``, the comparison
+    page's "sign differs"/"significance differs"). Empty when there is none."""
+    checks = []
+    for other in corrected:
+        same = (other.comparison, other.wave, other.role, other.role_b) == (
+            result.comparison,
+            result.wave,
+            result.role,
+            result.role_b,
+        )
+        if not same or other.estimator == result.estimator:
             continue
-        if not other.diff_ci_low <= result.diff <= other.diff_ci_high:
-            return True
-        if other.diff is not None and np.sign(other.diff) != np.sign(result.diff):
-            return True
-    return False
+        sign, significance = differs_from_plain(
+            other.diff, other.significant, result.diff, result.significant
+        )
+        checks.append(CorrectedCheck(other.estimator, sign, significance))
+    return tuple(checks)
+
+
+def corrected_disagreement(
+    result: ResearchResult, corrected: Sequence[ResearchResult] = ()
+) -> bool | None:
+    """Whether a corrected estimator disagrees with ``result`` (``corrected_checks``): None
+    when no corrected result is stored for it."""
+    checks = corrected_checks(result, corrected)
+    if not checks:
+        return None
+    return any(check.disagrees for check in checks)
 
 
 def research_questions_table(
@@ -261,7 +334,8 @@ def research_questions_table(
     bundle: each ``ResearchResult`` with ``previous_wave`` (the latest earlier wave of
     ``waves`` in which the same comparison and role have a difference), ``change`` = diff −
     the previous wave's diff and its 95 % interval (``gap_change``), and
-    ``corrected_estimator_disagrees`` (``corrected_disagreement``; empty while unknown).
+    ``corrected_estimator_disagrees`` (``corrected_disagreement``; empty while unknown) and
+    ``corrected_checks``, each corrected estimator's ``CorrectedCheck.text()`` joined by "; ".
     Rows ordered by question, comparison, role and wave."""
     position = {wave: index for index, wave in enumerate(waves)}
     ordered = sorted(
@@ -285,7 +359,11 @@ def research_questions_table(
             )
             row.update(previous_wave=before.wave, change=change)
             row.update(change_ci_low=low, change_ci_high=high)
-        row["corrected_estimator_disagrees"] = corrected_disagreement(result, corrected)
+        checks = corrected_checks(result, corrected)
+        row["corrected_estimator_disagrees"] = (
+            any(check.disagrees for check in checks) if checks else None
+        )
+        row["corrected_checks"] = "; ".join(check.text() for check in checks)
         rows.append(row)
         if result.diff is not None:
             previous[key] = result
@@ -298,4 +376,9 @@ def _number(value: float | None) -> float:
 
 def research_questions_bundle_table() -> pd.DataFrame:
     """``research_questions_table`` of the stored results: what the release bundle writes."""
-    return research_questions_table(research_results_load(), waves=waves_in_order())
+    versions = research_versions()
+    return research_questions_table(
+        research_results_load(versions=versions),
+        waves=waves_in_order(),
+        corrected=research_corrected_load(versions=versions),
+    )

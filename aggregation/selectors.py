@@ -12,6 +12,7 @@ from aggregation.comparison_stats import (
     FAMILY_COMPARISON,
     FAMILY_WAVE_PRESET,
     benjamini_hochberg_by_family,
+    significant_difference,
 )
 from aggregation.engine import ESTIMATOR_NAME, POOLED_PANEL
 from aggregation.models import (
@@ -190,11 +191,7 @@ class ComparisonRoleRow:
     def significant(self) -> bool | None:
         """Below 0.05 after the Benjamini–Hochberg adjustment; where there is no p-value
         (the ordinal IRT), the 95 % interval of the difference excludes zero."""
-        if self.p_adjusted is not None:
-            return self.p_adjusted < 0.05
-        if self.diff_ci_low is None or self.diff_ci_high is None:
-            return None
-        return self.diff_ci_low > 0 or self.diff_ci_high < 0
+        return significant_difference(self.p_adjusted, self.diff_ci_low, self.diff_ci_high)
 
 
 @dataclass(frozen=True)

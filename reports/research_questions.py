@@ -29,12 +29,15 @@ from aggregation import selectors
 from aggregation.models import SavedComparison
 from aggregation.research_questions import (
     ResearchResult,
-    corrected_disagreement,
+    corrected_checks,
+    research_corrected_load,
     research_questions_table,
     research_results_load,
+    research_versions,
     waves_in_order,
 )
 from reports import formats
+from reports.estimators import ESTIMATOR_LABELS
 from surveys.models import Perspective
 
 PERMISSION = "aggregation.view_comparisonresult"
@@ -193,7 +196,11 @@ def _verdict(diff, change, low, high) -> str:
 
 
 def _card(
-    version_rows: Sequence[Mapping], results: Sequence[ResearchResult], names: Names, waves
+    version_rows: Sequence[Mapping],
+    results: Sequence[ResearchResult],
+    names: Names,
+    waves,
+    corrected: Sequence[ResearchResult] = (),
 ) -> ComparisonCard:
     """One comparison: its latest wave's sentence, its focus roles' trend and notes."""
     first = results[0]
@@ -295,13 +302,7 @@ def _card(
                 % {"previous": shown[-2], "wave": shown[-1]},
             )
         )
-    disagreement = corrected_disagreement(latest[0])
-    if disagreement is None:
-        corrected_note = _("Corrected estimators: no result stored yet to check against.")
-    elif disagreement:
-        corrected_note = _("A corrected estimator disagrees with these numbers.")
-    else:
-        corrected_note = _("The corrected estimators agree with these numbers.")
+    corrected_note = _corrected_note(latest, corrected, names)
     return ComparisonCard(
         slug=first.comparison,
         name=first.name,
@@ -315,6 +316,44 @@ def _card(
         rows=tuple(rows),
         correlation=inter,
     )
+
+
+def _corrected_note(
+    latest: Sequence[ResearchResult], corrected: Sequence[ResearchResult], names: Names
+) -> str:
+    """E.g. "Aldrich–McKelvey and Ordinal IRT agree; Vignette C-scores: significance differs
+    in Bridge." from each corrected estimator's checks of the latest wave's roles."""
+    flags: dict[str, dict[str, list[str]]] = {}
+    for result in latest:
+        for check in corrected_checks(result, corrected):
+            found = flags.setdefault(check.estimator, {"sign": [], "significance": []})
+            role = _role_label(result.role, result.role_b, names)
+            if check.sign_differs:
+                found["sign"].append(role)
+            if check.significance_differs:
+                found["significance"].append(role)
+    if not flags:
+        return _("Corrected estimators: no result stored yet to check against.")
+    label = {name: str(ESTIMATOR_LABELS.get(name, name)) for name in flags}
+    agree = [label[name] for name, found in flags.items() if not any(found.values())]
+    parts = []
+    if agree:
+        parts.append(
+            _("%(estimators)s agree") % {"estimators": f" {_('and')} ".join(agree)}
+            if len(agree) > 1
+            else _("%(estimator)s agrees") % {"estimator": agree[0]}
+        )
+    for name, found in flags.items():
+        differs = []
+        if found["sign"]:
+            differs.append(_("sign differs in %(roles)s") % {"roles": ", ".join(found["sign"])})
+        if found["significance"]:
+            differs.append(
+                _("significance differs in %(roles)s") % {"roles": ", ".join(found["significance"])}
+            )
+        if differs:
+            parts.append(f"{label[name]}: {', '.join(differs)}")
+    return "; ".join(parts) + "."
 
 
 def _role_label(role: str, role_b: str, names: Names) -> str:
@@ -353,11 +392,16 @@ def _missing(value) -> bool:
 
 
 def research_question_sections(
-    results: Sequence[ResearchResult], waves: Sequence[str], names: Names
+    results: Sequence[ResearchResult],
+    waves: Sequence[str],
+    names: Names,
+    corrected: Sequence[ResearchResult] = (),
 ) -> list[QuestionSection]:
     """The page's sections: each research question with its comparisons' cards, in the order
-    of the shipped comparisons; a comparison without any stored result is left out."""
-    table = research_questions_table(results, waves=waves)
+    of the shipped comparisons; a comparison without any stored result is left out.
+    ``corrected``: the same comparisons under the corrected estimators, for each card's
+    note on whether they disagree."""
+    table = research_questions_table(results, waves=waves, corrected=corrected)
     table_rows: dict[str, list[dict]] = defaultdict(list)
     for row in table.to_dict("records"):
         table_rows[row["comparison"]].append(
@@ -370,7 +414,8 @@ def research_question_sections(
     for code, title in SavedComparison.Question.choices:
         comparisons = grouped.get(code, {})
         cards = tuple(
-            _card(table_rows[slug], rows, names, waves) for slug, rows in comparisons.items()
+            _card(table_rows[slug], rows, names, waves, corrected)
+            for slug, rows in comparisons.items()
         )
         sections.append(QuestionSection(code, str(title), str(QUESTION_INTROS[code]), cards))
     return sections
@@ -381,7 +426,13 @@ def research_questions(request: HttpRequest) -> HttpResponse:
     if not request.user.has_perm(PERMISSION):
         raise PermissionDenied
     waves = waves_in_order()
-    sections = research_question_sections(research_results_load(), waves, report_names())
+    versions = research_versions()
+    sections = research_question_sections(
+        research_results_load(versions=versions),
+        waves,
+        report_names(),
+        research_corrected_load(versions=versions),
+    )
     return render(
         request,
         "admin/reports/research_questions.html",

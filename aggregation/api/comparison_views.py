@@ -179,13 +179,29 @@ class AdhocComparisonView(StrictQueryMixin, APIView):
         return Response(AdhocResponseSerializer(body).data)
 
 
-TEXT_COLUMNS = {"question", "comparison", "name", "kind", "wave", "estimator", "method"}
+TEXT_COLUMNS = {
+    "question",
+    "comparison",
+    "name",
+    "kind",
+    "wave",
+    "estimator",
+    "method",
+    "family",
+    "corrected_checks",
+}
 HELP = {
     "comparison": "The saved comparison's slug.",
     "version": "The saved comparison's version.",
     "role_b": "Inter-role: the second role (role against role_b); else empty.",
     "change": "diff minus the previous wave's diff; change_ci_low/high: its 95 % interval.",
-    "corrected_estimator_disagrees": "null until corrected estimators' results are stored.",
+    "corrected_estimator_disagrees": "Whether a corrected estimator's difference has the "
+    "other sign or the other significance; null when none is stored for this row.",
+    "corrected_checks": "Per corrected estimator, e.g. 'vignette_cscores: significance "
+    "differs; aldrich_mckelvey: agrees'; empty when none is stored.",
+    "family": "The Benjamini–Hochberg family of p_adjusted.",
+    "family_size": "Tests in that family.",
+    "prob_sign": "Ordinal IRT only: the probability of the difference's sign.",
 }
 
 
@@ -195,7 +211,7 @@ def _row_field(column: str) -> serializers.Field:
         return serializers.CharField(help_text=help_text)
     if column in {"role", "role_b", "previous_wave"}:
         return serializers.CharField(allow_null=True, help_text=help_text)
-    if column in {"version", "n_left", "n_right"}:
+    if column in {"version", "n_left", "n_right", "family_size"}:
         return serializers.IntegerField(help_text=help_text)
     if column == "corrected_estimator_disagrees":
         return serializers.BooleanField(allow_null=True, help_text=help_text)

@@ -66,6 +66,9 @@ def test_page_names_protectee_against_independent_for_armenia(researcher_client)
     assert "In 2025 Moscow's panel ascribes Protectee, 8.6 [" in card
     assert "Yerevan's panel conceives of Armenia as Independent, 7.9 [" in card
     assert "Estimator: plain means." in card
+    # The test settings run Aldrich–McKelvey and the C-scores: each card says how they fare.
+    assert "no result stored yet" not in card
+    assert "Aldrich–McKelvey" in card and "Vignette C-scores" in card
 
 
 def test_page_names_faithful_ally_against_active_independent_and_mediator_for_kazakhstan(
@@ -108,7 +111,11 @@ def test_bundle_table_changes_are_the_differences_of_the_stored_differences(demo
     )
     assert by_wave.loc["2025", "change_ci_low"] > 0  # the planted gap widens
     assert set(table["estimator"]) == {"plain_means"}
-    assert table["corrected_estimator_disagrees"].isna().all()
+    # Role-by-role rows carry the corrected estimators' checks; inter-role ones have none.
+    roles = table[table["kind"] == "roles"]
+    assert roles["corrected_estimator_disagrees"].notna().all()
+    assert roles["corrected_checks"].str.contains("aldrich_mckelvey: ").all()
+    assert (table.loc[table["kind"] == "inter_role", "corrected_checks"] == "").all()
 
 
 def test_panel_admin_may_not_read_the_research_questions(client, demo_data):
