@@ -34,6 +34,9 @@ def pytest_runtest_teardown(item: pytest.Item, nextitem: pytest.Item | None):
     (``serialized_rollback``): its rows would collide with those put back here.
     """
     result = yield
+    # After the process's last test the test database itself is gone (session teardown).
+    if nextitem is None:
+        return result
     if _empties_the_tables(item) and not _restores_the_serialized_copy(nextitem):
         from pytest_django.plugin import blocking_manager_key
 
