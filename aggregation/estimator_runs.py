@@ -24,6 +24,7 @@ from dataclasses import dataclass, field
 import numpy as np
 import pandas as pd
 
+from aggregation import engine
 from aggregation.estimator_comparisons import (
     ESTIMATOR_COMPARISON_COLUMNS,
     IrtBasis,
@@ -52,6 +53,11 @@ class EstimatorOutcome:
     comparisons: pd.DataFrame = field(
         default_factory=lambda: pd.DataFrame(columns=ESTIMATOR_COMPARISON_COLUMNS)
     )
+    reliability: pd.DataFrame = field(
+        default_factory=lambda: pd.DataFrame(columns=engine.RELIABILITY_COLUMNS)
+    )
+    """Agreement per (panel, block) of the corrected values (``corrected_reliability``);
+    empty for the IRT, whose experts' reliabilities are parameters of the model."""
     converged: bool | None = None
     rhat_share_above: float | None = None
     ess_bulk_min: float | None = None
@@ -121,11 +127,42 @@ def _value_outcome(
     return EstimatorOutcome(
         name,
         "complete",
-        cells=cells,
+        cells=with_cannot_judge(cells, ratings),
         comparisons=comparisons_of_values(rated, column, home_panel),
+        reliability=corrected_reliability(ratings, rated, column),
         diagnostics=details,
         basis=ValueBasis(rated, column),
     )
+
+
+def corrected_reliability(ratings: pd.DataFrame, rated: pd.DataFrame, column: str) -> pd.DataFrame:
+    """Krippendorff's alpha and the ICCs per (panel, block) (``engine.reliability``) of the
+    corrected values: ``rated`` (the substantive ratings an estimator could correct) with
+    ``column`` as the value, and the blocks' cannot-judge answers as missing values, as
+    for the plain means. Higher than the plain means' agreement when the experts disagreed
+    in how they use the scale rather than in what they saw."""
+    corrected = rated.assign(value=rated[column].to_numpy())
+    blocks = set(rated["block"].astype(str))
+    unable = ratings[engine.cannot_judge_mask(ratings) & ratings["block"].astype(str).isin(blocks)]
+    frame = pd.concat(
+        [corrected[engine.RATINGS_COLUMNS], unable[engine.RATINGS_COLUMNS]], ignore_index=True
+    )
+    for key in engine.CELL_KEYS:
+        frame[key] = frame[key].astype(str)
+    return engine.reliability(frame)
+
+
+def with_cannot_judge(cells: pd.DataFrame, ratings: pd.DataFrame) -> pd.DataFrame:
+    """``cells`` with ``n_cannot_judge``: the cell's cannot-judge answers, as the plain means
+    count them (the pooled cell: all panels')."""
+    unable = ratings[engine.cannot_judge_mask(ratings)]
+    keys = [key for key in engine.CELL_KEYS if key != "panel"]
+    per_panel = unable.groupby([*keys, "panel"], observed=True).size()
+    pooled = unable.groupby(keys, observed=True).size()
+    counts = {tuple(map(str, key)): int(n) for key, n in per_panel.items()}
+    counts.update({(*map(str, key), engine.POOLED_PANEL): int(n) for key, n in pooled.items()})
+    lookup = cells[[*keys, "panel"]].astype(str).itertuples(index=False, name=None)
+    return cells.assign(n_cannot_judge=[counts.get(tuple(key), 0) for key in lookup])
 
 
 def irt_fast_outcome(
@@ -139,11 +176,14 @@ def irt_fast_outcome(
     from aggregation.estimators import irt
 
     data = irt.irt_data(ratings, vignettes)
-    return irt_outcome(data, irt.fit_fast(data, seed=seed), home_panel)
+    return irt_outcome(data, irt.fit_fast(data, seed=seed), home_panel, ratings)
 
 
-def irt_outcome(data, fit, home_panel: Mapping[str, str]) -> EstimatorOutcome:
-    """The result set of a fitted ordinal IRT (``irt.IrtFit``, fast or full)."""
+def irt_outcome(
+    data, fit, home_panel: Mapping[str, str], ratings: pd.DataFrame
+) -> EstimatorOutcome:
+    """The result set of a fitted ordinal IRT (``irt.IrtFit``, fast or full) to ``data``,
+    the ``ratings``' index arrays."""
     from aggregation.estimators import irt
 
     cells = irt.cells_from_fit(data, fit)
@@ -171,7 +211,7 @@ def irt_outcome(data, fit, home_panel: Mapping[str, str]) -> EstimatorOutcome:
         "ordinal_irt",
         "complete",
         mode=fit.mode,
-        cells=cells.cells,
+        cells=with_cannot_judge(cells.cells, ratings),
         comparisons=comparisons,
         converged=converged,
         rhat_share_above=share,

@@ -1,10 +1,10 @@
 """Computing and storing the corrected estimators' result sets of an aggregation run.
 
-``estimator_outcomes_compute`` loads a wave's ratings (only when the wave has vignettes) and
-runs ``estimator_runs``; ``estimator_results_store`` writes one ``EstimatorResult`` per
-estimator (the plain means included) and the corrected estimators' cells and comparisons as
-result rows tagged with their estimator (the saved comparisons too, ``saved_corrected``),
-inside the run's own transaction.
+``estimator_outcomes_compute`` loads the ratings a run counted (only when the wave has
+vignettes) and runs ``estimator_runs``; ``estimator_results_store`` writes one
+``EstimatorResult`` per estimator (the plain means included) and the corrected estimators'
+cells and comparisons as result rows tagged with their estimator (the saved comparisons too,
+``saved_corrected``), inside the run's own transaction.
 """
 
 from __future__ import annotations
@@ -22,8 +22,14 @@ from aggregation.estimator_runs import (
     not_applicable,
 )
 from aggregation.loaders import ratings_frame
-from aggregation.models import AggregationRun, CellResult, ComparisonResult, EstimatorResult
-from surveys.models import Wave
+from aggregation.models import (
+    AggregationRun,
+    CellResult,
+    ComparisonResult,
+    EstimatorResult,
+    ReliabilityResult,
+)
+from aggregation.snapshots import SnapshotChangedError, run_input_load
 from surveys.vignette_selectors import vignette_subject_codes
 
 
@@ -33,15 +39,35 @@ def corrected_estimators() -> Sequence[str]:
     return tuple(getattr(settings, "AGGREGATION_CORRECTED_ESTIMATORS", CORRECTED_ESTIMATORS))
 
 
-def estimator_outcomes_compute(*, wave: Wave, homes: dict[str, str]) -> list[EstimatorOutcome]:
-    """The corrected estimators' result sets of a wave (IRT in fast mode); without
-    vignettes, "not applicable" without loading a rating."""
+def estimator_outcomes_compute(
+    *, run: AggregationRun, homes: dict[str, str]
+) -> list[EstimatorOutcome]:
+    """The corrected estimators' result sets of a run (IRT in fast mode), on exactly the
+    ratings the run counted (``snapshots.run_input_load``); without vignettes, "not
+    applicable" without loading a rating. If those ratings changed while the run ran, every
+    corrected estimator is recorded as failed with that reason (the change schedules the next
+    run, which computes them)."""
     estimators = corrected_estimators()
+    wave = run.wave
     vignettes = vignette_subject_codes(wave_id=wave.pk)
     if not vignettes:
         return not_applicable(estimators)
-    ratings = ratings_frame(wave_id=wave.pk, wave_slug=wave.slug)
+    try:
+        ratings = run_input_load(
+            run,
+            lambda response_ids: ratings_frame(
+                wave_id=wave.pk, wave_slug=wave.slug, response_ids=response_ids
+            ),
+        )
+    except SnapshotChangedError:
+        return [EstimatorOutcome(name, "failed", RATINGS_CHANGED) for name in estimators]
     return estimator_outcomes(ratings, vignettes=vignettes, home_panel=homes, estimators=estimators)
+
+
+RATINGS_CHANGED = (
+    "the ratings changed while the run computed its plain means; the next run computes this "
+    "estimator"
+)
 
 
 CELL_FIELDS = [
@@ -78,7 +104,7 @@ def _cell_rows(run: AggregationRun, outcome: EstimatorOutcome, codes) -> list[tu
             str(row.perspective),
             codes.roles[str(row.role)],
             int(row.n),
-            0,
+            int(getattr(row, "n_cannot_judge", 0)),
             False,
             _number(row.estimate),
             _number(row.ci_low),
@@ -110,11 +136,22 @@ def _result_row(run: AggregationRun, outcome: EstimatorOutcome) -> EstimatorResu
 def estimator_rows_store(run: AggregationRun, outcome: EstimatorOutcome, codes=None) -> None:
     """Insert an outcome's cells, preset comparisons and saved comparisons
     (``saved_corrected``) as the run's rows of its estimator."""
-    from aggregation.result_rows import COMPARISON_FIELDS, CodeMaps, comparison_rows, rows_insert
+    from aggregation.result_rows import (
+        COMPARISON_FIELDS,
+        RELIABILITY_FIELDS,
+        CodeMaps,
+        comparison_rows,
+        reliability_rows,
+        rows_insert,
+    )
     from aggregation.saved_corrected import saved_corrected_store
 
     codes = codes or CodeMaps.load()
     rows_insert(CellResult, CELL_FIELDS, _cell_rows(run, outcome, codes))
+    reliability = reliability_rows(
+        run, outcome.reliability, codes, estimator=outcome.estimator, version=outcome.version
+    )
+    rows_insert(ReliabilityResult, RELIABILITY_FIELDS, reliability)
     comparisons = outcome.comparisons
     if not comparisons.empty:
         rows = comparison_rows(
@@ -148,6 +185,7 @@ def estimator_result_replace(run: AggregationRun, outcome: EstimatorOutcome) -> 
     over the fast mode's). Call inside a transaction."""
     CellResult.objects.filter(run=run, estimator=outcome.estimator).delete()
     ComparisonResult.objects.filter(run=run, estimator=outcome.estimator).delete()
+    ReliabilityResult.objects.filter(run=run, estimator=outcome.estimator).delete()
     EstimatorResult.objects.filter(run=run, estimator=outcome.estimator).delete()
     _result_row(run, outcome).save()
     estimator_rows_store(run, outcome)

@@ -16,7 +16,7 @@ Three loads, by what the statistics need:
 
 import hashlib
 import io
-from collections.abc import Iterator
+from collections.abc import Collection, Iterator
 from dataclasses import dataclass
 
 import numpy as np
@@ -45,11 +45,16 @@ RATING_DTYPES = {
 
 
 def _submitted_ratings(
-    wave_id: int, item_ids: list[int] | None = None, panel_ids: list[int] | None = None
+    wave_id: int,
+    item_ids: list[int] | None = None,
+    panel_ids: list[int] | None = None,
+    response_ids: Collection[int] | None = None,
 ):
     ratings = Rating.objects.filter(
         response__wave_id=wave_id, response__status=Response.Status.SUBMITTED
     )
+    if response_ids is not None:
+        ratings = ratings.filter(response_id__in=sorted(response_ids))
     if item_ids is not None:
         ratings = ratings.filter(item_id__in=item_ids)
     if panel_ids is not None:
@@ -59,11 +64,15 @@ def _submitted_ratings(
 
 
 def _read_rows(
-    wave_id: int, item_ids: list[int] | None, panel_ids: list[int] | None
+    wave_id: int,
+    item_ids: list[int] | None,
+    panel_ids: list[int] | None,
+    response_ids: Collection[int] | None = None,
 ) -> pd.DataFrame:
     """The four numbers of each rating: with ``COPY`` on PostgreSQL, elsewhere from a
     server-side iterator, in chunks either way (no model instance, no list of all rows)."""
-    ratings = _submitted_ratings(wave_id, item_ids, panel_ids).values_list(*RATING_COLUMNS)
+    ratings = _submitted_ratings(wave_id, item_ids, panel_ids, response_ids)
+    ratings = ratings.values_list(*RATING_COLUMNS)
     read = _read_with_copy if connection.vendor == "postgresql" else _read_with_iterator
     chunks = list(read(ratings))
     if not chunks:
@@ -162,14 +171,16 @@ def ratings_frame(
     wave_slug: str,
     item_ids: list[int] | None = None,
     panel_ids: list[int] | None = None,
+    response_ids: Collection[int] | None = None,
 ) -> pd.DataFrame:
     """The submitted ratings of a wave in the engine's format (``engine.RATINGS_COLUMNS``).
 
-    ``item_ids`` and ``panel_ids`` restrict the load to some items and panels. The codes
+    ``item_ids``, ``panel_ids`` and ``response_ids`` restrict the load to some items, panels
+    and responses (a run's snapshot: ``snapshots.run_input_load``). The codes
     are attached by position lookups on the small instrument and response tables and stored
     as categoricals, so a million ratings cost a few arrays of integers.
     """
-    raw = _read_rows(wave_id, item_ids, panel_ids)
+    raw = _read_rows(wave_id, item_ids, panel_ids, response_ids)
     items = instrument_frame(wave_id)
     responses = pd.DataFrame(
         list(

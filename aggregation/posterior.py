@@ -25,6 +25,7 @@ from aggregation.estimator_runs import irt_outcome
 from aggregation.estimator_services import estimator_result_replace
 from aggregation.loaders import ratings_frame
 from aggregation.models import AggregationRun, PosteriorJob
+from aggregation.snapshots import run_input_load
 from surveys.vignette_selectors import vignette_subject_codes
 
 logger = logging.getLogger(__name__)
@@ -89,7 +90,12 @@ def posterior_compute(
     run = job.run
     try:
         vignettes = vignette_subject_codes(wave_id=run.wave_id)
-        ratings = ratings_frame(wave_id=run.wave_id, wave_slug=run.wave.slug)
+        ratings = run_input_load(  # the ratings the run counted, or SnapshotChangedError
+            run,
+            lambda response_ids: ratings_frame(
+                wave_id=run.wave_id, wave_slug=run.wave.slug, response_ids=response_ids
+            ),
+        )
         data = irt.irt_data(ratings, vignettes)
         fit = irt.fit_full(
             data,
@@ -99,7 +105,7 @@ def posterior_compute(
             samples=samples,
             progress=_progress_writer(job_id),
         )
-        outcome = irt_outcome(data, fit, home_panels())
+        outcome = irt_outcome(data, fit, home_panels(), ratings)
         with transaction.atomic():
             estimator_result_replace(run, outcome)
             PosteriorJob.objects.filter(pk=job_id).update(

@@ -2,6 +2,7 @@
 
 from dataclasses import dataclass
 
+from aggregation.engine import ESTIMATOR_NAME
 from aggregation.models import ReliabilityResult
 
 
@@ -31,15 +32,16 @@ class StoredReliability:
     icc1k_ci_high: float | None
 
 
-def reliability_stored(*, run_id: int) -> list[StoredReliability]:
-    """The reliability rows of a run (one query), by block order, then panel."""
+def reliability_stored(*, run_id: int, estimator: str = ESTIMATOR_NAME) -> list[StoredReliability]:
+    """The reliability rows of a run's result set of ``estimator`` (one query), by block
+    order, then panel."""
     names = [
         name
         for name in StoredReliability.__dataclass_fields__
         if name not in {"panel", "block", "holder", "subject", "perspective"}
     ]
     rows = (
-        ReliabilityResult.objects.filter(run_id=run_id)
+        ReliabilityResult.objects.filter(run_id=run_id, estimator=estimator)
         .order_by("block__order", "panel__code")
         .values_list(
             "panel__code",

@@ -226,9 +226,14 @@ RELIABILITY_FIELDS = [
 
 
 def reliability_rows(
-    run: AggregationRun, reliability: pd.DataFrame, codes: CodeMaps
+    run: AggregationRun,
+    reliability: pd.DataFrame,
+    codes: CodeMaps,
+    *,
+    estimator: str = engine.ESTIMATOR_NAME,
+    version: str = engine.ESTIMATOR_VERSION,
 ) -> list[tuple]:
-    """``RELIABILITY_FIELDS`` of each (panel, block)."""
+    """``RELIABILITY_FIELDS`` of each (panel, block), tagged with the estimator."""
     reliability = nullable(reliability, RELIABILITY_NUMBERS)
     return [
         (
@@ -238,8 +243,8 @@ def reliability_rows(
             int(row.n_raters),
             int(row.n_units),
             *(getattr(row, name) for name in RELIABILITY_NUMBERS),
-            engine.ESTIMATOR_NAME,
-            engine.ESTIMATOR_VERSION,
+            estimator,
+            version,
         )
         for row in reliability.itertuples(index=False)
         if row.panel != engine.POOLED_PANEL

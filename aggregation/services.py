@@ -381,7 +381,7 @@ def aggregation_run_wave(*, wave_id: int, force: bool = False) -> AggregationRun
             if current is not None:
                 return current
             cells, comparisons, reliability = inputs.results(homes)
-            corrected = estimator_outcomes_compute(wave=wave, homes=homes)
+            corrected = estimator_outcomes_compute(run=run, homes=homes)
             with transaction.atomic():
                 _results_store(run, cells=cells, comparisons=comparisons, reliability=reliability)
                 estimator_results_store(run, outcomes=corrected)
@@ -488,7 +488,7 @@ def aggregation_split_finish(*, run_id: int) -> AggregationRun:
     corrected = []
     if run.status == AggregationRun.Status.RUNNING:
         with lease_kept(run_id=run.pk, started_at=run.started_at):
-            corrected = estimator_outcomes_compute(wave=run.wave, homes=home_panels())
+            corrected = estimator_outcomes_compute(run=run, homes=home_panels())
     with transaction.atomic():
         run = AggregationRun.objects.select_for_update().get(pk=run_id)
         if run.status == AggregationRun.Status.RUNNING:

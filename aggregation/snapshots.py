@@ -137,6 +137,11 @@ def run_snapshot(run) -> RunSnapshot:
             f"Aggregation run {run.pk} recorded no snapshot of its ratings (it predates "
             "snapshots, or its ratings changed while it ran); pin a newer run."
         )
+    return _input_checked(run)
+
+
+def _input_checked(run) -> RunSnapshot:
+    """The run's recorded responses, if their ratings still have the run's fingerprint."""
     wanted = set(run.input_responses)
     stamps = {pk: stamp for pk, stamp in _stamps(run.wave_id).items() if pk in wanted}
     identity = _identity(stamps)
@@ -151,3 +156,17 @@ def run_snapshot(run) -> RunSnapshot:
         n_ratings=identity.n_ratings,
         fingerprint=run.input_fingerprint,
     )
+
+
+def run_input_load(run, load: Callable[[frozenset[int] | None], T]) -> T:
+    """``load(response_ids)`` of exactly the ratings the run counted, running or complete:
+    the run's responses are checked before and after the load (``SnapshotChangedError`` if
+    their ratings changed). A run that could record no identity (its ratings kept changing
+    while it loaded them) gets ``load(None)``: the wave's submitted ratings as they are now.
+    """
+    if not run.ratings_fingerprint:
+        return load(None)
+    response_ids = _input_checked(run).response_ids
+    loaded = load(response_ids)
+    _input_checked(run)
+    return loaded

@@ -410,14 +410,17 @@ def trends(request: HttpRequest) -> HttpResponse:
 def reliability_report(request: HttpRequest) -> HttpResponse:
     """Agreement of each panel on each block of a wave, with 95 % bootstrap intervals."""
     waves, wave = _wave_choice(request)
-    stored = reliability_stored(run_id=wave.run_id) if wave and wave.run_id else []
+    estimator, estimator_context = _estimator_context(request, wave)
+    stored = (
+        reliability_stored(run_id=wave.run_id, estimator=estimator) if wave and wave.run_id else []
+    )
     if _wants_csv(request):
         return csv_download(
             request,
-            name=["reliability", wave and wave.slug],
+            name=["reliability", wave and wave.slug, estimator],
             header=reliability.RELIABILITY_CSV_HEADER,
             rows=reliability.reliability_csv_rows(wave.slug if wave else "", stored),
-            detail={"page": "reliability", "wave": wave and wave.slug},
+            detail={"page": "reliability", "wave": wave and wave.slug, "estimator": estimator},
         )
     return render(
         request,
@@ -432,6 +435,7 @@ def reliability_report(request: HttpRequest) -> HttpResponse:
             ],
             rows=reliability.reliability_table(stored),
             replicates=f"{BOOTSTRAP_REPLICATES:,}",
+            **estimator_context,
         ),
     )
 

@@ -23,7 +23,16 @@ them within one estimator.
 
 from __future__ import annotations
 
+import os
+import sys
 from collections.abc import Callable, Sequence
+
+if "jax" not in sys.modules:
+    # Before JAX is first imported (by ``irt_model``, through this package): one XLA CPU
+    # device per core, at most 4, so that the IRT's NUTS chains run in parallel.
+    os.environ.setdefault(
+        "XLA_FLAGS", f"--xla_force_host_platform_device_count={min(os.cpu_count() or 1, 4)}"
+    )
 
 import pandas as pd
 

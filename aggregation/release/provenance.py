@@ -12,7 +12,7 @@ from django.db.models import Count
 
 from aggregation.estimators import ESTIMATOR_VERSIONS
 from aggregation.exports import ExportSource
-from aggregation.models import AggregationRun
+from aggregation.models import AggregationRun, EstimatorResult
 from surveys.models import BlockComment
 
 SOFTWARE_NAME = "role-survey"
@@ -60,6 +60,31 @@ def release_record(
     *, run: AggregationRun, sources: dict[str, ExportSource], generated_at: str
 ) -> dict[str, Any]:
     wave = run.wave
+    result_sets = list(
+        EstimatorResult.objects.filter(run=run)
+        .order_by("estimator")
+        .values(
+            "estimator",
+            "estimator_version",
+            "status",
+            "note",
+            "mode",
+            "converged",
+            "rhat_share_above",
+            "ess_bulk_min",
+        )
+    ) or [  # a run stored before result sets per estimator
+        {
+            "estimator": run.estimator_name,
+            "estimator_version": run.estimator_version,
+            "status": EstimatorResult.Status.COMPLETE,
+            "note": "",
+            "mode": "",
+            "converged": None,
+            "rhat_share_above": None,
+            "ess_bulk_min": None,
+        }
+    ]
     return {
         "software": {
             "name": SOFTWARE_NAME,
@@ -77,8 +102,13 @@ def release_record(
         },
         "aggregation_run": run_record(run),
         "estimators": {
-            "used": {run.estimator_name: run.estimator_version},
+            "used": {
+                result["estimator"]: result["estimator_version"]
+                for result in result_sets
+                if result["status"] == EstimatorResult.Status.COMPLETE
+            },
             "available": dict(ESTIMATOR_VERSIONS),
+            "result_sets": result_sets,
         },
         "tables": {table: source.rows for table, source in sources.items()},
     }

@@ -2,6 +2,8 @@
 
 from typing import Any
 
+from aggregation.release.estimator_tables import corrected_table_description
+
 TABLE_DESCRIPTIONS = {
     "ratings": "raw ratings, one row per rating (response × item), pinned to the run",
     "ratings_wide": "the same ratings, one row per response and one column per item",
@@ -15,6 +17,23 @@ TABLE_DESCRIPTIONS = {
     "vignettes": "texts of the vignette actors (empty where the instrument has none)",
     "comments": "experts' comments cleared for release by a panel admin",
 }
+
+
+def _description(table: str) -> str:
+    return TABLE_DESCRIPTIONS.get(table) or corrected_table_description(table)
+
+
+def _status_text(result: dict[str, Any]) -> str:
+    """ "complete", "complete, full posterior, converged", "not applicable: …" and so on."""
+    if result["status"] != "complete":
+        note = f": {result['note']}" if result["note"] else ""
+        return f"{result['status'].replace('_', ' ')}{note}"
+    parts = ["complete"]
+    if result["mode"]:
+        parts.append("full posterior" if result["mode"] == "full" else "fast mode")
+    if result["converged"] is not None:
+        parts.append("converged" if result["converged"] else "NOT converged")
+    return ", ".join(parts)
 
 
 def _yaml_text(text: str) -> str:
@@ -52,7 +71,7 @@ def readme(
     software = record["software"]
     rows = record["tables"]
     table_lines = "\n".join(
-        f"| `{table}` | {rows[table]} | {TABLE_DESCRIPTIONS.get(table, '')} |" for table in rows
+        f"| `{table}` | {rows[table]} | {_description(table)} |" for table in rows
     )
     format_lines = "\n".join(f"- `{folder}/`: {what}" for folder, what in formats.items())
     smallest = report["smallest_panel_date_group"]
@@ -63,6 +82,10 @@ def readme(
     )
     synthetic = (
         "\n**These data are synthetic (a demonstration wave).**\n" if wave["synthetic"] else ""
+    )
+    estimator_text = "; ".join(
+        f"`{result['estimator']}` {result['estimator_version']} ({_status_text(result)})"
+        for result in record["estimators"]["result_sets"]
     )
     return f"""# Role survey, wave {wave["slug"]}: data release
 
@@ -75,7 +98,7 @@ results of one aggregation run and exactly the ratings that run counted.
 ## Provenance
 
 - Aggregation run {run["id"]}, finished {run["finished_at"]}.
-- Estimator `{run["estimator"]}`, version {run["estimator_version"]}.
+- Estimators: {estimator_text}.
 - {run["n_ratings"]} ratings of {run["n_responses"]} submitted responses.
 - Input fingerprint (SHA-256): `{run["input_fingerprint"]}`
 - Ratings fingerprint (SHA-256): `{run["ratings_fingerprint"]}`
@@ -97,7 +120,10 @@ Each table comes in four formats:
 labels); `datapackage.json` describes the CSV files as a Frictionless Tabular Data Package
 (schemas, sizes, SHA-256 hashes). Categorical variables (panel, holder, subject, perspective,
 role, source) are text codes in CSV and Parquet and integer codes with value labels in the
-Stata and SPSS files. `cannot judge` is a missing value with `cannot_judge` = 1, never 0.
+Stata and SPSS files. The tables without a suffix hold the plain means; `cells_<estimator>`,
+`comparisons_<estimator>` and `reliability_<estimator>` hold a corrected estimator's result
+set (the `estimators` table says which are complete and converged; docs/methods.md describes
+each). `cannot judge` is a missing value with `cannot_judge` = 1, never 0.
 The `round` column gives the round of a Delphi study: 1 for round 1 and for an ordinary wave
 (the primary data); a later round is a wave of its own, to be reported beside round 1, never
 pooled with it.

@@ -4,7 +4,8 @@ Raw ratings (long), cells and comparisons come from ``aggregation.exports`` pinn
 (so the ratings are exactly the ones it counted). The others are read here from the run's
 stored results and the wave's instrument: ratings wide (one row per response), reliability,
 wave changes, trends (each earlier wave's newest complete run and this run), the instrument,
-its texts in every language, the vignettes and the cleared comments. Categorical columns hold
+its texts in every language, the vignettes and the cleared comments; then the corrected
+estimators' result sets (``estimator_tables``). Categorical columns hold
 the same integer codes and value labels as every export (``exports.label_sets_load``).
 """
 
@@ -28,6 +29,7 @@ from aggregation.exports import (
 )
 from aggregation.exports.variables import label_sets_load
 from aggregation.models import AggregationRun, CellResult, ReliabilityResult, WaveChangeResult
+from aggregation.release.estimator_tables import corrected_sources
 from aggregation.reliability_stats import RELIABILITY_COEFFICIENTS
 from aggregation.selectors import run_latest_complete
 from surveys.models import Actor, BlockComment, InstrumentText, Item, Wave
@@ -211,9 +213,9 @@ def _rows(queryset, **columns) -> pd.DataFrame:
     return pd.DataFrame.from_records(records, columns=list(columns))
 
 
-def reliability_frame(run: AggregationRun) -> pd.DataFrame:
+def reliability_frame(run: AggregationRun, estimator: str = ESTIMATOR_NAME) -> pd.DataFrame:
     frame = _rows(
-        ReliabilityResult.objects.filter(run=run, estimator=ESTIMATOR_NAME),
+        ReliabilityResult.objects.filter(run=run, estimator=estimator),
         panel="panel_id",
         block="block__order",
         holder="block__holder_id",
@@ -515,14 +517,17 @@ def release_sources(*, wave: Wave, run: AggregationRun, generated_at: datetime) 
             label_sets=labels,
         )
 
+    def reliability(estimator: str = ESTIMATOR_NAME) -> ExportSource:
+        table = "reliability" if estimator == ESTIMATOR_NAME else f"reliability_{estimator}"
+        frame = lambda: reliability_frame(run, estimator)  # noqa: E731
+        return made(table, RELIABILITY_VARIABLES, frame, plain)
+
     return {
         "ratings": long,
         "ratings_wide": ratings_wide(long, instrument),
         "cells": export_source(wave=wave, table="cells", run_id=run.pk),
         "comparisons": export_source(wave=wave, table="comparisons", run_id=run.pk),
-        "reliability": made(
-            "reliability", RELIABILITY_VARIABLES, lambda: reliability_frame(run), plain
-        ),
+        "reliability": reliability(),
         "wave_changes": made(
             "wave_changes", WAVE_CHANGE_VARIABLES, lambda: wave_changes_frame(run)
         ),
@@ -535,4 +540,5 @@ def release_sources(*, wave: Wave, run: AggregationRun, generated_at: datetime) 
         "comments": made(
             "comments", COMMENT_VARIABLES, lambda: comments_frame(wave, response_ids), plain
         ),
+        **corrected_sources(wave=wave, run=run, made=made, reliability_source=reliability),
     }

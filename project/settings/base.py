@@ -10,6 +10,7 @@ and ``IDENTITY_BLIND_INDEX_KEY`` are required here, and the system checks of
 e-mail backend, a missing ``SITE_URL`` and a per-process cache.
 """
 
+import os
 from datetime import timedelta
 from pathlib import Path
 
@@ -24,6 +25,9 @@ env_file = BASE_DIR / ".env"
 if env_file.exists():
     environ.Env.read_env(str(env_file))
 VAR_DIR = Path(env.str("PROJECT_VAR_DIR", default=str(BASE_DIR / "var")))
+# The ordinal IRT's compiled XLA programs, kept between fits of the same data (the full
+# posterior runs its chains and chunks as separate programs: compiled once, loaded after).
+os.environ.setdefault("JAX_COMPILATION_CACHE_DIR", str(VAR_DIR / "jax-cache"))
 
 DEBUG = env.bool("DJANGO_DEBUG", default=False)
 

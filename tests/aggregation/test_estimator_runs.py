@@ -153,3 +153,94 @@ def test_demo_then_aggregate_stores_every_estimator_for_the_demo(settings):
         run=run, preset="ascribed_vs_conceived", subject__code="ARM", saved_version__isnull=True
     )
     assert set(armenia.values_list("estimator", flat=True)) >= {"plain_means", *CORRECTED}
+
+
+def _first_substantive_rating(wave):
+    from surveys.models import Rating
+
+    return (
+        Rating.objects.filter(response__wave=wave, item__block__subject__kind="state")
+        .order_by("pk")
+        .first()
+    )
+
+
+def test_corrected_cells_count_cannot_judge_as_the_plain_means_do(vignette_wave):
+    rating = _first_substantive_rating(vignette_wave)
+    type(rating).objects.filter(pk=rating.pk).update(value=None, cannot_judge=True)
+    run = aggregation_run_wave(wave_id=vignette_wave.pk)
+    keys = ("panel__code", "holder__code", "subject__code", "perspective", "role__code")
+    plain = {
+        row[:-1]: row[-1]
+        for row in CellResult.objects.filter(run=run, estimator="plain_means").values_list(
+            *keys, "n_cannot_judge"
+        )
+    }
+    assert sum(plain.values()) == 2  # the panel's cell and the pooled cell
+    for name in CORRECTED:
+        corrected = CellResult.objects.filter(run=run, estimator=name).values_list(
+            *keys, "n_cannot_judge"
+        )
+        for row in corrected:
+            assert row[-1] == plain[row[:-1]], (name, row)
+        assert sum(row[-1] for row in corrected) == 2, name
+
+
+def test_reliability_stored_per_corrected_estimator_that_has_values(vignette_wave):
+    from aggregation.models import ReliabilityResult
+
+    run = aggregation_run_wave(wave_id=vignette_wave.pk)
+    by_estimator = {
+        name: ReliabilityResult.objects.filter(run=run, estimator=name)
+        for name in ("plain_means", *CORRECTED)
+    }
+    substantive_blocks = set(
+        by_estimator["plain_means"]
+        .exclude(block__subject__kind="vignette")
+        .values_list("panel_id", "block_id")
+    )
+    for name in ("aldrich_mckelvey", "vignette_cscores"):
+        rows = by_estimator[name]
+        assert set(rows.values_list("panel_id", "block_id")) == substantive_blocks, name
+        assert set(rows.values_list("estimator_version", flat=True)) == {ESTIMATOR_VERSIONS[name]}
+        assert rows.filter(alpha_interval__isnull=False).exists(), name
+    assert not by_estimator["ordinal_irt"].exists()  # its reliabilities are model parameters
+
+
+def test_corrected_estimators_refuse_ratings_the_run_did_not_count(vignette_wave, monkeypatch):
+    """A rating changes after the run read its plain input and while the corrected estimators
+    load theirs: they are recorded failed with the reason, never computed on other ratings,
+    and the plain means of the run stand."""
+    from aggregation import estimator_services
+
+    load = estimator_services.ratings_frame
+    rating = _first_substantive_rating(vignette_wave)
+
+    def load_while_a_rating_changes(**kwargs):
+        type(rating).objects.filter(pk=rating.pk).update(value=(rating.value + 1) % 11)
+        return load(**kwargs)
+
+    monkeypatch.setattr(estimator_services, "ratings_frame", load_while_a_rating_changes)
+    run = aggregation_run_wave(wave_id=vignette_wave.pk)
+    assert run.status == AggregationRun.Status.COMPLETE
+    results = {r.estimator: r for r in EstimatorResult.objects.filter(run=run)}
+    assert results["plain_means"].status == "complete"
+    for name in CORRECTED:
+        assert results[name].status == "failed"
+        assert "ratings changed" in results[name].note
+        assert not CellResult.objects.filter(run=run, estimator=name).exists()
+
+
+def test_corrected_estimators_read_only_the_runs_responses(vignette_wave, monkeypatch):
+    from aggregation import estimator_services
+
+    seen = []
+    load = estimator_services.ratings_frame
+
+    def recording(**kwargs):
+        seen.append(kwargs.get("response_ids"))
+        return load(**kwargs)
+
+    monkeypatch.setattr(estimator_services, "ratings_frame", recording)
+    run = aggregation_run_wave(wave_id=vignette_wave.pk)
+    assert seen == [frozenset(run.input_responses)]

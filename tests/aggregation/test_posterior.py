@@ -6,6 +6,7 @@ import pytest
 from aggregation.models import ComparisonResult, EstimatorResult, PosteriorJob
 from aggregation.posterior import PosteriorNotApplicable, posterior_compute, posterior_request
 from aggregation.services import aggregation_run_wave
+from aggregation.snapshots import SnapshotChangedError
 
 pytestmark = pytest.mark.django_db
 
@@ -34,3 +35,18 @@ def test_full_posterior_needs_vignettes(rated_wave):
     with pytest.raises(PosteriorNotApplicable, match="no vignettes"):
         posterior_request(run_id=run.pk, queue=False)
     assert not PosteriorJob.objects.exists()
+
+
+def test_full_posterior_refuses_ratings_changed_since_the_run(vignette_wave):
+    from surveys.models import Rating
+
+    run = aggregation_run_wave(wave_id=vignette_wave.pk)
+    rating = Rating.objects.filter(response__wave=vignette_wave).order_by("pk").first()
+    Rating.objects.filter(pk=rating.pk).update(value=(rating.value + 1) % 11)
+    job = posterior_request(run_id=run.pk, queue=False)
+    with pytest.raises(SnapshotChangedError):
+        posterior_compute(job_id=job.pk, chains=2, warmup=5, samples=5)
+    job.refresh_from_db()
+    assert job.status == PosteriorJob.Status.FAILED
+    assert "changed since" in job.error
+    assert EstimatorResult.objects.get(run=run, estimator="ordinal_irt").mode == "fast"

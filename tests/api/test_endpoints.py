@@ -150,6 +150,7 @@ def test_comparisons_and_reliability_filter_by_their_dimensions(client):
     assert (
         len(reliability)
         == ReliabilityResult.objects.filter(
+            estimator="plain_means",
             run=run_latest_complete(wave=Wave.objects.get(slug="2021")),
             panel__code="YER",
             block__perspective="conception",

@@ -18,6 +18,8 @@ from django.core.management import call_command
 from django.test import TestCase
 
 from aggregation import export_tasks
+from aggregation.estimators import ESTIMATOR_VERSIONS
+from aggregation.models import CellResult, EstimatorResult, ReliabilityResult
 from aggregation.selectors import run_latest_complete
 from surveys.comment_review import comments_review
 from surveys.models import AuditEntry, Block, BlockComment, Response, Wave
@@ -39,6 +41,14 @@ TABLES = (
     "instrument_texts",
     "vignettes",
     "comments",
+    "estimators",
+)
+# The corrected estimators the test settings compute, each with cells, comparisons and (for
+# estimators with corrected values) reliability.
+CORRECTED_TABLES = tuple(
+    f"{table}_{estimator}"
+    for estimator in ("aldrich_mckelvey", "vignette_cscores")
+    for table in ("cells", "comparisons", "reliability")
 )
 
 
@@ -83,7 +93,7 @@ def test_the_datapackage_validates_with_frictionless(release):
     report = frictionless.validate(str(release["root"] / "datapackage.json"))
     assert report.valid, report.flatten(["rowNumber", "fieldName", "type", "note"])[:10]
     package = _json(release["root"], "datapackage.json")
-    assert [resource["name"] for resource in package["resources"]] == list(TABLES)
+    assert [resource["name"] for resource in package["resources"]] == [*TABLES, *CORRECTED_TABLES]
 
 
 def test_every_checksum_matches_every_file(release):
@@ -105,8 +115,8 @@ def test_every_checksum_matches_every_file(release):
 def test_every_table_reads_back_in_every_format(release):
     root = release["root"]
     rows = _json(root, "release.json")["tables"]
-    assert set(rows) == set(TABLES)
-    for table in TABLES:
+    assert set(rows) == {*TABLES, *CORRECTED_TABLES}
+    for table in rows:
         csv = pd.read_csv(root / f"data/csv/{table}.csv", keep_default_na=False)
         parquet = pd.read_parquet(root / f"data/parquet/{table}.parquet")
         dta = pd.read_stata(root / f"data/stata/{table}.dta", convert_categoricals=False)
@@ -129,7 +139,10 @@ def test_the_release_holds_exactly_the_runs_ratings_and_says_where_it_comes_from
     assert record["tables"]["ratings"] == run.n_ratings
     assert record["software"]["version"]
     assert record["software"]["git_commit"]
-    assert record["estimators"]["used"] == {run.estimator_name: run.estimator_version}
+    assert record["estimators"]["used"] == {
+        name: ESTIMATOR_VERSIONS[name]
+        for name in ("plain_means", "aldrich_mckelvey", "vignette_cscores")
+    }
     report = _json(root, "deidentification.json")
     assert report["min_group_size_k"] >= 1
     assert "submission_date" in report["coarsened"]
@@ -140,7 +153,29 @@ def test_the_release_holds_exactly_the_runs_ratings_and_says_where_it_comes_from
     assert run.input_fingerprint in readme
     for script in ("load_release.R", "load_release.do", "load_release.sps"):
         text = (root / "scripts" / script).read_text()
-        assert all(table in text for table in TABLES), script
+        assert all(table in text for table in (*TABLES, *CORRECTED_TABLES)), script
+
+
+def test_corrected_estimators_travel_with_their_status_and_rows(release):
+    root, run = release["root"], release["run"]
+    estimators = pd.read_csv(root / "data/csv/estimators.csv", dtype=str, keep_default_na=False)
+    stored = EstimatorResult.objects.filter(run=run)
+    assert sorted(estimators["estimator"]) == sorted(stored.values_list("estimator", flat=True))
+    for result in stored:
+        row = estimators.loc[estimators["estimator"] == result.estimator].iloc[0]
+        assert row["status"] == result.status and row["estimator_version"] == (
+            result.estimator_version
+        )
+    for name in ("aldrich_mckelvey", "vignette_cscores"):
+        cells = pd.read_csv(root / f"data/csv/cells_{name}.csv")
+        assert len(cells) == CellResult.objects.filter(run=run, estimator=name).count() > 0
+        assert set(cells["estimator"]) == {name}
+        reliability = pd.read_csv(root / f"data/csv/reliability_{name}.csv")
+        assert len(reliability) == ReliabilityResult.objects.filter(run=run, estimator=name).count()
+        assert reliability["alpha_interval"].notna().any()
+    readme = (root / "README.md").read_text()
+    assert "`aldrich_mckelvey` 1.0 (complete)" in readme
+    assert "cells_vignette_cscores" in readme
 
 
 def test_only_cleared_comments_are_released_and_each_decision_is_audited(release):
@@ -203,7 +238,7 @@ def test_the_r_script_loads_every_table_with_the_csvs_row_counts(release):
     )
     assert finished.returncode == 0, finished.stderr
     counts = dict(line.split("\t") for line in finished.stdout.strip().splitlines())
-    assert set(counts) == set(TABLES)
+    assert set(counts) == {*TABLES, *CORRECTED_TABLES}
     for table, count in counts.items():
         csv = pd.read_csv(root / f"data/csv/{table}.csv")
         assert int(count) == len(csv), table
