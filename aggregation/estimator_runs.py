@@ -39,6 +39,8 @@ logger = logging.getLogger(__name__)
 
 CORRECTED_ESTIMATORS = ("aldrich_mckelvey", "ordinal_irt", "vignette_cscores")
 NO_VIGNETTES = "not applicable: no vignettes"
+RELIABILITY_RESOLUTION = 0.1
+"""Corrected values are rounded to this before their reliability (``corrected_reliability``)."""
 
 
 @dataclass(frozen=True)
@@ -140,8 +142,14 @@ def corrected_reliability(ratings: pd.DataFrame, rated: pd.DataFrame, column: st
     corrected values: ``rated`` (the substantive ratings an estimator could correct) with
     ``column`` as the value, and the blocks' cannot-judge answers as missing values, as
     for the plain means. Higher than the plain means' agreement when the experts disagreed
-    in how they use the scale rather than in what they saw."""
-    corrected = rated.assign(value=rated[column].to_numpy())
+    in how they use the scale rather than in what they saw.
+
+    The values are rounded to ``RELIABILITY_RESOLUTION`` (a tenth of a scale point) first:
+    the coefficients' bootstrap costs grow with the number of distinct values, which
+    continuous corrected values make as large as the number of ratings (on the demo's size,
+    9 s against 4 s), and rounding moves no coefficient by more than 0.005 there."""
+    values = (rated[column] / RELIABILITY_RESOLUTION).round() * RELIABILITY_RESOLUTION
+    corrected = rated.assign(value=values.to_numpy())
     blocks = set(rated["block"].astype(str))
     unable = ratings[engine.cannot_judge_mask(ratings) & ratings["block"].astype(str).isin(blocks)]
     frame = pd.concat(
