@@ -10,6 +10,7 @@ import pandas as pd
 from aggregation.engine import ESTIMATOR_NAME
 from aggregation.exports import WAVE, ExportSource, Variable, export_source
 from aggregation.models import AggregationRun, EstimatorResult, ReliabilityResult
+from aggregation.selectors import EstimatorSummary, estimator_summaries
 from surveys.models import Wave
 
 ESTIMATOR_VARIABLES = [
@@ -40,14 +41,43 @@ TABLE_DESCRIPTIONS = {
 }
 
 
-def estimators_frame(run: AggregationRun) -> pd.DataFrame:
-    rows = (
-        EstimatorResult.objects.filter(run=run)
-        .order_by("estimator")
-        .values(*[variable.name for variable in ESTIMATOR_VARIABLES[1:]])
-    )
-    frame = pd.DataFrame.from_records(list(rows), columns=[v.name for v in ESTIMATOR_VARIABLES[1:]])
+def result_set_records(run: AggregationRun) -> list[dict]:
+    """One record per result set of the run (``selectors.estimator_summaries``), by
+    estimator; a run stored before result sets per estimator has its plain means only."""
+    summaries = estimator_summaries(run_id=run.pk) or {
+        run.estimator_name: EstimatorSummary(
+            run.estimator_name,
+            run.estimator_version,
+            EstimatorResult.Status.COMPLETE,
+            note="",
+            mode="",
+            converged=None,
+            rhat_share_above=None,
+            ess_bulk_min=None,
+            unidentified_experts=0,
+        )
+    }
+    return [
+        {
+            "estimator": summary.estimator,
+            "estimator_version": summary.version,
+            "status": summary.status,
+            "note": summary.note,
+            "mode": summary.mode,
+            "converged": summary.converged,
+            "rhat_share_above": summary.rhat_share_above,
+            "ess_bulk_min": summary.ess_bulk_min,
+        }
+        for _, summary in sorted(summaries.items())
+    ]
+
+
+def estimators_frame(run: AggregationRun, records: list[dict]) -> pd.DataFrame:
+    """The ``estimators`` table of ``result_set_records``, with the fits' seconds."""
+    seconds = dict(EstimatorResult.objects.filter(run=run).values_list("estimator", "seconds"))
+    frame = pd.DataFrame.from_records(records)
     frame["converged"] = frame["converged"].map({True: 1, False: 0})
+    frame["seconds"] = frame["estimator"].map(seconds)
     frame.insert(0, "wave", run.wave.slug)
     return frame
 
@@ -70,13 +100,18 @@ def corrected_sources(
     """The ``estimators`` table (through ``made``, the release's frame source), then for each
     complete corrected result set of the run its cells and comparisons (the exports' sources
     for that estimator) and its reliability where the run stored any (``reliability_source``)."""
-    sources = {"estimators": made("estimators", ESTIMATOR_VARIABLES, lambda: estimators_frame(run))}
-    complete = (
-        EstimatorResult.objects.filter(run=run, status=EstimatorResult.Status.COMPLETE)
-        .exclude(estimator=ESTIMATOR_NAME)
-        .order_by("estimator")
-        .values_list("estimator", flat=True)
-    )
+    records = result_set_records(run)
+    sources = {
+        "estimators": made(
+            "estimators", ESTIMATOR_VARIABLES, lambda: estimators_frame(run, records)
+        )
+    }
+    complete = [
+        record["estimator"]
+        for record in records
+        if record["status"] == EstimatorResult.Status.COMPLETE
+        and record["estimator"] != ESTIMATOR_NAME
+    ]
     with_reliability = set(
         ReliabilityResult.objects.filter(run=run).values_list("estimator", flat=True).distinct()
     )

@@ -13,6 +13,7 @@ from django.db.models import Count
 from aggregation.estimators import ESTIMATOR_VERSIONS
 from aggregation.exports import ExportSource
 from aggregation.models import AggregationRun, EstimatorResult
+from aggregation.release.estimator_tables import result_set_records
 from surveys.models import BlockComment
 
 SOFTWARE_NAME = "role-survey"
@@ -60,31 +61,7 @@ def release_record(
     *, run: AggregationRun, sources: dict[str, ExportSource], generated_at: str
 ) -> dict[str, Any]:
     wave = run.wave
-    result_sets = list(
-        EstimatorResult.objects.filter(run=run)
-        .order_by("estimator")
-        .values(
-            "estimator",
-            "estimator_version",
-            "status",
-            "note",
-            "mode",
-            "converged",
-            "rhat_share_above",
-            "ess_bulk_min",
-        )
-    ) or [  # a run stored before result sets per estimator
-        {
-            "estimator": run.estimator_name,
-            "estimator_version": run.estimator_version,
-            "status": EstimatorResult.Status.COMPLETE,
-            "note": "",
-            "mode": "",
-            "converged": None,
-            "rhat_share_above": None,
-            "ess_bulk_min": None,
-        }
-    ]
+    result_sets = result_set_records(run)
     return {
         "software": {
             "name": SOFTWARE_NAME,

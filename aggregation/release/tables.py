@@ -519,8 +519,7 @@ def release_sources(*, wave: Wave, run: AggregationRun, generated_at: datetime) 
 
     def reliability(estimator: str = ESTIMATOR_NAME) -> ExportSource:
         table = "reliability" if estimator == ESTIMATOR_NAME else f"reliability_{estimator}"
-        frame = lambda: reliability_frame(run, estimator)  # noqa: E731
-        return made(table, RELIABILITY_VARIABLES, frame, plain)
+        return made(table, RELIABILITY_VARIABLES, lambda: reliability_frame(run, estimator), plain)
 
     return {
         "ratings": long,
