@@ -148,8 +148,8 @@ def _input_checked(run) -> RunSnapshot:
     if len(stamps) != len(wanted) or identity.fingerprint != run.ratings_fingerprint:
         raise SnapshotChangedError(
             f"The ratings that aggregation run {run.pk} counted have changed since (a response "
-            "was reopened, changed or deleted), so they cannot be exported as they were; "
-            "export the newest run instead."
+            "was reopened, changed or deleted), so they cannot be read as they were; use "
+            "the newest run instead."
         )
     return RunSnapshot(
         response_ids=frozenset(wanted),
